@@ -1,0 +1,20 @@
+"""graphrec: graph-centric recommendation on one device-resident heterogeneous graph store.
+
+>>> import graphrec as gr
+>>> data = gr.datasets.load("synthetic")          # doctest: +SKIP
+>>> model = gr.models.create("mostpop").fit(data)  # doctest: +SKIP
+>>> gr.evaluate(model, data, k=[20])               # doctest: +SKIP
+"""
+
+from . import data as datasets
+from . import eval, graph, models
+from .data.dataset import Dataset
+from .eval import EvalReport, evaluate
+from .graph import INTERACTS, ITEM, TRUSTS, USER, Graph, IdMap
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Graph", "IdMap", "Dataset", "evaluate", "EvalReport", "datasets", "graph", "models", "eval",
+    "USER", "ITEM", "INTERACTS", "TRUSTS", "__version__",
+]

@@ -1,0 +1,154 @@
+"""A dataset: one train graph plus held-out interactions on the same node sets.
+
+``Dataset.train`` is the store every model fits on: all users and items, the training
+interactions, trust edges and node features. ``test`` (and optional ``valid``) hold only
+held-out ``user -interacts-> item`` edges over the *same* id maps, so indices agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..graph.idmap import IdMap
+from ..graph.store import INTERACTS, ITEM, TRUSTS, USER, Graph
+
+__all__ = ["Dataset", "held_out_graph"]
+
+
+def held_out_graph(train: Graph, users: Any, items: Any, *, by: str = "index") -> Graph:
+    """A graph with ``train``'s node sets and only the given user→item pairs.
+
+    ``users``/``items`` are dense indices (``by='index'``) or external ids (``by='id'``);
+    unknown external ids raise ``KeyError`` (a held-out split never invents nodes).
+    """
+    g = Graph(train.device)
+    for nt in train.node_types:
+        g.add_node_type(nt, train.id_map(nt))
+    if by == "id":
+        users = train.id_map(USER).to_index(users)
+        items = train.id_map(ITEM).to_index(items)
+    g.add_edges(INTERACTS, users, items)
+    return g
+
+
+@dataclass
+class Dataset:
+    """Train graph + held-out interactions.
+
+    Attributes
+    ----------
+    name : str
+    train : Graph
+        Users, items, training interactions, trust edges, node attributes.
+    test : Graph
+        Held-out interactions (same id maps as ``train``).
+    valid : Graph or None
+        Validation interactions carved from the training data, if any.
+    info : dict
+        Free-form provenance (source path, split, seed...).
+    """
+
+    name: str
+    train: Graph
+    test: Graph
+    valid: Graph | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for part in ("test", "valid"):
+            g = getattr(self, part)
+            if g is None:
+                continue
+            for nt in (USER, ITEM):
+                if g.id_map(nt) is not self.train.id_map(nt) and g.id_map(nt) != self.train.id_map(nt):
+                    raise ValueError(f"dataset {self.name!r}: {part} {nt} ids differ from train's")
+
+    @property
+    def graph(self) -> Graph:
+        """The training graph (what models fit on)."""
+        return self.train
+
+    @property
+    def device(self) -> torch.device:
+        return self.train.device
+
+    @property
+    def num_users(self) -> int:
+        return self.train.num_nodes(USER)
+
+    @property
+    def num_items(self) -> int:
+        return self.train.num_nodes(ITEM)
+
+    def to(self, device: str | torch.device) -> Dataset:
+        return Dataset(
+            self.name, self.train.to(device), self.test.to(device),
+            None if self.valid is None else self.valid.to(device), dict(self.info),
+        )
+
+    def summary(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "dataset": self.name,
+            "users": self.num_users,
+            "items": self.num_items,
+            "train": self.train.num_edges(INTERACTS),
+            "test": self.test.num_edges(INTERACTS),
+        }
+        if self.valid is not None:
+            out["valid"] = self.valid.num_edges(INTERACTS)
+        if self.train.has_edge_type(TRUSTS):
+            out["trust"] = self.train.num_edges(TRUSTS)
+        return out
+
+    def __repr__(self) -> str:
+        return "Dataset(" + ", ".join(f"{k}={v}" for k, v in self.summary().items()) + ")"
+
+    @classmethod
+    def from_pairs(
+        cls,
+        name: str,
+        train: tuple[Any, Any],
+        test: tuple[Any, Any],
+        *,
+        valid: tuple[Any, Any] | None = None,
+        train_weight: Any | None = None,
+        train_timestamp: Any | None = None,
+        trust: tuple[Any, Any] | None = None,
+        user_ids: Any | None = None,
+        item_ids: Any | None = None,
+        info: dict[str, Any] | None = None,
+    ) -> Dataset:
+        """Build from external-id pairs ``(users, items)`` for each split.
+
+        Node sets are ``user_ids``/``item_ids`` when given, else every id seen in any split
+        (so that test-only items are still rankable and counted). Trust pairs must name
+        known users.
+        """
+        def cat(*arrs: Any) -> np.ndarray:
+            parts = [np.asarray(a) for a in arrs if a is not None]
+            return np.concatenate(parts) if parts else np.zeros(0, np.int64)
+
+        splits = [train, test] + ([valid] if valid is not None else [])
+        users = IdMap(user_ids, USER) if user_ids is not None else IdMap(_first_seen(cat(*[s[0] for s in splits])), USER)
+        items = IdMap(item_ids, ITEM) if item_ids is not None else IdMap(_first_seen(cat(*[s[1] for s in splits])), ITEM)
+        g = Graph()
+        g.add_node_type(USER, users)
+        g.add_node_type(ITEM, items)
+        g.add_edges(INTERACTS, users.to_index(train[0]), items.to_index(train[1]), train_weight, train_timestamp)
+        if trust is not None:
+            g.add_edges(TRUSTS, users.to_index(trust[0]), users.to_index(trust[1]))
+        test_g = held_out_graph(g, *test, by="id")
+        valid_g = held_out_graph(g, *valid, by="id") if valid is not None else None
+        return cls(name, g, test_g, valid_g, dict(info or {}))
+
+
+def _first_seen(ids: np.ndarray) -> np.ndarray:
+    """Unique ids in order of first appearance, numerically sorted for int ids."""
+    if ids.dtype.kind in "iu":
+        return np.unique(ids)
+    _, first = np.unique(ids, return_index=True)
+    return ids[np.sort(first)]

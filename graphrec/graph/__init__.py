@@ -1,0 +1,7 @@
+"""The graph store and its interop."""
+
+from .edges import EdgeSet, EdgeType
+from .idmap import IdMap
+from .store import INTERACTS, ITEM, TRUSTS, USER, Graph
+
+__all__ = ["Graph", "IdMap", "EdgeSet", "EdgeType", "USER", "ITEM", "INTERACTS", "TRUSTS"]

@@ -1,0 +1,480 @@
+"""The graph store: one heterogeneous graph held in torch tensors on one device.
+
+``Graph`` owns node types (each with an :class:`~graphrec.graph.idmap.IdMap`) and typed
+edge sets (each an :class:`~graphrec.graph.edges.EdgeSet` in CSR form). Every algorithm in
+graphrec takes a ``Graph`` and computes on ``g.device``; none rebuilds its own adjacency.
+
+The usual schema is ``user -interacts-> item`` (weights, timestamps) plus
+``user -trusts-> user``, but any node and relation names work.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from .edges import EdgeSet, EdgeType, coo_to_csr
+from .idmap import IdMap
+
+__all__ = ["Graph", "USER", "ITEM", "INTERACTS", "TRUSTS"]
+
+USER = "user"
+ITEM = "item"
+INTERACTS: EdgeType = ("user", "interacts", "item")
+TRUSTS: EdgeType = ("user", "trusts", "user")
+
+_FORMAT_VERSION = 1
+
+
+def _tensor(x: Any, dtype: torch.dtype, what: str, device: torch.device) -> torch.Tensor:
+    """A 1-D tensor of ``dtype`` on ``device`` from array-like ``x``; validates numeric kind."""
+    if isinstance(x, torch.Tensor):
+        t = x.detach()
+    else:
+        arr = np.asarray(x)
+        if arr.dtype.kind not in "iufb":
+            raise TypeError(f"{what} must be numeric, got dtype {arr.dtype}")
+        t = torch.from_numpy(np.ascontiguousarray(arr))
+    if t.dim() != 1:
+        t = t.reshape(-1)
+    if dtype.is_floating_point:
+        t = t.to(dtype)
+        if t.numel() and not bool(torch.isfinite(t).all()):
+            bad = int((~torch.isfinite(t)).nonzero()[0, 0])
+            raise ValueError(f"{what} contains NaN or infinite values (first at position {bad})")
+    else:
+        if t.is_floating_point():
+            if t.numel() and not bool((t == t.round()).all()):
+                raise TypeError(f"{what} must be integers, got non-integral floats")
+        elif t.dtype == torch.bool:
+            raise TypeError(f"{what} must be integers, got booleans")
+        t = t.to(dtype)
+    return t.to(device)
+
+
+class Graph:
+    """A heterogeneous graph in CSR torch tensors on one device.
+
+    Parameters
+    ----------
+    device : str or torch.device
+        Where every tensor lives; change with :meth:`to`.
+
+    Examples
+    --------
+    >>> g = Graph()
+    >>> _ = g.add_edges(INTERACTS, ["u1", "u1", "u2"], ["a", "b", "a"], by="id")
+    >>> g.num_nodes("user"), g.num_nodes("item"), g.num_edges(INTERACTS)
+    (2, 2, 3)
+    """
+
+    def __init__(self, device: str | torch.device = "cpu") -> None:
+        self._device = torch.device(device)
+        self._nodes: dict[str, IdMap] = {}
+        self._edges: dict[EdgeType, EdgeSet] = {}
+        self.node_attrs: dict[str, dict[str, Any]] = {}
+        self.meta: dict[str, Any] = {}
+        self.version = 0
+
+    # ------------------------------------------------------------------ nodes
+    @property
+    def device(self) -> torch.device:
+        return self._device
+
+    @property
+    def node_types(self) -> list[str]:
+        return list(self._nodes)
+
+    def has_node_type(self, ntype: str) -> bool:
+        return ntype in self._nodes
+
+    def id_map(self, ntype: str) -> IdMap:
+        try:
+            return self._nodes[ntype]
+        except KeyError:
+            raise KeyError(f"unknown node type {ntype!r}; graph has {self.node_types}") from None
+
+    def num_nodes(self, ntype: str | None = None) -> int:
+        """Node count of ``ntype``, or of all types together."""
+        if ntype is None:
+            return sum(len(m) for m in self._nodes.values())
+        return len(self.id_map(ntype))
+
+    def add_node_type(self, ntype: str, ids: IdMap | Iterable[Any] | int) -> IdMap:
+        """Declare node type ``ntype`` with external ``ids`` (an IdMap, id list, or count)."""
+        if ntype in self._nodes:
+            raise ValueError(f"node type {ntype!r} already exists")
+        if isinstance(ids, IdMap):
+            m = ids
+        elif isinstance(ids, (int, np.integer)):
+            m = IdMap.range(int(ids), name=ntype)
+        else:
+            m = IdMap(ids, name=ntype)
+        m.name = ntype
+        self._nodes[ntype] = m
+        self.node_attrs.setdefault(ntype, {})
+        return m
+
+    def add_nodes(self, ntype: str, ids: Iterable[Any]) -> np.ndarray:
+        """Add external ``ids`` to ``ntype`` (creating the type if needed); return their indices.
+
+        Existing ids are kept; edge sets touching ``ntype`` grow to the new size without
+        being rebuilt.
+        """
+        if ntype not in self._nodes:
+            self.add_node_type(ntype, [])
+        idx = self._nodes[ntype].extend(ids)
+        self._resize_edges()
+        return idx
+
+    def _resize_edges(self) -> None:
+        for et, es in list(self._edges.items()):
+            ns, nd = self.num_nodes(et[0]), self.num_nodes(et[2])
+            if (ns, nd) != (es.num_src, es.num_dst):
+                self._edges[et] = es.resized(ns, nd)
+                self.version += 1
+
+    # ------------------------------------------------------------------ edges
+    @property
+    def edge_types(self) -> list[EdgeType]:
+        return list(self._edges)
+
+    def resolve_etype(self, etype: EdgeType | str | None = None) -> EdgeType:
+        """Full ``(src, rel, dst)`` for a relation name, a full triple, or ``None`` (the only one / interactions)."""
+        if etype is None:
+            if len(self._edges) == 1:
+                return next(iter(self._edges))
+            if INTERACTS in self._edges:
+                return INTERACTS
+            raise ValueError(f"graph has several edge types {self.edge_types}; name one")
+        if isinstance(etype, str):
+            hits = [et for et in self._edges if et[1] == etype]
+            if len(hits) != 1:
+                raise KeyError(f"relation {etype!r} matches {len(hits)} edge types in {self.edge_types}")
+            return hits[0]
+        etype = tuple(etype)  # type: ignore[assignment]
+        if etype not in self._edges:
+            raise KeyError(f"unknown edge type {etype}; graph has {self.edge_types}")
+        return etype  # type: ignore[return-value]
+
+    def has_edge_type(self, etype: EdgeType | str) -> bool:
+        try:
+            self.resolve_etype(etype)
+            return True
+        except KeyError:
+            return False
+
+    def edges(self, etype: EdgeType | str | None = None) -> EdgeSet:
+        """The :class:`EdgeSet` of ``etype``."""
+        return self._edges[self.resolve_etype(etype)]
+
+    def num_edges(self, etype: EdgeType | str | None = None) -> int:
+        if etype is None and len(self._edges) != 1 and INTERACTS not in self._edges:
+            return sum(es.num_edges for es in self._edges.values())
+        return self.edges(etype).num_edges
+
+    def add_edges(
+        self,
+        etype: EdgeType,
+        src: Any,
+        dst: Any,
+        weight: Any | None = None,
+        timestamp: Any | None = None,
+        *,
+        by: str = "index",
+        duplicates: str = "merge",
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Add edges of type ``etype``; the edge set is created on first use.
+
+        Parameters
+        ----------
+        etype : (src_type, relation, dst_type)
+        src, dst : array-like, shape ``(m,)``
+            Endpoints: dense indices (``by='index'``) or external ids (``by='id'``; unseen ids
+            become new nodes).
+        weight : array-like of float, optional
+            Finite edge weights; NaN/inf raise.
+        timestamp : array-like of int, optional
+            Integer times (e.g. unix seconds).
+        duplicates : {'merge', 'keep', 'error'}
+            What to do with repeated ``(src, dst)`` pairs: ``merge`` keeps one edge whose
+            weight is the sum and timestamp the latest; ``keep`` keeps a multi-edge;
+            ``error`` raises.
+
+        Returns
+        -------
+        (src_idx, dst_idx) : int64 tensors of the added endpoints, for incremental consumers.
+        """
+        if len(etype) != 3 or not all(isinstance(p, str) for p in etype):
+            raise TypeError(f"etype must be a (src_type, relation, dst_type) tuple of str, got {etype!r}")
+        etype = tuple(etype)  # type: ignore[assignment]
+        if duplicates not in ("merge", "keep", "error"):
+            raise ValueError(f"duplicates must be 'merge', 'keep' or 'error', got {duplicates!r}")
+        st, _, dt = etype
+        if by == "id":
+            s_idx = self.add_nodes(st, src)
+            d_idx = self.add_nodes(dt, dst)
+            src_t = torch.from_numpy(s_idx).to(self._device)
+            dst_t = torch.from_numpy(d_idx).to(self._device)
+        elif by == "index":
+            for t in (st, dt):
+                if t not in self._nodes:
+                    raise KeyError(f"node type {t!r} does not exist; add it first or pass by='id'")
+            src_t = _tensor(src, torch.int64, f"{etype} src", self._device)
+            dst_t = _tensor(dst, torch.int64, f"{etype} dst", self._device)
+            for name, t, n in (("src", src_t, self.num_nodes(st)), ("dst", dst_t, self.num_nodes(dt))):
+                if t.numel() and (int(t.min()) < 0 or int(t.max()) >= n):
+                    bad = t[(t < 0) | (t >= n)][0].item()
+                    raise IndexError(f"{etype} {name} index {bad} out of range [0, {n})")
+        else:
+            raise ValueError(f"by must be 'index' or 'id', got {by!r}")
+        if src_t.numel() != dst_t.numel():
+            raise ValueError(f"{etype}: src has {src_t.numel()} entries but dst has {dst_t.numel()}")
+        w = None if weight is None else _tensor(weight, torch.float32, f"{etype} weight", self._device)
+        ts = None if timestamp is None else _tensor(timestamp, torch.int64, f"{etype} timestamp", self._device)
+        for name, t in (("weight", w), ("timestamp", ts)):
+            if t is not None and t.numel() != src_t.numel():
+                raise ValueError(f"{etype}: {name} has {t.numel()} entries for {src_t.numel()} edges")
+
+        old = self._edges.get(etype)
+        if old is not None:
+            if (w is None) != (old.weight is None) or (ts is None) != (old.timestamp is None):
+                raise ValueError(f"{etype}: new edges must carry the same fields (weight/timestamp) as existing ones")
+        ns, nd = self.num_nodes(st), self.num_nodes(dt)
+        self._edges[etype] = _build_edge_set(etype, ns, nd, src_t, dst_t, w, ts, duplicates, old)
+        self.version += 1
+        return src_t, dst_t
+
+    # ------------------------------------------------------------ convenience
+    def csr(self, etype: EdgeType | str | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """``(indptr, indices, weight)`` of ``etype`` (CSR by source)."""
+        es = self.edges(etype)
+        return es.indptr, es.indices, es.weight
+
+    def csc(self, etype: EdgeType | str | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(indptr, indices, perm)`` of the transposed ``etype`` (CSR by destination)."""
+        t = self.edges(etype).csc()
+        return t.indptr, t.indices, t.perm
+
+    def degree(self, etype: EdgeType | str | None = None, side: str = "src", weighted: bool = False) -> torch.Tensor:
+        return self.edges(etype).degree(side, weighted)
+
+    def norm_adj(self, etype: EdgeType | str | None = None, weighted: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+        """LightGCN's normalised bipartite adjacency blocks ``(R̃, R̃ᵀ)``; see :meth:`EdgeSet.normalized`."""
+        return self.edges(etype).normalized(weighted)
+
+    def degree_stats(self) -> dict[str, dict[str, float]]:
+        """Min / mean / median / max degrees of both sides of every edge type."""
+        out: dict[str, dict[str, float]] = {}
+        for et, es in self._edges.items():
+            for side in ("src", "dst"):
+                d = es.degree(side).to(torch.float64)
+                name = f"{et[1]}:{et[0] if side == 'src' else et[2]}"
+                if d.numel() == 0:
+                    out[name] = {"min": 0.0, "mean": 0.0, "median": 0.0, "max": 0.0, "zeros": 0}
+                    continue
+                out[name] = {
+                    "min": float(d.min()), "mean": float(d.mean()), "median": float(d.median()),
+                    "max": float(d.max()), "zeros": int((d == 0).sum()),
+                }
+        return out
+
+    # ------------------------------------------------------------ transforms
+    def to(self, device: str | torch.device) -> Graph:
+        """A graph on ``device`` (the same object when already there). Id maps are shared."""
+        device = torch.device(device)
+        if device == self._device:
+            return self
+        out = self._shallow(device)
+        out._edges = {et: es.to(device) for et, es in self._edges.items()}
+        return out
+
+    def _shallow(self, device: torch.device | None = None) -> Graph:
+        out = Graph(device or self._device)
+        out._nodes = dict(self._nodes)
+        out.node_attrs = {k: dict(v) for k, v in self.node_attrs.items()}
+        out.meta = dict(self.meta)
+        out._edges = dict(self._edges)
+        return out
+
+    def edge_subgraph(self, etypes: Iterable[EdgeType | str]) -> Graph:
+        """A graph with the same nodes and only the given edge types (tensors shared)."""
+        keep = {self.resolve_etype(e) for e in etypes}
+        out = self._shallow()
+        out._edges = {et: es for et, es in self._edges.items() if et in keep}
+        return out
+
+    def edges_between(self, t0: int | None = None, t1: int | None = None, etypes: Iterable[EdgeType | str] | None = None) -> Graph:
+        """Time slice: edges with ``t0 <= timestamp < t1`` (``None`` leaves a side open).
+
+        Applies to the edge types in ``etypes`` (default: every type that has timestamps);
+        other edge types are kept whole. Node sets and id maps are unchanged.
+        """
+        chosen = self.edge_types if etypes is None else [self.resolve_etype(e) for e in etypes]
+        out = self._shallow()
+        for et in chosen:
+            es = self._edges[et]
+            if es.timestamp is None:
+                if etypes is not None:
+                    raise ValueError(f"edge type {et} has no timestamps")
+                continue
+            keep = torch.ones(es.num_edges, dtype=torch.bool, device=self._device)
+            if t0 is not None:
+                keep &= es.timestamp >= int(t0)
+            if t1 is not None:
+                keep &= es.timestamp < int(t1)
+            out._edges[et] = es.select(keep)
+        return out
+
+    def nbytes(self, include_cache: bool = True) -> int:
+        """Bytes held by all edge tensors (and cached derived views when ``include_cache``)."""
+        return sum(es.nbytes(include_cache) for es in self._edges.values())
+
+    def __repr__(self) -> str:
+        nodes = ", ".join(f"{t}={len(m)}" for t, m in self._nodes.items())
+        edges = ", ".join(f"{et[1]}={es.num_edges}" for et, es in self._edges.items())
+        return f"Graph(nodes: {nodes}; edges: {edges}; device={self._device})"
+
+    # ----------------------------------------------------------- persistence
+    def save(self, path: str | Path) -> Path:
+        """Write the graph to directory ``path`` (``graph.json`` + ``tensors.pt``)."""
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        tensors: dict[str, torch.Tensor] = {}
+        edges_meta = []
+        for i, (et, es) in enumerate(self._edges.items()):
+            for field in ("indptr", "indices", "weight", "timestamp"):
+                t = getattr(es, field)
+                if t is not None:
+                    tensors[f"e{i}.{field}"] = t.cpu()
+            edges_meta.append({"etype": list(et), "key": f"e{i}", "weight": es.weight is not None, "timestamp": es.timestamp is not None})
+        attrs_meta: dict[str, dict[str, Any]] = {}
+        for nt, attrs in self.node_attrs.items():
+            for name, val in attrs.items():
+                if isinstance(val, torch.Tensor):
+                    tensors[f"a.{nt}.{name}"] = val.cpu()
+                    attrs_meta.setdefault(nt, {})[name] = {"kind": "tensor"}
+                else:
+                    arr = np.asarray(val)
+                    if arr.dtype.kind in "iufb":
+                        tensors[f"a.{nt}.{name}"] = torch.from_numpy(np.ascontiguousarray(arr))
+                        attrs_meta.setdefault(nt, {})[name] = {"kind": "numpy"}
+                    else:
+                        attrs_meta.setdefault(nt, {})[name] = {"kind": "list", "values": [str(x) for x in arr.tolist()]}
+        meta = {
+            "format": "graphrec.Graph",
+            "version": _FORMAT_VERSION,
+            "nodes": [m.to_json() for m in self._nodes.values()],
+            "edges": edges_meta,
+            "attrs": attrs_meta,
+            "meta": self.meta,
+        }
+        tmp = path / "tensors.pt.tmp"
+        torch.save(tensors, tmp)
+        tmp.replace(path / "tensors.pt")
+        (path / "graph.json").write_text(json.dumps(meta))
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path, device: str | torch.device = "cpu") -> Graph:
+        """Read a graph written by :meth:`save`."""
+        path = Path(path)
+        meta_file = path / "graph.json"
+        if not meta_file.is_file() or not (path / "tensors.pt").is_file():
+            raise FileNotFoundError(f"{path} is not a saved graphrec graph (needs graph.json and tensors.pt)")
+        try:
+            meta = json.loads(meta_file.read_text())
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{meta_file}: malformed JSON ({e})") from None
+        if meta.get("format") != "graphrec.Graph" or meta.get("version") != _FORMAT_VERSION:
+            raise ValueError(f"{meta_file}: not a graphrec graph of format version {_FORMAT_VERSION}")
+        tensors = torch.load(path / "tensors.pt", map_location="cpu", weights_only=True)
+        g = cls("cpu")
+        for nm in meta["nodes"]:
+            g.add_node_type(nm["name"], IdMap.from_json(nm))
+        for em in meta["edges"]:
+            et = tuple(em["etype"])
+            k = em["key"]
+            g._edges[et] = EdgeSet(
+                et, g.num_nodes(et[0]), g.num_nodes(et[2]), tensors[f"{k}.indptr"], tensors[f"{k}.indices"],
+                tensors.get(f"{k}.weight"), tensors.get(f"{k}.timestamp"),
+            )
+        for nt, attrs in meta["attrs"].items():
+            for name, am in attrs.items():
+                if am["kind"] == "tensor":
+                    g.node_attrs[nt][name] = tensors[f"a.{nt}.{name}"]
+                elif am["kind"] == "numpy":
+                    g.node_attrs[nt][name] = tensors[f"a.{nt}.{name}"].numpy()
+                else:
+                    g.node_attrs[nt][name] = np.asarray(am["values"], dtype=object)
+        g.meta = meta.get("meta", {})
+        return g.to(device)
+
+
+def _build_edge_set(
+    etype: EdgeType,
+    ns: int,
+    nd: int,
+    src: torch.Tensor,
+    dst: torch.Tensor,
+    w: torch.Tensor | None,
+    ts: torch.Tensor | None,
+    duplicates: str,
+    old: EdgeSet | None,
+) -> EdgeSet:
+    """Sort the new edges and merge them into ``old`` (an O(E) merge, not a re-sort)."""
+    indptr, dst_sorted, perm = coo_to_csr(src, dst, ns, nd)
+    src_sorted = src[perm]
+    w = None if w is None else w[perm]
+    ts = None if ts is None else ts[perm]
+    if old is not None and old.num_edges:
+        old = old.resized(ns, nd) if (old.num_src, old.num_dst) != (ns, nd) else old
+        o_src, o_dst = old.coo()
+        new_key = src_sorted * nd + dst_sorted
+        old_key = o_src * nd + o_dst
+        # positions in the merged order: new edge k goes after every old key <= it
+        pos_new = torch.searchsorted(old_key, new_key, right=True) + torch.arange(new_key.numel(), device=src.device)
+        total = old_key.numel() + new_key.numel()
+        is_new = torch.zeros(total, dtype=torch.bool, device=src.device)
+        is_new[pos_new] = True
+        pos_old = (~is_new).nonzero().squeeze(1)
+
+        def merge(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+            out = torch.empty(total, dtype=a.dtype, device=src.device)
+            out[pos_old] = a
+            out[pos_new] = b
+            return out
+
+        src_sorted = merge(o_src, src_sorted)
+        dst_sorted = merge(o_dst, dst_sorted.to(torch.int64))
+        w = None if w is None else merge(old.weight, w)
+        ts = None if ts is None else merge(old.timestamp, ts)
+        counts = torch.bincount(src_sorted, minlength=ns)
+        indptr = torch.zeros(ns + 1, dtype=torch.int64, device=src.device)
+        torch.cumsum(counts, 0, out=indptr[1:])
+    if duplicates != "keep" and src_sorted.numel() > 1:
+        dup = (src_sorted[1:] == src_sorted[:-1]) & (dst_sorted[1:] == dst_sorted[:-1])
+        if bool(dup.any()):
+            if duplicates == "error":
+                k = int(dup.nonzero()[0, 0])
+                raise ValueError(f"{etype}: duplicate edge ({int(src_sorted[k])}, {int(dst_sorted[k])})")
+            first = torch.ones(src_sorted.numel(), dtype=torch.bool, device=src.device)
+            first[1:] = ~dup
+            group = torch.cumsum(first.to(torch.int64), 0) - 1
+            n_groups = int(first.sum())
+            if w is not None:
+                w = torch.zeros(n_groups, dtype=w.dtype, device=w.device).index_add_(0, group, w)
+            if ts is not None:
+                ts = torch.full((n_groups,), torch.iinfo(torch.int64).min, dtype=ts.dtype, device=ts.device).scatter_reduce_(
+                    0, group, ts, reduce="amax"
+                )
+            src_sorted, dst_sorted = src_sorted[first], dst_sorted[first]
+            counts = torch.bincount(src_sorted, minlength=ns)
+            indptr = torch.zeros(ns + 1, dtype=torch.int64, device=src.device)
+            torch.cumsum(counts, 0, out=indptr[1:])
+    return EdgeSet(etype, ns, nd, indptr, dst_sorted, w, ts)

@@ -1,0 +1,221 @@
+"""The recommender interface every model implements.
+
+A recommender fits on a training :class:`~graphrec.graph.Graph` and scores a batch of users
+against every item on ``graph.device``. Top-k with exclusions, external-id translation and
+evaluation are built on :meth:`Recommender.score` alone, so any model that can score a batch
+plugs into ``graphrec.evaluate``, ``recommend`` and the ``graphrec`` command.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import Any, TypeVar
+
+import numpy as np
+import torch
+
+from ..graph.ops import gather_rows
+from ..graph.store import INTERACTS, ITEM, USER, Graph
+
+__all__ = ["Recommender", "EmbeddingRecommender", "topk_masked"]
+
+R = TypeVar("R", bound="Recommender")
+
+
+def topk_masked(
+    scores: torch.Tensor,
+    k: int,
+    users: torch.Tensor | None = None,
+    seen: tuple[torch.Tensor, torch.Tensor] | None = None,
+    filter_items: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Top-``k`` per row after masking, in place on ``scores``.
+
+    Parameters
+    ----------
+    scores : FloatTensor ``(B, n_items)`` (modified in place)
+    users : LongTensor ``(B,)`` rows' user indices, needed with ``seen``
+    seen : ``(indptr, indices)`` CSR of items to exclude per user
+    filter_items : LongTensor of item indices excluded for everyone
+
+    Returns
+    -------
+    (items, scores) : LongTensor / FloatTensor ``(B, k)``; masked slots score ``-inf``.
+    """
+    if seen is not None:
+        if users is None:
+            raise ValueError("seen-item masking needs the batch's user indices")
+        b, c, _ = gather_rows(seen[0], seen[1], users)
+        scores[b, c] = -torch.inf
+    if filter_items is not None and filter_items.numel():
+        scores[:, filter_items] = -torch.inf
+    k = min(k, scores.shape[1])
+    vals, idx = torch.topk(scores, k, dim=1, sorted=True)
+    return idx, vals
+
+
+class Recommender(abc.ABC):
+    """Base class: ``fit`` on a train graph, ``score`` batches of users.
+
+    Subclasses implement :meth:`_fit` and :meth:`score`. Hyper-parameters are constructor
+    keyword arguments (listed by :meth:`params`).
+    """
+
+    #: name used by the CLI registry
+    name: str = "recommender"
+    #: small hyper-parameters for ``graphrec demo`` on the synthetic default (fast on a CPU)
+    demo_params: dict[str, Any] = {}
+
+    def __init__(self, graph: Graph | None = None, *, etype: tuple[str, str, str] = INTERACTS) -> None:
+        self.graph = graph
+        self.etype = etype
+        self._fitted = False
+
+    # ----------------------------------------------------------------- fitting
+    def fit(self: R, train: Any = None, **kwargs: Any) -> R:
+        """Fit on ``train`` (a Graph, or a Dataset whose ``train`` is used; default: the constructor graph)."""
+        from ..data.dataset import Dataset
+
+        valid = None
+        if isinstance(train, Dataset):
+            valid = train.valid
+            train = train.train
+        if train is None:
+            train = self.graph
+        if train is None:
+            raise ValueError(f"{type(self).__name__}.fit needs a training graph")
+        if self.graph is not None and train.device != self.graph.device:
+            train = train.to(self.graph.device)
+        if train.num_edges(self.etype) == 0:
+            raise ValueError(f"{type(self).__name__}: the training graph has no {self.etype} edges")
+        self.graph = train
+        self._fit(train, valid=valid, **kwargs)
+        self._fitted = True
+        return self
+
+    @abc.abstractmethod
+    def _fit(self, train: Graph, valid: Graph | None = None, **kwargs: Any) -> None:
+        """Learn from ``train``; ``valid`` (held-out interactions) may drive early stopping."""
+
+    @abc.abstractmethod
+    def score(self, users: torch.Tensor) -> torch.Tensor:
+        """Scores of every item for ``users``.
+
+        Parameters
+        ----------
+        users : LongTensor ``(B,)`` of user indices on ``self.device``
+
+        Returns
+        -------
+        FloatTensor ``(B, n_items)`` on ``self.device``; higher is better.
+        """
+
+    def params(self) -> dict[str, Any]:
+        """Hyper-parameters (for reports)."""
+        return {}
+
+    # --------------------------------------------------------------- helpers
+    @property
+    def device(self) -> torch.device:
+        return self.graph.device if self.graph is not None else torch.device("cpu")
+
+    @property
+    def num_items(self) -> int:
+        return self._require_graph().num_nodes(self.etype[2])
+
+    @property
+    def num_users(self) -> int:
+        return self._require_graph().num_nodes(self.etype[0])
+
+    def _require_graph(self) -> Graph:
+        if self.graph is None:
+            raise RuntimeError(f"{type(self).__name__} has no graph; call fit() first")
+        return self.graph
+
+    def _require_fitted(self) -> None:
+        if not self._fitted:
+            raise RuntimeError(f"{type(self).__name__} is not fitted; call fit() first")
+
+    def recommend_indices(
+        self,
+        users: torch.Tensor,
+        k: int = 20,
+        exclude_seen: bool = True,
+        filter_items: torch.Tensor | None = None,
+        batch_size: int = 1024,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Top-``k`` item indices and scores ``(B, k)`` for user indices ``users``."""
+        self._require_fitted()
+        g = self._require_graph()
+        users = users.to(self.device, torch.int64)
+        if users.numel() and (int(users.min()) < 0 or int(users.max()) >= self.num_users):
+            raise IndexError(f"user index out of range [0, {self.num_users})")
+        es = g.edges(self.etype)
+        seen = (es.indptr, es.indices) if exclude_seen else None
+        fi = None if filter_items is None else filter_items.to(self.device, torch.int64)
+        outs_i, outs_s = [], []
+        with torch.no_grad():
+            for s in range(0, users.numel(), batch_size):
+                ub = users[s : s + batch_size]
+                idx, val = topk_masked(self.score(ub).float(), k, ub, seen, fi)
+                outs_i.append(idx)
+                outs_s.append(val)
+        if not outs_i:
+            kk = min(k, self.num_items)
+            return torch.zeros(0, kk, dtype=torch.int64, device=self.device), torch.zeros(0, kk, device=self.device)
+        return torch.cat(outs_i), torch.cat(outs_s)
+
+    def recommend(
+        self,
+        users: Any,
+        k: int = 20,
+        exclude_seen: bool = True,
+        filter_items: Any | None = None,
+        batch_size: int = 1024,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-``k`` items for external user ids.
+
+        Returns ``(items, scores)``: arrays ``(B, k)`` of external item ids and float32
+        scores. Slots that no item can fill (the user has seen almost everything) hold
+        score ``-inf``; their item entry is meaningless.
+        """
+        g = self._require_graph()
+        u = torch.from_numpy(g.id_map(USER if self.etype[0] == USER else self.etype[0]).to_index(users))
+        fi = None
+        if filter_items is not None:
+            fi = torch.from_numpy(g.id_map(ITEM if self.etype[2] == ITEM else self.etype[2]).to_index(filter_items))
+        idx, val = self.recommend_indices(u, k, exclude_seen, fi, batch_size)
+        items = g.id_map(self.etype[2]).to_external(idx.cpu().numpy())
+        return items, val.cpu().numpy()
+
+    def __repr__(self) -> str:
+        p = ", ".join(f"{k}={v!r}" for k, v in self.params().items())
+        return f"{type(self).__name__}({p})"
+
+
+class EmbeddingRecommender(Recommender):
+    """A recommender whose score is ``user_emb[u] @ item_emb.T``.
+
+    Subclasses provide :meth:`embeddings`; scoring is one dense matmul on device.
+    """
+
+    @abc.abstractmethod
+    def embeddings(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(user_emb (n_users, d), item_emb (n_items, d))`` used for scoring."""
+
+    def score(self, users: torch.Tensor) -> torch.Tensor:
+        u, v = self.embeddings()
+        return u[users] @ v.T
+
+    def similar_items(self, items: Any, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
+        """Items most similar (cosine of final embeddings) to external ``items``; excludes the item itself."""
+        g = self._require_graph()
+        m = g.id_map(self.etype[2])
+        idx = torch.from_numpy(m.to_index(items)).to(self.device)
+        _, v = self.embeddings()
+        vn = torch.nn.functional.normalize(v, dim=1)
+        with torch.no_grad():
+            s = vn[idx] @ vn.T
+            s[torch.arange(idx.numel(), device=self.device), idx] = -torch.inf
+            val, top = torch.topk(s, min(k, s.shape[1] - 1), dim=1)
+        return m.to_external(top.cpu().numpy()), val.cpu().numpy()

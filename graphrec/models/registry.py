@@ -1,0 +1,88 @@
+"""Name -> recommender class registry used by the CLI and ``graphrec.models.create``.
+
+Each later layer registers its models here, so ``graphrec evaluate --model NAME`` and
+``graphrec score`` find them without the CLI knowing about every module.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+from .base import Recommender
+
+__all__ = ["REGISTRY", "register", "create", "parse_params"]
+
+REGISTRY: dict[str, Callable[..., Recommender]] = {}
+
+
+def register(name: str, factory: Callable[..., Recommender]) -> None:
+    """Register ``factory(graph=None, **params)`` under ``name``."""
+    REGISTRY[name] = factory
+
+
+def _coerce(value: str) -> Any:
+    low = value.lower()
+    if low in ("true", "false"):
+        return low == "true"
+    if low in ("none", "null"):
+        return None
+    for cast in (int, float):
+        try:
+            return cast(value)
+        except ValueError:
+            pass
+    return value
+
+
+def parse_params(pairs: list[str] | None) -> dict[str, Any]:
+    """``["dim=64", "lr=1e-3"]`` -> ``{"dim": 64, "lr": 0.001}``; malformed pairs raise."""
+    out: dict[str, Any] = {}
+    for p in pairs or []:
+        key, sep, value = p.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"--param expects key=value, got {p!r}")
+        out[key.strip()] = _coerce(value.strip())
+    return out
+
+
+def create(name: str, graph: Any = None, **params: Any) -> Recommender:
+    """Instantiate model ``name`` with ``params``; unknown names or params raise ``ValueError``."""
+    _load_builtin_models()
+    if name not in REGISTRY:
+        raise ValueError(f"unknown model {name!r}; choose from {', '.join(sorted(REGISTRY))}")
+    factory = REGISTRY[name]
+    sig = inspect.signature(factory)
+    allowed = {n for n, p in sig.parameters.items() if p.kind is inspect.Parameter.KEYWORD_ONLY} - {"etype"}
+    unknown = sorted(set(params) - allowed)
+    if unknown:
+        raise ValueError(f"unknown parameter(s) {', '.join(unknown)} for model {name!r}; accepted: {', '.join(sorted(allowed)) or 'none'}")
+    return factory(graph, **params)
+
+
+_BUILTINS_LOADED = False
+
+
+def _load_builtin_models() -> None:
+    """Import the modules that register built-in models (lazy: keeps ``import graphrec`` light)."""
+    global _BUILTINS_LOADED
+    if _BUILTINS_LOADED:
+        return
+    _BUILTINS_LOADED = True
+    from . import baselines
+
+    register("mostpop", baselines.MostPop)
+    register("itemknn", baselines.ItemKNN)
+    for module in _EXTRA_MODEL_MODULES:
+        try:
+            __import__(module)
+        except ImportError as e:
+            if str(e).startswith("No module named 'graphrec"):
+                raise  # a broken graphrec module is a bug, not a missing optional dependency
+            # an optional layer whose third-party dependency is absent: its models stay unregistered
+
+
+#: modules that call ``register`` at import time; each layer adds its own line
+_EXTRA_MODEL_MODULES: list[str] = [
+]

@@ -1,0 +1,35 @@
+"""Shared fixtures: GPU skipping, real-data location, tiny graphs."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA device (none available)")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def data_root() -> Path:
+    """``$GRAPHREC_DATA``; tests needing real data skip when it is unset or missing."""
+    root = os.environ.get("GRAPHREC_DATA")
+    if not root or not Path(root).is_dir():
+        pytest.skip(f"real datasets not available: set GRAPHREC_DATA to the datasets folder (got {root!r})")
+    return Path(root)
+
+
+def need_dataset(root: Path, name: str) -> Path:
+    """Path of dataset ``name`` under ``root`` or skip with the reason."""
+    path = root / name
+    if not path.exists():
+        pytest.skip(f"dataset {name!r} not found at {path}")
+    return path
