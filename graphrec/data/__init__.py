@@ -1,5 +1,51 @@
-"""Datasets: loaders for real formats, splits and the synthetic generator."""
+"""Datasets: loaders for real formats, splits, the named-dataset registry and the synthetic generator.
+
+>>> import graphrec as gr
+>>> data = gr.datasets.load("ml-100k", split="temporal")   # doctest: +SKIP
+>>> g = gr.datasets.load("airports-usa")                   # a Graph with role labels  # doctest: +SKIP
+"""
 
 from .dataset import Dataset, held_out_graph
+from .loaders import (
+    LINKS,
+    NODE,
+    load_airports,
+    load_blogcatalog,
+    load_edge_table,
+    load_lastfm,
+    load_movielens100k,
+    load_split_dir,
+)
+from .registry import DATA_ENV, data_roots, dataset_path, known_datasets, load
+from .splits import (
+    carve_validation,
+    random_holdout,
+    random_holdout_mask,
+    split_by_mask,
+    temporal_holdout_mask,
+    temporal_leave_last_out,
+)
 
-__all__ = ["Dataset", "held_out_graph"]
+__all__ = [
+    "DATA_ENV",
+    "LINKS",
+    "NODE",
+    "Dataset",
+    "carve_validation",
+    "data_roots",
+    "dataset_path",
+    "held_out_graph",
+    "known_datasets",
+    "load",
+    "load_airports",
+    "load_blogcatalog",
+    "load_edge_table",
+    "load_lastfm",
+    "load_movielens100k",
+    "load_split_dir",
+    "random_holdout",
+    "random_holdout_mask",
+    "split_by_mask",
+    "temporal_holdout_mask",
+    "temporal_leave_last_out",
+]

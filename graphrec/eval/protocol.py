@@ -46,28 +46,47 @@ class EvalReport:
         return f"EvalReport(users={len(self.users)}, {body})"
 
 
-def ranking_hits(
-    scores: torch.Tensor,
-    users: torch.Tensor,
-    kmax: int,
-    truth: tuple[torch.Tensor, torch.Tensor],
-    masks: list[tuple[torch.Tensor, torch.Tensor]],
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Mask, rank and match one batch.
+class _FlatEntries:
+    """CSR entries of a sorted list of users, as flat keys ``position * n_items + item``.
 
-    Returns ``(hits (B, kmax) bool, n_test (B,), top_items (B, kmax))``.
+    Computed once per evaluation; a batch of consecutive users is then a contiguous slice,
+    so per-batch masking needs no gather.
     """
-    for indptr, indices in masks:
-        rows, cols, _ = gather_rows(indptr, indices, users)
-        scores[rows, cols] = -torch.inf
-    top, _ = topk_masked(scores, kmax)
-    n_items = scores.shape[1]
-    b, c, _ = gather_rows(truth[0], truth[1], users)
-    truth_keys = b * n_items + c  # sorted: CSR rows are sorted and batch rows ascend
-    top_keys = torch.arange(users.numel(), device=users.device).unsqueeze(1) * n_items + top
-    hits = torch.isin(top_keys, truth_keys)
-    n_test = (truth[0][users + 1] - truth[0][users]).to(torch.int64)
-    return hits, n_test, top
+
+    def __init__(self, indptr: torch.Tensor, indices: torch.Tensor, users: torch.Tensor, n_items: int) -> None:
+        pos, cols, _ = gather_rows(indptr, indices, users)
+        self.keys = pos * n_items + cols
+        self.offsets = torch.zeros(users.numel() + 1, dtype=torch.int64, device=users.device)
+        torch.cumsum(torch.bincount(pos, minlength=users.numel()), 0, out=self.offsets[1:])
+        self.counts = (self.offsets[1:] - self.offsets[:-1]).cpu()
+        self.cum = self.offsets.cpu()
+        self.n_items = n_items
+
+    def batch(self, start: int, stop: int) -> torch.Tensor:
+        """Flat keys into a ``(stop - start, n_items)`` batch matrix."""
+        return self.keys[int(self.cum[start]) : int(self.cum[stop])] - start * self.n_items
+
+
+def ranking_hits(scores: torch.Tensor, kmax: int, truth: torch.Tensor, masks: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mask, rank and match one batch, reusing ``scores`` as scratch space.
+
+    Parameters
+    ----------
+    scores : FloatTensor ``(B, n_items)``, overwritten
+    truth, masks : flat keys (``row * n_items + item``) of held-out and excluded items
+
+    Returns
+    -------
+    ``(hits (B, kmax) bool, top_items (B, kmax) int64)``
+    """
+    flat = scores.view(-1)
+    for keys in masks:
+        flat.index_fill_(0, keys, -torch.inf)
+    vals, top = torch.topk(scores, kmax, dim=1)
+    if bool(torch.isnan(vals).any()):  # topk ranks NaN first, so any NaN in a row shows here
+        raise ValueError("the model produced NaN scores")
+    flat.index_fill_(0, truth, torch.nan)  # the scores are spent: mark held-out items in place
+    return torch.isnan(scores.gather(1, top)), top
 
 
 def evaluate(
@@ -109,11 +128,9 @@ def evaluate(
     device = model.device
     t0 = time.perf_counter()
     truth_es = target.to(device).edges(INTERACTS)
-    truth = (truth_es.indptr, truth_es.indices)
     masks = [data.train.to(device).edges(INTERACTS)]
     if split == "test" and getattr(data, "valid", None) is not None:
         masks.append(data.valid.to(device).edges(INTERACTS))
-    mask_csr = [(m.indptr, m.indices) for m in masks]
     n_items = truth_es.num_dst
     kmax = min(ks[-1], n_items)
     if users is None:
@@ -125,16 +142,21 @@ def evaluate(
     if eval_users.numel() == 0:
         raise ValueError(f"no user has {split} interactions; nothing to evaluate")
 
+    truth = _FlatEntries(truth_es.indptr, truth_es.indices, eval_users, n_items)
+    excluded = [_FlatEntries(m.indptr, m.indices, eval_users, n_items) for m in masks]
+    n_test_all = truth.offsets[1:] - truth.offsets[:-1]
     per_user: dict[str, list[torch.Tensor]] = {f"{m}@{kk}": [] for kk in ks for m in METRICS}
     covered = {kk: torch.zeros(n_items, dtype=torch.bool, device=device) for kk in ks}
     batches = range(0, eval_users.numel(), batch_size)
     with torch.no_grad():
         for s in tqdm(batches, desc="evaluate", unit="batch", disable=not progress, leave=False):
-            ub = eval_users[s : s + batch_size]
-            scores = model.score(ub).float()
+            e = min(s + batch_size, eval_users.numel())
+            ub = eval_users[s:e]
+            scores = model.score(ub).float().contiguous()
             if scores.shape != (ub.numel(), n_items):
                 raise ValueError(f"{type(model).__name__}.score returned shape {tuple(scores.shape)}, expected {(ub.numel(), n_items)}")
-            hits, n_test, top = ranking_hits(scores, ub, kmax, truth, mask_csr)
+            hits, top = ranking_hits(scores, kmax, truth.batch(s, e), [m.batch(s, e) for m in excluded])
+            n_test = n_test_all[s:e]
             for kk in ks:
                 kc = min(kk, kmax)
                 for m, fn in METRICS.items():
@@ -145,5 +167,5 @@ def evaluate(
     arrays = {key: torch.cat(v).cpu().numpy() for key, v in per_user.items()}
     metrics = {key: float(a.mean()) for key, a in arrays.items()}
     for kk in ks:
-        metrics[f"coverage@{kk}"] = float(covered[kk].float().mean())
+        metrics[f"coverage@{kk}"] = int(covered[kk].sum()) / n_items
     return EvalReport(metrics, eval_users.cpu().numpy(), arrays, time.perf_counter() - t0)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 __all__ = ["EdgeSet", "EdgeType", "index_dtype_for", "coo_to_csr"]
@@ -42,7 +43,13 @@ def coo_to_csr(
     keep input order (stable).
     """
     key = row.to(torch.int64) * max(num_cols, 1) + col.to(torch.int64)
-    perm = torch.argsort(key, stable=True)
+    if key.numel() < 2 or bool((key[1:] >= key[:-1]).all()):
+        perm = torch.arange(key.numel(), device=key.device)  # already in CSR order (common for files)
+    elif key.device.type == "cpu":
+        # numpy's stable sort (timsort/radix) beats torch's threaded CPU argsort on nearly sorted keys
+        perm = torch.from_numpy(np.argsort(key.numpy(), kind="stable"))
+    else:
+        perm = torch.argsort(key, stable=True)
     counts = torch.bincount(row.to(torch.int64), minlength=num_rows)
     indptr = torch.zeros(num_rows + 1, dtype=torch.int64, device=row.device)
     torch.cumsum(counts, 0, out=indptr[1:])

@@ -28,7 +28,14 @@ def _as_id_array(ids: Any, what: str) -> np.ndarray:
     elif isinstance(ids, (str, bytes, int, np.integer)):
         arr = np.asarray([ids])
     else:
-        arr = np.asarray(list(ids) if not isinstance(ids, Sequence) else ids)
+        seq = list(ids) if not isinstance(ids, Sequence) else ids
+        arr = np.asarray(seq)
+        if arr.ndim > 1:  # e.g. tuples: numpy would silently flatten them into separate ids
+            raise TypeError(f"{what}: ids must be scalar ints or strings, got nested values such as {seq[0]!r}")
+        if arr.dtype.kind == "U":  # numpy turns [1, "a"] into ['1', 'a']: refuse mixed kinds
+            kinds = {type(x) for x in seq}
+            if not kinds <= {str, np.str_}:
+                raise TypeError(f"{what}: ids must be all ints or all strings, got types {sorted(k.__name__ for k in kinds)}")
     if arr.ndim != 1:
         arr = arr.reshape(-1)
     if arr.dtype.kind in "iu":
@@ -93,7 +100,7 @@ class IdMap:
         if len(sorted_ids) > 1:
             dup = sorted_ids[1:] == sorted_ids[:-1]
             if dup.any():
-                first = sorted_ids[1:][dup][0]
+                first = sorted_ids[1:][dup][0].item()  # plain int/str in the message, not np.str_(...)
                 raise ValueError(f"IdMap({self.name!r}): duplicate id {first!r}")
         self._order = order
         self._sorted = sorted_ids

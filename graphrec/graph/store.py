@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from .edges import EdgeSet, EdgeType, coo_to_csr
-from .idmap import IdMap
+from .idmap import IdMap, _as_id_array
 
 __all__ = ["Graph", "USER", "ITEM", "INTERACTS", "TRUSTS"]
 
@@ -55,6 +55,15 @@ def _tensor(x: Any, dtype: torch.dtype, what: str, device: torch.device) -> torc
             raise TypeError(f"{what} must be integers, got booleans")
         t = t.to(dtype)
     return t.to(device)
+
+
+def _check_lengths(etype: EdgeType, n_src: int, n_dst: int, w: torch.Tensor | None, ts: torch.Tensor | None) -> None:
+    """Raise ValueError unless src, dst, weight and timestamp describe the same number of edges."""
+    if n_src != n_dst:
+        raise ValueError(f"{etype}: src has {n_src} entries but dst has {n_dst}")
+    for name, t in (("weight", w), ("timestamp", ts)):
+        if t is not None and t.numel() != n_src:
+            raise ValueError(f"{etype}: {name} has {t.numel()} entries for {n_src} edges")
 
 
 class Graph:
@@ -216,35 +225,40 @@ class Graph:
         if duplicates not in ("merge", "keep", "error"):
             raise ValueError(f"duplicates must be 'merge', 'keep' or 'error', got {duplicates!r}")
         st, _, dt = etype
+        if by not in ("index", "id"):
+            raise ValueError(f"by must be 'index' or 'id', got {by!r}")
+        # Validate everything before touching the node sets, so that a rejected call leaves
+        # the graph unchanged (by='id' would otherwise have added the new ids already).
+        w = None if weight is None else _tensor(weight, torch.float32, f"{etype} weight", self._device)
+        ts = None if timestamp is None else _tensor(timestamp, torch.int64, f"{etype} timestamp", self._device)
+        old = self._edges.get(etype)
+        if old is not None and ((w is None) != (old.weight is None) or (ts is None) != (old.timestamp is None)):
+            raise ValueError(f"{etype}: new edges must carry the same fields (weight/timestamp) as existing ones")
         if by == "id":
-            s_idx = self.add_nodes(st, src)
-            d_idx = self.add_nodes(dt, dst)
+            src_ids = _as_id_array(src, f"{etype} src")
+            dst_ids = _as_id_array(dst, f"{etype} dst")
+            _check_lengths(etype, len(src_ids), len(dst_ids), w, ts)
+            kinds: dict[str, bool] = {t: m.is_str for t, m in self._nodes.items() if len(m)}
+            for name, t, ids in (("src", st, src_ids), ("dst", dt, dst_ids)):
+                if len(ids) and kinds.setdefault(t, ids.dtype.kind == "U") != (ids.dtype.kind == "U"):
+                    want = "strings" if kinds[t] else "integers"
+                    raise TypeError(f"{etype} {name}: {t} ids are {want}; got {ids.dtype} ids such as {ids[0].item()!r}")
+            s_idx = self.add_nodes(st, src_ids)
+            d_idx = self.add_nodes(dt, dst_ids)
             src_t = torch.from_numpy(s_idx).to(self._device)
             dst_t = torch.from_numpy(d_idx).to(self._device)
-        elif by == "index":
+        else:
             for t in (st, dt):
                 if t not in self._nodes:
                     raise KeyError(f"node type {t!r} does not exist; add it first or pass by='id'")
             src_t = _tensor(src, torch.int64, f"{etype} src", self._device)
             dst_t = _tensor(dst, torch.int64, f"{etype} dst", self._device)
+            _check_lengths(etype, src_t.numel(), dst_t.numel(), w, ts)
             for name, t, n in (("src", src_t, self.num_nodes(st)), ("dst", dst_t, self.num_nodes(dt))):
                 if t.numel() and (int(t.min()) < 0 or int(t.max()) >= n):
                     bad = t[(t < 0) | (t >= n)][0].item()
                     raise IndexError(f"{etype} {name} index {bad} out of range [0, {n})")
-        else:
-            raise ValueError(f"by must be 'index' or 'id', got {by!r}")
-        if src_t.numel() != dst_t.numel():
-            raise ValueError(f"{etype}: src has {src_t.numel()} entries but dst has {dst_t.numel()}")
-        w = None if weight is None else _tensor(weight, torch.float32, f"{etype} weight", self._device)
-        ts = None if timestamp is None else _tensor(timestamp, torch.int64, f"{etype} timestamp", self._device)
-        for name, t in (("weight", w), ("timestamp", ts)):
-            if t is not None and t.numel() != src_t.numel():
-                raise ValueError(f"{etype}: {name} has {t.numel()} entries for {src_t.numel()} edges")
-
-        old = self._edges.get(etype)
-        if old is not None:
-            if (w is None) != (old.weight is None) or (ts is None) != (old.timestamp is None):
-                raise ValueError(f"{etype}: new edges must carry the same fields (weight/timestamp) as existing ones")
+        old = self._edges.get(etype)  # add_nodes may have resized it
         ns, nd = self.num_nodes(st), self.num_nodes(dt)
         self._edges[etype] = _build_edge_set(etype, ns, nd, src_t, dst_t, w, ts, duplicates, old)
         self.version += 1
@@ -292,6 +306,10 @@ class Graph:
             return self
         out = self._shallow(device)
         out._edges = {et: es.to(device) for et, es in self._edges.items()}
+        for attrs in out.node_attrs.values():  # tensor node attributes (features) follow the store
+            for name, val in attrs.items():
+                if isinstance(val, torch.Tensor):
+                    attrs[name] = val.to(device)
         return out
 
     def _shallow(self, device: torch.device | None = None) -> Graph:
@@ -340,6 +358,73 @@ class Graph:
         edges = ", ".join(f"{et[1]}={es.num_edges}" for et, es in self._edges.items())
         return f"Graph(nodes: {nodes}; edges: {edges}; device={self._device})"
 
+    # --------------------------------------------------------------- interop
+    # Thin delegations to graphrec.graph.interop (imported lazily: it pulls optional libraries).
+    def to_scipy(self, etype: EdgeType | str | None = None) -> Any:
+        """``etype`` as a ``scipy.sparse.csr_matrix``; see :func:`graphrec.graph.interop.to_scipy`."""
+        from .interop import to_scipy
+
+        return to_scipy(self, etype)
+
+    def to_networkx(self) -> Any:
+        """A ``networkx.MultiDiGraph``; see :func:`graphrec.graph.interop.to_networkx`."""
+        from .interop import to_networkx
+
+        return to_networkx(self)
+
+    def to_igraph(self, etype: EdgeType | str | None = None) -> Any:
+        """``etype`` as an ``igraph.Graph``; see :func:`graphrec.graph.interop.to_igraph`."""
+        from .interop import to_igraph
+
+        return to_igraph(self, etype)
+
+    def to_pyg(self) -> Any:
+        """A PyG ``HeteroData``; see :func:`graphrec.graph.interop.to_pyg`."""
+        from .interop import to_pyg
+
+        return to_pyg(self)
+
+    def to_dgl(self) -> Any:
+        """A DGL heterograph (needs ``graphrec[dgl]``); see :func:`graphrec.graph.interop.to_dgl`."""
+        from .interop import to_dgl
+
+        return to_dgl(self)
+
+    @classmethod
+    def from_scipy(cls, matrix: Any, etype: EdgeType = INTERACTS, src_ids: Any = None, dst_ids: Any = None, **kwargs: Any) -> Graph:
+        """See :func:`graphrec.graph.interop.from_scipy`."""
+        from .interop import from_scipy
+
+        return from_scipy(matrix, etype, src_ids, dst_ids, **kwargs)
+
+    @classmethod
+    def from_networkx(cls, G: Any, **kwargs: Any) -> Graph:
+        """See :func:`graphrec.graph.interop.from_networkx`."""
+        from .interop import from_networkx
+
+        return from_networkx(G, **kwargs)
+
+    @classmethod
+    def from_igraph(cls, G: Any, etype: EdgeType | None = None, **kwargs: Any) -> Graph:
+        """See :func:`graphrec.graph.interop.from_igraph`."""
+        from .interop import from_igraph
+
+        return from_igraph(G, etype, **kwargs)
+
+    @classmethod
+    def from_pyg(cls, data: Any, id_maps: Any = None, **kwargs: Any) -> Graph:
+        """See :func:`graphrec.graph.interop.from_pyg`."""
+        from .interop import from_pyg
+
+        return from_pyg(data, id_maps, **kwargs)
+
+    @classmethod
+    def from_dgl(cls, G: Any, id_maps: Any = None, **kwargs: Any) -> Graph:
+        """See :func:`graphrec.graph.interop.from_dgl`."""
+        from .interop import from_dgl
+
+        return from_dgl(G, id_maps, **kwargs)
+
     # ----------------------------------------------------------- persistence
     def save(self, path: str | Path) -> Path:
         """Write the graph to directory ``path`` (``graph.json`` + ``tensors.pt``)."""
@@ -356,16 +441,20 @@ class Graph:
         attrs_meta: dict[str, dict[str, Any]] = {}
         for nt, attrs in self.node_attrs.items():
             for name, val in attrs.items():
+                key = f"a{sum(len(v) for v in attrs_meta.values())}"  # not f"{nt}.{name}": names may hold dots
                 if isinstance(val, torch.Tensor):
-                    tensors[f"a.{nt}.{name}"] = val.cpu()
-                    attrs_meta.setdefault(nt, {})[name] = {"kind": "tensor"}
+                    tensors[key] = val.cpu()
+                    attrs_meta.setdefault(nt, {})[name] = {"kind": "tensor", "key": key}
                 else:
                     arr = np.asarray(val)
                     if arr.dtype.kind in "iufb":
-                        tensors[f"a.{nt}.{name}"] = torch.from_numpy(np.ascontiguousarray(arr))
-                        attrs_meta.setdefault(nt, {})[name] = {"kind": "numpy"}
-                    else:
-                        attrs_meta.setdefault(nt, {})[name] = {"kind": "list", "values": [str(x) for x in arr.tolist()]}
+                        tensors[key] = torch.from_numpy(np.ascontiguousarray(arr))
+                        attrs_meta.setdefault(nt, {})[name] = {"kind": "numpy", "key": key}
+                    else:  # strings (or objects, kept as their str()); flat values + shape, dtype kind
+                        attrs_meta.setdefault(nt, {})[name] = {
+                            "kind": "list", "values": [str(x) for x in arr.reshape(-1).tolist()],
+                            "shape": list(arr.shape), "unicode": arr.dtype.kind == "U",
+                        }
         meta = {
             "format": "graphrec.Graph",
             "version": _FORMAT_VERSION,
@@ -393,27 +482,60 @@ class Graph:
             raise ValueError(f"{meta_file}: malformed JSON ({e})") from None
         if meta.get("format") != "graphrec.Graph" or meta.get("version") != _FORMAT_VERSION:
             raise ValueError(f"{meta_file}: not a graphrec graph of format version {_FORMAT_VERSION}")
-        tensors = torch.load(path / "tensors.pt", map_location="cpu", weights_only=True)
+        try:
+            tensors = torch.load(path / "tensors.pt", map_location="cpu", weights_only=True)
+        except Exception as e:  # truncated / overwritten file: say so instead of torch's pickle advice
+            raise ValueError(f"{path / 'tensors.pt'}: unreadable or corrupted ({type(e).__name__}); re-save the graph") from e
+        if not isinstance(tensors, dict):
+            raise ValueError(f"{path / 'tensors.pt'}: expected a dict of tensors, got {type(tensors).__name__}")
+
+        def tensor(key: str) -> torch.Tensor:
+            if not isinstance(tensors.get(key), torch.Tensor):
+                raise ValueError(f"{path}: tensors.pt lacks tensor {key!r} that graph.json refers to")
+            return tensors[key]
+
         g = cls("cpu")
-        for nm in meta["nodes"]:
-            g.add_node_type(nm["name"], IdMap.from_json(nm))
-        for em in meta["edges"]:
-            et = tuple(em["etype"])
-            k = em["key"]
-            g._edges[et] = EdgeSet(
-                et, g.num_nodes(et[0]), g.num_nodes(et[2]), tensors[f"{k}.indptr"], tensors[f"{k}.indices"],
-                tensors.get(f"{k}.weight"), tensors.get(f"{k}.timestamp"),
-            )
-        for nt, attrs in meta["attrs"].items():
-            for name, am in attrs.items():
-                if am["kind"] == "tensor":
-                    g.node_attrs[nt][name] = tensors[f"a.{nt}.{name}"]
-                elif am["kind"] == "numpy":
-                    g.node_attrs[nt][name] = tensors[f"a.{nt}.{name}"].numpy()
-                else:
-                    g.node_attrs[nt][name] = np.asarray(am["values"], dtype=object)
+        try:
+            for nm in meta["nodes"]:
+                g.add_node_type(nm["name"], IdMap.from_json(nm))
+            for em in meta["edges"]:
+                et = tuple(em["etype"])
+                k = em["key"]
+                for t in (et[0], et[2]):
+                    if not g.has_node_type(t):
+                        raise ValueError(f"{meta_file}: edge type {et} refers to unknown node type {t!r}")
+                es = EdgeSet(
+                    et, g.num_nodes(et[0]), g.num_nodes(et[2]), tensor(f"{k}.indptr"), tensor(f"{k}.indices"),
+                    tensor(f"{k}.weight") if em.get("weight") else None,
+                    tensor(f"{k}.timestamp") if em.get("timestamp") else None,
+                )
+                _check_csr(es, f"{path}: edge type {et}")
+                g._edges[et] = es
+            for nt, attrs in meta["attrs"].items():
+                for name, am in attrs.items():
+                    key = am.get("key", f"a.{nt}.{name}")  # files written before keys were numbered
+                    if am["kind"] == "tensor":
+                        val: Any = tensor(key)
+                    elif am["kind"] == "numpy":
+                        val = tensor(key).numpy()
+                    else:
+                        val = np.asarray(am["values"], dtype=str if am.get("unicode") else object)
+                        if "shape" in am:
+                            val = val.reshape(am["shape"])
+                    g.node_attrs.setdefault(nt, {})[name] = val
+        except (KeyError, TypeError) as e:
+            raise ValueError(f"{meta_file}: malformed graph description ({type(e).__name__}: {e})") from e
         g.meta = meta.get("meta", {})
         return g.to(device)
+
+
+def _check_csr(es: EdgeSet, where: str) -> None:
+    """Raise ValueError unless ``es`` is well-formed CSR (used on data read from disk)."""
+    ip, ix = es.indptr, es.indices
+    if ip.numel() and (int(ip[0]) != 0 or int(ip[-1]) != ix.numel() or bool((ip[1:] < ip[:-1]).any())):
+        raise ValueError(f"{where}: corrupted indptr (must rise from 0 to {ix.numel()})")
+    if ix.numel() and (int(ix.min()) < 0 or int(ix.max()) >= es.num_dst):
+        raise ValueError(f"{where}: destination index out of range [0, {es.num_dst})")
 
 
 def _build_edge_set(

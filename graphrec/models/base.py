@@ -107,7 +107,8 @@ class Recommender(abc.ABC):
 
         Returns
         -------
-        FloatTensor ``(B, n_items)`` on ``self.device``; higher is better.
+        FloatTensor ``(B, n_items)`` on ``self.device``; higher is better. It must be a new
+        tensor: ranking masks it in place.
         """
 
     def params(self) -> dict[str, Any]:

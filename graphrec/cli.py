@@ -1,0 +1,204 @@
+"""The ``graphrec`` command: ``demo``, ``evaluate`` and ``score``.
+
+Every model registered in :mod:`graphrec.models.registry` is available by name. Bad input
+(unknown model or parameter, malformed files, missing data, NaN weights, unknown ids) exits
+with status 2 and a one-line ``graphrec: error: ...`` message, never a traceback (pass
+``--debug`` to see one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+__all__ = ["main"]
+
+
+class CliError(Exception):
+    """A user-facing error: printed as one line, exit status 2."""
+
+
+# ---------------------------------------------------------------------- helpers
+def _device(name: str) -> torch.device:
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise CliError(f"--device {name}: CUDA is not available on this machine")
+    try:
+        return torch.device(name)
+    except RuntimeError:
+        raise CliError(f"--device: unknown device {name!r} (use cpu or cuda)") from None
+
+
+def _ks(text: str) -> list[int]:
+    try:
+        ks = sorted({int(x) for x in text.split(",") if x.strip()})
+    except ValueError:
+        raise CliError(f"--k expects integers like 20 or 20,50; got {text!r}") from None
+    if not ks or ks[0] < 1:
+        raise CliError(f"--k values must be positive; got {text!r}")
+    return ks
+
+
+def _load_data(spec: str, seed: int, device: torch.device) -> Any:
+    from .data import load
+
+    kwargs: dict[str, Any] = {}
+    if spec == "synthetic" or Path(spec).suffix.lower() in (".csv", ".tsv", ".parquet"):
+        kwargs["seed"] = seed
+    data = load(spec, **kwargs)
+    if not hasattr(data, "test"):
+        raise CliError(f"--data {spec}: this dataset has no train/test split of user-item interactions")
+    return data.to(device)
+
+
+def _make_model(name: str, params: dict[str, Any], seed: int) -> Any:
+    import inspect
+
+    from .models.registry import REGISTRY, _load_builtin_models, create
+
+    _load_builtin_models()
+    factory = REGISTRY.get(name)
+    if factory is not None and "seed" in inspect.signature(factory).parameters and "seed" not in params:
+        params = {**params, "seed": seed}
+    return create(name, **params), params
+
+
+def _fit(model: Any, data: Any) -> float:
+    t0 = time.perf_counter()
+    model.fit(data)
+    if model.device.type == "cuda":
+        torch.cuda.synchronize()
+    return time.perf_counter() - t0
+
+
+# ------------------------------------------------------------------- commands
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .eval import evaluate
+    from .models.registry import parse_params
+
+    device = _device(args.device)
+    ks = _ks(args.k)
+    params = parse_params(args.param)
+    data = _load_data(args.data, args.seed, device)
+    model, params = _make_model(args.model, params, args.seed)
+    fit_s = _fit(model, data)
+    report = evaluate(model, data, k=ks, progress=not args.json)
+    result: dict[str, Any] = {
+        "dataset": data.name,
+        "model": args.model,
+        "params": params,
+        "users": int(len(report.users)),
+        **{k: round(v, 6) for k, v in report.metrics.items()},
+        "fit_seconds": round(fit_s, 3),
+        "eval_seconds": round(report.seconds, 3),
+        "device": str(device),
+    }
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"{data.name} · {args.model} {params or ''} · {len(report.users)} test users · device {device}")
+        for key, val in report.metrics.items():
+            print(f"  {key:<14} {val:.4f}")
+        print(f"  fit {fit_s:.2f}s · eval {report.seconds:.2f}s")
+    return 0
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from .models.registry import parse_params
+    from .scoring import score_to_file
+
+    device = _device(args.device)
+    if args.k < 1:
+        raise CliError(f"--k must be positive, got {args.k}")
+    params = parse_params(args.param)
+    data = _load_data(args.data, args.seed, device)
+    users = None
+    if args.users:
+        users = _read_user_file(Path(args.users))
+    model, params = _make_model(args.model, params, args.seed)
+    config = {"data": args.data, "model": args.model, "params": params, "k": args.k, "seed": args.seed,
+              "users": args.users, "exclude_seen": not args.include_seen}
+    print(f"fitting {args.model} on {data.name} ...", file=sys.stderr)
+    _fit(model, data)
+    rows = score_to_file(model, Path(args.out), k=args.k, users=users, resume=args.resume,
+                         chunk_users=args.chunk, exclude_seen=not args.include_seen, config=config, progress=True)
+    print(f"wrote {rows} rows to {args.out}", file=sys.stderr)
+    return 0
+
+
+def _read_user_file(path: Path) -> list[str]:
+    if not path.is_file():
+        raise CliError(f"--users {path}: no such file")
+    ids = [line.strip() for line in path.read_text().splitlines() if line.strip()]
+    if not ids:
+        raise CliError(f"--users {path}: the file lists no user ids")
+    return ids
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    run_demo(device=_device(args.device), seed=args.seed, models=args.models.split(",") if args.models else None)
+    return 0
+
+
+# ----------------------------------------------------------------------- main
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="graphrec", description="Graph-centric recommendation on one graph store.")
+    p.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    d = sub.add_parser("demo", help="run every layer on the built-in synthetic dataset")
+    d.add_argument("--device", default="cpu")
+    d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--models", default=None, help="comma-separated subset of models")
+    d.set_defaults(func=cmd_demo)
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--data", required=True, help="dataset name (gowalla, lastfm, ml-100k, synthetic, ...) or path")
+    common.add_argument("--model", required=True, help="registered model name")
+    common.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="model hyper-parameter (repeatable)")
+    common.add_argument("--seed", type=int, default=0)
+    common.add_argument("--device", default="cpu")
+
+    e = sub.add_parser("evaluate", parents=[common], help="fit a model and run the full-ranking evaluation")
+    e.add_argument("--k", default="20", help="cut-offs, e.g. 20 or 20,50")
+    e.add_argument("--json", action="store_true", help="print one JSON object as the last stdout line")
+    e.set_defaults(func=cmd_evaluate)
+
+    s = sub.add_parser("score", parents=[common], help="batch top-k for all (or given) users to parquet/csv")
+    s.add_argument("--k", type=int, default=100)
+    s.add_argument("--out", required=True, help="output file (.parquet or .csv)")
+    s.add_argument("--users", default=None, help="file with one external user id per line")
+    s.add_argument("--resume", action="store_true", help="continue an interrupted run")
+    s.add_argument("--chunk", type=int, default=4096, help="users per written chunk")
+    s.add_argument("--include-seen", action="store_true", help="do not exclude training items")
+    s.set_defaults(func=cmd_score)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("graphrec: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # one line for users; --debug for developers
+        if args.debug:
+            raise
+        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        if isinstance(e, KeyError) and msg.startswith(("'", '"')):
+            msg = msg[1:-1]
+        print(f"graphrec: error: {msg}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,176 @@
+"""Batch top-k scoring to Parquet or CSV, in chunks that survive interruption.
+
+Chunks of users are scored on the model's device and each chunk is written to
+``OUT.parts/part-NNNNNN.<ext>`` atomically (temporary file, then rename), next to a manifest
+holding the run's configuration. Only when every chunk exists are they joined into ``OUT``
+(again through a temporary file and a rename), and the parts folder is removed. So ``OUT``
+either does not exist or is complete, and a killed run re-started with ``resume=True``
+skips the finished chunks and ends with no duplicate and no missing row.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from .models.base import Recommender
+
+__all__ = ["score_to_file", "SCORE_COLUMNS"]
+
+SCORE_COLUMNS = ("user", "rank", "item", "score")
+
+
+def _format(out: Path) -> str:
+    ext = out.suffix.lower()
+    if ext not in (".parquet", ".csv"):
+        raise ValueError(f"--out {out}: the file name must end in .parquet or .csv")
+    return ext[1:]
+
+
+def _user_indices(model: Recommender, users: Any | None) -> np.ndarray:
+    g = model._require_graph()
+    id_map = g.id_map(model.etype[0])
+    if users is None:
+        return np.arange(len(id_map), dtype=np.int64)
+    ids = np.asarray(list(users))
+    if not id_map.is_str and ids.dtype.kind in "UO":
+        try:
+            ids = ids.astype(np.int64)
+        except ValueError:
+            bad = next(x for x in ids if not str(x).lstrip("-").isdigit())
+            raise ValueError(f"user ids are integers; {bad!r} is not one") from None
+    return id_map.to_index(ids)
+
+
+def _chunk_table(model: Recommender, users: np.ndarray, k: int, exclude_seen: bool) -> dict[str, np.ndarray]:
+    g = model._require_graph()
+    idx, val = model.recommend_indices(torch.from_numpy(users), k=k, exclude_seen=exclude_seen)
+    idx, val = idx.cpu().numpy(), val.cpu().numpy()
+    valid = np.isfinite(val)  # slots no item could fill (user saw nearly everything) are dropped
+    rows, ranks = np.nonzero(valid)
+    return {
+        "user": g.id_map(model.etype[0]).to_external(users[rows]),
+        "rank": (ranks + 1).astype(np.int32),
+        "item": g.id_map(model.etype[2]).to_external(idx[rows, ranks]),
+        "score": val[rows, ranks].astype(np.float32),
+    }
+
+
+def _write_part(table: dict[str, np.ndarray], path: Path, fmt: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    if fmt == "parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        pq.write_table(pa.table({c: table[c] for c in SCORE_COLUMNS}), tmp)
+    else:
+        with open(tmp, "w", encoding="utf-8", newline="") as f:
+            csv.writer(f).writerows(zip(table["user"].tolist(), table["rank"].tolist(), table["item"].tolist(),
+                                        np.char.mod("%.7g", table["score"]).tolist()))
+    tmp.replace(path)
+
+
+def _join_parts(parts: list[Path], out: Path, fmt: str) -> None:
+    tmp = out.with_name(out.name + ".tmp")
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        writer = None
+        try:
+            for p in parts:
+                t = pq.read_table(p)
+                if writer is None:
+                    writer = pq.ParquetWriter(tmp, t.schema)
+                writer.write_table(t)
+        finally:
+            if writer is not None:
+                writer.close()
+        if writer is None:  # no users at all: an empty, well-formed file
+            import pyarrow as pa
+
+            pq.write_table(pa.table({c: [] for c in SCORE_COLUMNS}), tmp)
+    else:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(",".join(SCORE_COLUMNS) + "\n")
+            for p in parts:
+                with open(p, encoding="utf-8") as src:
+                    shutil.copyfileobj(src, f)
+    tmp.replace(out)
+
+
+def score_to_file(
+    model: Recommender,
+    out: Path,
+    k: int = 100,
+    users: Any | None = None,
+    *,
+    resume: bool = False,
+    chunk_users: int = 4096,
+    exclude_seen: bool = True,
+    config: dict[str, Any] | None = None,
+    progress: bool = False,
+) -> int:
+    """Write the top-``k`` items of every user (or of external ``users``) to ``out``.
+
+    Columns ``user, rank, item, score`` (external ids, 1-based rank). Returns the row count.
+
+    Raises
+    ------
+    FileExistsError
+        If parts of an interrupted run exist and ``resume`` is false.
+    ValueError
+        If ``resume`` finds parts written with another configuration, or ids are unknown.
+    """
+    out = Path(out)
+    fmt = _format(out)
+    if chunk_users < 1:
+        raise ValueError(f"chunk_users must be >= 1, got {chunk_users}")
+    user_idx = _user_indices(model, users)
+    fingerprint = hashlib.sha256(np.ascontiguousarray(user_idx).tobytes()).hexdigest()
+    manifest = {"config": config or {}, "k": k, "chunk_users": chunk_users, "users": fingerprint,
+                "exclude_seen": exclude_seen, "format": fmt}
+    parts_dir = out.with_name(out.name + ".parts")
+    manifest_file = parts_dir / "manifest.json"
+    if parts_dir.exists():
+        if not resume:
+            raise FileExistsError(f"{parts_dir} holds parts of an interrupted run: re-run with --resume, or delete it")
+        try:
+            old = json.loads(manifest_file.read_text())
+        except (OSError, json.JSONDecodeError):
+            raise ValueError(f"{manifest_file}: missing or malformed; delete {parts_dir} and start again") from None
+        if old != json.loads(json.dumps(manifest)):
+            raise ValueError(f"{parts_dir} was written with another configuration; delete it or repeat the same command")
+    else:
+        parts_dir.mkdir(parents=True)
+        manifest_file.write_text(json.dumps(manifest))
+    if out.exists():
+        out.unlink()  # never leave an older complete-looking file beside new parts
+
+    starts = range(0, len(user_idx), chunk_users)
+    parts = [parts_dir / f"part-{i:06d}.{fmt}" for i in range(len(starts))]
+    rows = 0
+    bar = tqdm(total=len(user_idx), desc="score", unit="user", disable=not progress)
+    for start, part in zip(starts, parts):
+        chunk = user_idx[start : start + chunk_users]
+        if not part.exists():
+            _write_part(_chunk_table(model, chunk, k, exclude_seen), part, fmt)
+        bar.update(len(chunk))
+    bar.close()
+    _join_parts(parts, out, fmt)
+    shutil.rmtree(parts_dir)
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        rows = pq.ParquetFile(out).metadata.num_rows
+    else:
+        with open(out, encoding="utf-8") as f:
+            rows = sum(1 for _ in f) - 1
+    return rows

@@ -1,0 +1,184 @@
+"""The ``graphrec`` command: evaluate, score (with resume after a kill), error handling."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from graphrec import scoring
+from graphrec.cli import main
+
+
+def write_split_dir(root: Path) -> Path:
+    """A LightGCN-format split: 4 users, 5 items; train popularity 4, 3, 2, 1, 0 (no ties)."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "train.txt").write_text("0 0 1 2\n1 0 1 2\n2 0 1\n3 0 3\n")
+    (root / "test.txt").write_text("0 3\n1 4\n2 2\n3 1\n")
+    return root
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_evaluate_json_on_split_dir(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    d = write_split_dir(tmp_path / "tiny")
+    code, out, err = run_cli(capsys, "evaluate", "--data", str(d), "--model", "mostpop", "--k", "1,2", "--json")
+    assert code == 0, err
+    res = json.loads(out.strip().splitlines()[-1])
+    for key in ("dataset", "model", "params", "users", "recall@1", "ndcg@2", "precision@2", "hit@2",
+                "fit_seconds", "eval_seconds", "device"):
+        assert key in res
+    # u0 (seen 0,1,2): top1 = 3 -> hit; u1 (seen 0,1,2): top1 = 3, test 4 -> miss
+    # u2 (seen 0,1): top1 = 2 -> hit; u3 (seen 0,3): top1 = 1 -> hit
+    assert res["users"] == 4
+    assert res["recall@1"] == pytest.approx(0.75)
+    assert res["device"] == "cpu" and res["model"] == "mostpop"
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--model", "nosuchmodel"], "unknown model 'nosuchmodel'"),
+        (["--model", "itemknn", "--param", "neighbours=5"], "unknown parameter(s) neighbours"),
+        (["--model", "mostpop", "--param", "oops"], "key=value"),
+        (["--model", "mostpop", "--k", "x"], "--k"),
+    ],
+)
+def test_bad_arguments_exit_2_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], needle: str) -> None:
+    d = write_split_dir(tmp_path / "tiny")
+    code, out, err = run_cli(capsys, "evaluate", "--data", str(d), *args)
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("graphrec: error:"), err
+    assert needle in lines[0]
+    assert "Traceback" not in err
+
+
+def test_missing_and_malformed_data(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_cli(capsys, "evaluate", "--data", str(tmp_path / "nowhere"), "--model", "mostpop")
+    assert code == 2 and "nowhere" in err and "Traceback" not in err
+    d = write_split_dir(tmp_path / "bad")
+    (d / "train.txt").write_text("0 0 1\n1 zero 2\n")
+    code, _, err = run_cli(capsys, "evaluate", "--data", str(d), "--model", "mostpop")
+    assert code == 2 and "train.txt" in err and "2" in err
+
+
+def test_cuda_request_without_cuda(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("CUDA is available here")
+    d = write_split_dir(tmp_path / "tiny")
+    code, _, err = run_cli(capsys, "evaluate", "--data", str(d), "--model", "mostpop", "--device", "cuda")
+    assert code == 2 and "CUDA is not available" in err
+
+
+@pytest.mark.parametrize("ext", ["csv", "parquet"])
+def test_score_writes_all_users(tmp_path: Path, capsys: pytest.CaptureFixture[str], ext: str) -> None:
+    d = write_split_dir(tmp_path / "tiny")
+    out = tmp_path / f"recs.{ext}"
+    code, _, err = run_cli(capsys, "score", "--data", str(d), "--model", "mostpop", "--k", "3", "--out", str(out), "--chunk", "3")
+    assert code == 0, err
+    if ext == "csv":
+        lines = out.read_text().splitlines()
+        assert lines[0] == "user,rank,item,score"
+        rows = [line.split(",") for line in lines[1:]]
+        users = [int(r[0]) for r in rows]
+        first = rows[0]
+        assert first[:3] == ["0", "1", "3"]  # user 0 saw items 0-2: most popular unseen is 3
+    else:
+        t = pq.read_table(out).to_pydict()
+        assert list(t) == ["user", "rank", "item", "score"]
+        users = t["user"]
+    # users 0 and 1 have only two unseen items: the empty third slot is dropped, not invented
+    assert sorted(set(users)) == [0, 1, 2, 3] and len(users) == 2 + 2 + 3 + 3
+    assert not (tmp_path / f"recs.{ext}.parts").exists()
+
+
+def test_score_for_given_users_and_unknown_user(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    d = write_split_dir(tmp_path / "tiny")
+    users = tmp_path / "users.txt"
+    users.write_text("3\n1\n")
+    out = tmp_path / "recs.csv"
+    code, _, err = run_cli(capsys, "score", "--data", str(d), "--model", "mostpop", "--k", "2", "--out", str(out), "--users", str(users))
+    assert code == 0, err
+    assert [line.split(",")[0] for line in out.read_text().splitlines()[1:]] == ["3", "3", "1", "1"]
+    users.write_text("3\n99\n")
+    code, _, err = run_cli(capsys, "score", "--data", str(d), "--model", "mostpop", "--out", str(tmp_path / "x.csv"), "--users", str(users))
+    assert code == 2 and "99" in err
+    assert not (tmp_path / "x.csv").exists()
+
+
+def test_score_resume_after_crash(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    args = ["score", "--data", "synthetic", "--model", "mostpop", "--k", "5", "--chunk", "300"]
+    full = tmp_path / "full.parquet"
+    assert run_cli(capsys, *args, "--out", str(full))[0] == 0
+    expected = pq.read_table(full).to_pandas()
+
+    out = tmp_path / "recs.parquet"
+    real = scoring._chunk_table
+    calls = {"n": 0}
+
+    def crash_after_two(*a, **kw):
+        calls["n"] += 1
+        if calls["n"] > 2:
+            raise RuntimeError("simulated crash")
+        return real(*a, **kw)
+
+    monkeypatch.setattr(scoring, "_chunk_table", crash_after_two)
+    code, _, err = run_cli(capsys, *args, "--out", str(out))
+    assert code == 2 and "simulated crash" in err
+    assert not out.exists(), "an interrupted run must not leave a complete-looking file"
+    parts = sorted((tmp_path / "recs.parquet.parts").glob("part-*.parquet"))
+    assert len(parts) == 2
+    monkeypatch.setattr(scoring, "_chunk_table", real)
+    code, _, err = run_cli(capsys, *args, "--out", str(out))
+    assert code == 2 and "--resume" in err  # refuses to silently restart over old parts
+    assert run_cli(capsys, *args, "--out", str(out), "--resume")[0] == 0
+    got = pq.read_table(out).to_pandas()
+    assert got.equals(expected)
+    assert not got.duplicated(["user", "rank"]).any()
+
+
+def test_score_resume_after_sigkill(tmp_path: Path) -> None:
+    """A real kill -9 mid-run, then --resume: no duplicates, no gaps."""
+    out = tmp_path / "recs.csv"
+    cmd = [sys.executable, "-m", "graphrec.cli", "score", "--data", "synthetic", "--model", "itemknn",
+           "--k", "10", "--chunk", "50", "--out", str(out)]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    parts = tmp_path / "recs.csv.parts"
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        if parts.is_dir() and len(list(parts.glob("part-*.csv"))) >= 3:
+            break
+        time.sleep(0.02)
+    if proc.poll() is not None:
+        pytest.fail("the scoring run finished before it could be killed; lower --chunk")
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not out.exists()
+    done = subprocess.run(cmd + ["--resume"], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    rows = [line.split(",") for line in out.read_text().splitlines()[1:]]
+    keys = [(r[0], int(r[1])) for r in rows]
+    assert len(keys) == len(set(keys)), "duplicate (user, rank) rows after resume"
+    users = {r[0] for r in rows}
+    from graphrec.data import load
+
+    n_users = load("synthetic").num_users
+    assert len(users) == n_users
+    ranks = np.array([k[1] for k in keys])
+    assert ranks.max() == 10 and (np.bincount(ranks)[1:] == n_users).all(), "gaps in ranks"

@@ -1,0 +1,458 @@
+"""The Graph store: CSR construction, merging, derived views, slicing, persistence."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from graphrec.graph import INTERACTS, TRUSTS, Graph
+
+# users 0..2, items 0..3; CSR by hand:
+#   user 0 -> items 1, 3 ; user 1 -> item 0 ; user 2 -> items 0, 1 ; item 2 has no edges
+SRC = [2, 0, 0, 1, 2]
+DST = [1, 3, 1, 0, 0]
+W = [1.0, 2.0, 3.0, 4.0, 5.0]
+TS = [50, 20, 10, 40, 30]
+
+
+def tiny(weight: bool = True, timestamp: bool = True) -> Graph:
+    g = Graph()
+    g.add_node_type("user", ["u0", "u1", "u2"])
+    g.add_node_type("item", [100, 101, 102, 103])
+    g.add_edges(INTERACTS, SRC, DST, W if weight else None, TS if timestamp else None)
+    return g
+
+
+def dense(g: Graph, etype=INTERACTS, weighted: bool = True) -> np.ndarray:
+    es = g.edges(etype)
+    out = np.zeros((es.num_src, es.num_dst))
+    s, d = (x.numpy() for x in es.coo())
+    vals = es.weight.numpy() if (weighted and es.weight is not None) else np.ones(es.num_edges)
+    np.add.at(out, (s, d), vals)
+    return out
+
+
+def assert_same_graph(a: Graph, b: Graph) -> None:
+    assert a.node_types == b.node_types
+    for nt in a.node_types:
+        assert a.id_map(nt) == b.id_map(nt), nt
+    assert a.edge_types == b.edge_types
+    for et in a.edge_types:
+        x, y = a.edges(et), b.edges(et)
+        assert (x.num_src, x.num_dst) == (y.num_src, y.num_dst)
+        assert torch.equal(x.indptr.long(), y.indptr.long()), et
+        assert torch.equal(x.indices.long(), y.indices.long()), et
+        for f in ("weight", "timestamp"):
+            tx, ty = getattr(x, f), getattr(y, f)
+            assert (tx is None) == (ty is None), (et, f)
+            if tx is not None:
+                assert torch.equal(tx, ty), (et, f)
+
+
+# ----------------------------------------------------------------- add_edges
+def test_csr_order_by_hand() -> None:
+    g = tiny()
+    es = g.edges(INTERACTS)
+    assert es.indptr.tolist() == [0, 2, 3, 5]
+    assert es.indices.tolist() == [1, 3, 0, 0, 1]
+    # weights / timestamps follow their edges: (0,1)=3 @10, (0,3)=2 @20, (1,0)=4 @40, (2,0)=5 @30, (2,1)=1 @50
+    assert es.weight.tolist() == [3.0, 2.0, 4.0, 5.0, 1.0]
+    assert es.timestamp.tolist() == [10, 20, 40, 30, 50]
+    assert es.indices.dtype == torch.int32 and es.indptr.dtype == torch.int32
+    assert es.weight.dtype == torch.float32 and es.timestamp.dtype == torch.int64
+    assert g.num_edges() == 5 and g.num_nodes() == 7
+
+
+def test_add_edges_by_id_creates_nodes_in_first_seen_order() -> None:
+    g = Graph()
+    s, d = g.add_edges(INTERACTS, ["b", "a", "b"], [7, 5, 5], by="id")
+    assert g.id_map("user").ids.tolist() == ["b", "a"]
+    assert g.id_map("item").ids.tolist() == [7, 5]
+    assert s.tolist() == [0, 1, 0] and d.tolist() == [0, 1, 1]
+    assert g.edges().indptr.tolist() == [0, 2, 3]
+    assert g.edges().indices.tolist() == [0, 1, 1]
+
+
+def test_duplicates_merge_sums_weights_and_keeps_latest_time() -> None:
+    g = Graph()
+    g.add_node_type("user", 2)
+    g.add_node_type("item", 2)
+    g.add_edges(INTERACTS, [0, 1, 0, 0], [1, 0, 1, 1], [1.0, 4.0, 2.0, 0.5], [5, 1, 3, 9])
+    es = g.edges()
+    assert es.indptr.tolist() == [0, 1, 2] and es.indices.tolist() == [1, 0]
+    assert es.weight.tolist() == [3.5, 4.0]
+    assert es.timestamp.tolist() == [9, 1]
+
+
+def test_duplicates_keep_and_error() -> None:
+    g = Graph()
+    g.add_node_type("user", 2)
+    g.add_node_type("item", 2)
+    g.add_edges(INTERACTS, [0, 1, 0], [1, 0, 1], [1.0, 4.0, 2.0], duplicates="keep")
+    es = g.edges()
+    assert es.indptr.tolist() == [0, 2, 3] and es.indices.tolist() == [1, 1, 0]
+    assert es.weight.tolist() == [1.0, 2.0, 4.0]  # multi-edges in input order
+    h = Graph()
+    h.add_node_type("user", 2)
+    h.add_node_type("item", 2)
+    with pytest.raises(ValueError, match=r"duplicate edge \(1, 0\)"):
+        h.add_edges(INTERACTS, [1, 0, 1], [0, 1, 0], duplicates="error")
+    # an edge repeating one already stored is a duplicate too
+    h.add_edges(INTERACTS, [0], [0], duplicates="error")
+    with pytest.raises(ValueError, match=r"duplicate edge \(0, 0\)"):
+        h.add_edges(INTERACTS, [0], [0], duplicates="error")
+    with pytest.raises(ValueError, match="duplicates must be"):
+        h.add_edges(INTERACTS, [0], [0], duplicates="sum")
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
+def test_non_finite_weights_raise(bad: float) -> None:
+    g = tiny(weight=False, timestamp=False)
+    with pytest.raises(ValueError, match=r"weight contains NaN or infinite values \(first at position 1\)"):
+        g.add_edges(INTERACTS, [0, 1], [0, 1], weight=[1.0, bad])
+    assert g.num_edges(INTERACTS) == 5
+
+
+def test_out_of_range_indices_raise_index_error() -> None:
+    g = tiny()
+    with pytest.raises(IndexError, match=r"dst index 4 out of range \[0, 4\)"):
+        g.add_edges(INTERACTS, [0], [4], [1.0], [1])
+    with pytest.raises(IndexError, match=r"src index -1 out of range \[0, 3\)"):
+        g.add_edges(INTERACTS, [-1], [0], [1.0], [1])
+    with pytest.raises(KeyError, match="node type 'tag' does not exist"):
+        g.add_edges(("user", "tagged", "tag"), [0], [0])
+
+
+def test_wrong_dtypes_raise_type_error() -> None:
+    g = tiny(weight=False, timestamp=True)
+    with pytest.raises(TypeError, match="src must be numeric"):
+        g.add_edges(INTERACTS, ["0"], [1], timestamp=[1])
+    with pytest.raises(TypeError, match="must be integers, got non-integral floats"):
+        g.add_edges(INTERACTS, [0.5], [1], timestamp=[1])
+    with pytest.raises(TypeError, match="must be integers, got booleans"):
+        g.add_edges(INTERACTS, torch.tensor([True]), [1], timestamp=[1])
+    with pytest.raises(TypeError, match="timestamp must be integers"):
+        g.add_edges(INTERACTS, [0], [1], timestamp=[1.5])
+    with pytest.raises(TypeError, match="etype must be"):
+        g.add_edges(("user", "item"), [0], [1])  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="item ids are integers"):
+        g.add_edges(INTERACTS, ["u0"], ["x"], timestamp=[1], by="id")
+
+
+def test_other_bad_inputs_raise_value_error() -> None:
+    g = tiny()
+    with pytest.raises(ValueError, match="src has 2 entries but dst has 1"):
+        g.add_edges(INTERACTS, [0, 1], [0], [1.0, 1.0], [1, 1])
+    with pytest.raises(ValueError, match="weight has 1 entries for 2 edges"):
+        g.add_edges(INTERACTS, [0, 1], [0, 1], [1.0], [1, 1])
+    with pytest.raises(ValueError, match="same fields"):
+        g.add_edges(INTERACTS, [0], [0], [1.0])  # the edge set has timestamps
+    with pytest.raises(ValueError, match="by must be"):
+        g.add_edges(INTERACTS, [0], [0], [1.0], [1], by="name")
+
+
+def test_rejected_add_edges_by_id_leaves_graph_unchanged() -> None:
+    g = tiny()
+    before = (g.id_map("user").ids.tolist(), g.id_map("item").ids.tolist(), g.version)
+    with pytest.raises(ValueError):
+        g.add_edges(INTERACTS, ["new1", "new2"], [500, 501], weight=[1.0, float("nan")], timestamp=[1, 2], by="id")
+    with pytest.raises(ValueError):
+        g.add_edges(INTERACTS, ["new1", "new2"], [500], weight=[1.0, 1.0], timestamp=[1, 2], by="id")
+    with pytest.raises(TypeError):
+        g.add_edges(INTERACTS, ["new1"], ["not-an-int"], weight=[1.0], timestamp=[1], by="id")
+    assert (g.id_map("user").ids.tolist(), g.id_map("item").ids.tolist(), g.version) == before
+
+
+def test_incremental_merge_by_hand() -> None:
+    g = tiny()
+    g.add_edges(INTERACTS, [1, 0, 2], [3, 1, 2], [10.0, 10.0, 10.0], [60, 5, 70])
+    es = g.edges()
+    assert es.indptr.tolist() == [0, 2, 4, 7]
+    assert es.indices.tolist() == [1, 3, 0, 3, 0, 1, 2]
+    assert es.weight.tolist() == [13.0, 2.0, 4.0, 10.0, 5.0, 1.0, 10.0]
+    assert es.timestamp.tolist() == [10, 20, 40, 60, 30, 50, 70]  # (0,1) keeps its later time 10
+
+
+edge_lists = st.lists(
+    st.tuples(st.integers(0, 4), st.integers(0, 5), st.integers(-3, 5), st.integers(0, 100)),
+    min_size=0, max_size=40,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(edges=edge_lists, cuts=st.lists(st.integers(0, 40), max_size=3),
+       duplicates=st.sampled_from(["merge", "keep"]), by=st.sampled_from(["index", "id"]))
+def test_incremental_add_equals_all_at_once(edges: list, cuts: list, duplicates: str, by: str) -> None:
+    src = [e[0] for e in edges]
+    dst = [e[1] for e in edges]
+    w = [float(e[2]) for e in edges]  # small integers: float sums are exact in any order
+    ts = [e[3] for e in edges]
+    if by == "id":
+        src = [f"u{s}" for s in src]
+
+    def fresh() -> Graph:
+        g = Graph()
+        if by == "index":
+            g.add_node_type("user", 5)
+            g.add_node_type("item", 6)
+        return g
+
+    whole = fresh()
+    whole.add_edges(INTERACTS, src, dst, w, ts, by=by, duplicates=duplicates)
+    inc = fresh()
+    bounds = [0, *sorted(min(c, len(edges)) for c in cuts), len(edges)]
+    for a, b in itertools.pairwise(bounds):
+        inc.add_edges(INTERACTS, src[a:b], dst[a:b], w[a:b], ts[a:b], by=by, duplicates=duplicates)
+    assert_same_graph(whole, inc)
+    # and both agree with a plain Python reference
+    es = whole.edges()
+    got = list(zip(*(x.tolist() for x in es.coo()), es.weight.tolist(), es.timestamp.tolist()))
+    us = whole.id_map("user")
+    ref_src = us.to_index(src).tolist() if by == "id" else src
+    ref_dst = whole.id_map("item").to_index(dst).tolist() if by == "id" else dst
+    if duplicates == "keep":
+        ref = sorted(zip(ref_src, ref_dst, w, ts), key=lambda e: (e[0], e[1]))  # stable: input order
+    else:
+        acc: dict = {}
+        for s, d, wi, ti in zip(ref_src, ref_dst, w, ts):
+            pw, pt = acc.get((s, d), (0.0, -(2**63)))
+            acc[(s, d)] = (pw + wi, max(pt, ti))
+        ref = [(s, d, wi, ti) for (s, d), (wi, ti) in sorted(acc.items())]
+    assert got == ref
+
+
+def test_add_nodes_grows_edge_sets() -> None:
+    g = tiny()
+    v0 = g.version
+    idx = g.add_nodes("item", [103, 104, 105])
+    assert idx.tolist() == [3, 4, 5]
+    es = g.edges(INTERACTS)
+    assert (es.num_src, es.num_dst) == (3, 6)
+    assert es.indptr.tolist() == [0, 2, 3, 5]  # unchanged: only destinations grew
+    assert g.degree(INTERACTS, side="dst").tolist() == [2, 2, 0, 1, 0, 0]
+    g.add_nodes("user", ["u9"])
+    es = g.edges(INTERACTS)
+    assert es.num_src == 4 and es.indptr.tolist() == [0, 2, 3, 5, 5]
+    assert g.version > v0
+    g.add_edges(INTERACTS, [3], [5], [1.0], [1])
+    assert g.edges(INTERACTS).indptr.tolist() == [0, 2, 3, 5, 6]
+    # a homogeneous edge set grows on both sides
+    g.add_edges(TRUSTS, [0], [1])
+    g.add_nodes("user", ["u10"])
+    t = g.edges(TRUSTS)
+    assert (t.num_src, t.num_dst) == (5, 5) and t.indptr.tolist() == [0, 1, 1, 1, 1, 1]
+
+
+# ----------------------------------------------------------- derived views
+def test_csc_equals_scipy_transpose() -> None:
+    g = tiny()
+    es = g.edges(INTERACTS)
+    indptr, indices, perm = g.csc(INTERACTS)
+    ref = sp.csr_matrix(dense(g)).T.tocsr()
+    ref.sort_indices()
+    assert indptr.tolist() == ref.indptr.tolist() == [0, 2, 4, 4, 5]
+    assert indices.tolist() == ref.indices.tolist() == [1, 2, 0, 2, 0]
+    assert es.weight[perm.long()].tolist() == ref.data.tolist()
+    assert torch.equal(es.row()[perm.long()], indices.long())  # perm points back at the same edges
+    t = es.transpose_matrix().to_dense()
+    assert torch.equal(t, torch.from_numpy(dense(g).T).float())
+
+
+def test_degrees_by_hand() -> None:
+    g = tiny()
+    assert g.degree(INTERACTS, "src").tolist() == [2, 1, 2]
+    assert g.degree(INTERACTS, "dst").tolist() == [2, 2, 0, 1]
+    assert g.degree(INTERACTS, "src", weighted=True).tolist() == [5.0, 4.0, 6.0]
+    assert g.degree(INTERACTS, "dst", weighted=True).tolist() == [9.0, 4.0, 0.0, 2.0]
+    with pytest.raises(ValueError, match="side must be"):
+        g.degree(INTERACTS, "both")
+    stats = g.degree_stats()["interacts:item"]
+    assert stats == {"min": 0.0, "mean": 1.25, "median": 1.0, "max": 2.0, "zeros": 1}
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_norm_adj_equals_dense_formula(weighted: bool) -> None:
+    g = tiny()
+    R = dense(g, weighted=weighted)
+    nu, ni = R.shape
+    A = np.zeros((nu + ni, nu + ni))
+    A[:nu, nu:] = R
+    A[nu:, :nu] = R.T
+    d = A.sum(1)
+    inv = np.where(d > 0, 1.0 / np.sqrt(np.where(d > 0, d, 1.0)), 0.0)
+    A_hat = inv[:, None] * A * inv[None, :]
+    Rn, RTn = g.norm_adj(INTERACTS, weighted=weighted)
+    np.testing.assert_allclose(Rn.to_dense().numpy(), A_hat[:nu, nu:], rtol=1e-6)
+    np.testing.assert_allclose(RTn.to_dense().numpy(), A_hat[nu:, :nu], rtol=1e-6)
+    assert not torch.isnan(Rn.values()).any()  # item 2 has degree 0
+    # one value by hand (unweighted): edge (0, 1): 1 / sqrt(deg u0 = 2 * deg i1 = 2) = 0.5
+    if not weighted:
+        assert Rn.to_dense()[0, 1].item() == pytest.approx(0.5)
+    assert g.norm_adj(INTERACTS, weighted=weighted)[0] is Rn  # cached
+    es = g.edges(INTERACTS)  # the blocks reuse the store's index arrays
+    assert Rn.crow_indices().data_ptr() == es.indptr.data_ptr()
+    assert RTn.col_indices().data_ptr() == es.csc().indices.data_ptr()
+
+
+def test_edges_between_time_slices() -> None:
+    g = tiny()
+    g.add_edges(TRUSTS, [0, 1], [1, 2])  # no timestamps: kept whole by default
+    s = g.edges_between(20, 40)
+    es = s.edges(INTERACTS)
+    assert sorted(es.timestamp.tolist()) == [20, 30]
+    assert list(zip(*(x.tolist() for x in es.coo()))) == [(0, 3), (2, 0)]
+    assert es.weight.tolist() == [2.0, 5.0]
+    assert s.num_edges(TRUSTS) == 2
+    assert s.id_map("user") is g.id_map("user")
+    assert sorted(g.edges_between(None, 30).edges(INTERACTS).timestamp.tolist()) == [10, 20]
+    assert sorted(g.edges_between(40, None).edges(INTERACTS).timestamp.tolist()) == [40, 50]
+    assert g.edges_between(60, 70).num_edges(INTERACTS) == 0
+    assert g.num_edges(INTERACTS) == 5  # the original is untouched
+    with pytest.raises(ValueError, match="has no timestamps"):
+        g.edges_between(0, 10, etypes=[TRUSTS])
+
+
+def test_edge_subgraph_shares_tensors() -> None:
+    g = tiny()
+    g.add_edges(TRUSTS, [0, 1], [1, 2])
+    sub = g.edge_subgraph(["trusts"])
+    assert sub.edge_types == [TRUSTS]
+    assert sub.edges(TRUSTS) is g.edges(TRUSTS)
+    assert sub.node_types == g.node_types and sub.num_nodes("item") == 4
+    with pytest.raises(KeyError, match="relation 'follows'"):
+        g.edge_subgraph(["follows"])
+
+
+def test_resolve_etype() -> None:
+    g = tiny()
+    assert g.resolve_etype() == INTERACTS
+    assert g.resolve_etype("interacts") == INTERACTS
+    g.add_edges(TRUSTS, [0], [1])
+    assert g.resolve_etype(None) == INTERACTS  # the interaction type wins when several exist
+    with pytest.raises(KeyError, match="unknown edge type"):
+        g.resolve_etype(("item", "x", "user"))
+    assert g.has_edge_type("trusts") and not g.has_edge_type("follows")
+
+
+def test_to_same_device_is_identity_and_other_device_moves_everything() -> None:
+    g = tiny()
+    g.node_attrs["item"]["x"] = torch.ones(4, 2)
+    assert g.to("cpu") is g
+    assert g.to(torch.device("cpu")) is g
+    m = g.to("meta")  # a real second device without a GPU
+    assert m.device == torch.device("meta")
+    assert m.edges(INTERACTS).indices.device.type == "meta"
+    assert m.node_attrs["item"]["x"].device.type == "meta"
+    assert g.node_attrs["item"]["x"].device.type == "cpu"  # the original stays
+    assert m.id_map("user") is g.id_map("user")
+
+
+def test_nbytes_by_hand() -> None:
+    g = tiny()
+    es = g.edges(INTERACTS)
+    # int32 indptr (4) + int32 indices (5) + float32 weight (5) + int64 timestamp (5)
+    base = 4 * 4 + 5 * 4 + 5 * 4 + 5 * 8
+    assert g.nbytes(include_cache=False) == base
+    es.csc()  # int32 indptr (5) + indices (5) + perm (5)
+    assert g.nbytes(include_cache=False) == base
+    assert g.nbytes() == base + 5 * 4 + 5 * 4 + 5 * 4
+    g.norm_adj(INTERACTS)  # two new float32 value arrays of 5; index arrays are shared
+    assert g.nbytes() == base + 60 + 2 * 5 * 4
+    g.degree(INTERACTS, weighted=True)  # caches the int64 row of each edge
+    assert g.nbytes() == base + 60 + 40 + 5 * 8
+    assert g.nbytes(include_cache=False) == base
+
+
+# -------------------------------------------------------------- persistence
+def test_save_load_exact_round_trip(tmp_path: Path) -> None:
+    g = tiny()
+    g.add_edges(TRUSTS, [0, 2, 1], [1, 0, 2], duplicates="keep")
+    g.add_nodes("tag", [])  # an empty node type survives
+    g.node_attrs["item"]["x"] = torch.arange(8, dtype=torch.float32).reshape(4, 2)
+    g.node_attrs["item"]["year"] = np.array([1999, 2001, 2005, 2010], dtype=np.int32)
+    g.node_attrs["item"]["title"] = np.array(["Alien", "Brazil", "Heat", "Ran"])
+    g.node_attrs["user"]["gender"] = ["F", "M", "F"]
+    g.node_attrs["user"]["grid"] = np.array([["a", "b"], ["c", "d"], ["e", "f"]])
+    g.node_attrs["user"]["name.with.dots"] = torch.tensor([1, 2, 3])
+    g.meta["source"] = "hand-made"
+    h = Graph.load(g.save(tmp_path / "g"))
+    assert_same_graph(g, h)
+    assert h.id_map("user").ids.tolist() == ["u0", "u1", "u2"] and h.id_map("user").is_str
+    assert h.id_map("item").ids.tolist() == [100, 101, 102, 103]
+    assert h.num_nodes("tag") == 0
+    assert torch.equal(h.node_attrs["item"]["x"], g.node_attrs["item"]["x"])
+    year = h.node_attrs["item"]["year"]
+    assert isinstance(year, np.ndarray) and year.dtype == np.int32 and year.tolist() == [1999, 2001, 2005, 2010]
+    title = h.node_attrs["item"]["title"]
+    assert title.dtype.kind == "U" and title.tolist() == ["Alien", "Brazil", "Heat", "Ran"]
+    assert h.node_attrs["user"]["gender"].tolist() == ["F", "M", "F"]
+    assert h.node_attrs["user"]["grid"].tolist() == [["a", "b"], ["c", "d"], ["e", "f"]]
+    assert torch.equal(h.node_attrs["user"]["name.with.dots"], torch.tensor([1, 2, 3]))
+    assert h.meta == {"source": "hand-made"}
+    assert h.edges(TRUSTS).weight is None and h.edges(INTERACTS).timestamp is not None
+    # range id maps stay range maps
+    r = Graph()
+    r.add_node_type("user", 3)
+    r.add_node_type("item", 2)
+    r.add_edges(INTERACTS, [0, 2], [1, 1])
+    r2 = Graph.load(r.save(tmp_path / "r"))
+    assert_same_graph(r, r2)
+    assert json.loads((tmp_path / "r" / "graph.json").read_text())["nodes"][0]["kind"] == "range"
+
+
+def test_load_to_device(tmp_path: Path) -> None:
+    g = tiny()
+    g.node_attrs["item"]["x"] = torch.ones(4, 3)
+    h = Graph.load(g.save(tmp_path / "g"), device="meta")
+    assert h.device.type == "meta" and h.node_attrs["item"]["x"].device.type == "meta"
+
+
+def test_load_corrupted_directory_raises_clear_errors(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="not a saved graphrec graph"):
+        Graph.load(tmp_path / "nothing")
+    g = tiny()
+    path = g.save(tmp_path / "g")
+    meta = json.loads((path / "graph.json").read_text())
+
+    (path / "graph.json").write_text("{not json")
+    with pytest.raises(ValueError, match="malformed JSON"):
+        Graph.load(path)
+    (path / "graph.json").write_text(json.dumps({**meta, "version": 99}))
+    with pytest.raises(ValueError, match="format version"):
+        Graph.load(path)
+    (path / "graph.json").write_text(json.dumps({k: v for k, v in meta.items() if k != "nodes"}))
+    with pytest.raises(ValueError, match="malformed graph description"):
+        Graph.load(path)
+    bad_key = dict(meta, edges=[{**meta["edges"][0], "key": "e7"}])
+    (path / "graph.json").write_text(json.dumps(bad_key))
+    with pytest.raises(ValueError, match="lacks tensor 'e7.indptr'"):
+        Graph.load(path)
+    (path / "graph.json").write_text(json.dumps(meta))
+    assert Graph.load(path).num_edges() == 5  # restored: loads again
+
+    tensors = torch.load(path / "tensors.pt", weights_only=True)
+    tensors["e0.indices"] = torch.tensor([1, 3, 0, 0, 9], dtype=torch.int32)
+    torch.save(tensors, path / "tensors.pt")
+    with pytest.raises(ValueError, match=r"destination index out of range \[0, 4\)"):
+        Graph.load(path)
+    tensors["e0.indices"] = torch.tensor([1, 3, 0, 0, 1], dtype=torch.int32)
+    tensors["e0.indptr"] = torch.tensor([0, 3, 2, 5], dtype=torch.int32)
+    torch.save(tensors, path / "tensors.pt")
+    with pytest.raises(ValueError, match="corrupted indptr"):
+        Graph.load(path)
+
+    (path / "tensors.pt").write_bytes(b"\x00garbage")
+    with pytest.raises(ValueError, match="unreadable or corrupted"):
+        Graph.load(path)
+    full = g.save(tmp_path / "h") / "tensors.pt"
+    full.write_bytes(full.read_bytes()[:100])  # truncated
+    with pytest.raises(ValueError, match="unreadable or corrupted"):
+        Graph.load(tmp_path / "h")
