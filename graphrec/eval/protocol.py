@@ -77,16 +77,14 @@ def ranking_hits(scores: torch.Tensor, kmax: int, truth: torch.Tensor, masks: li
 
     Returns
     -------
-    ``(hits (B, kmax) bool, top_items (B, kmax) int64)``
+    ``(hits (B, kmax) bool, top_items (B, kmax) int64, top_scores (B, kmax))``
     """
     flat = scores.view(-1)
     for keys in masks:
         flat.index_fill_(0, keys, -torch.inf)
     vals, top = torch.topk(scores, kmax, dim=1)
-    if bool(torch.isnan(vals).any()):  # topk ranks NaN first, so any NaN in a row shows here
-        raise ValueError("the model produced NaN scores")
     flat.index_fill_(0, truth, torch.nan)  # the scores are spent: mark held-out items in place
-    return torch.isnan(scores.gather(1, top)), top
+    return torch.isnan(scores.gather(1, top)), top, vals
 
 
 def evaluate(
@@ -144,9 +142,7 @@ def evaluate(
 
     truth = _FlatEntries(truth_es.indptr, truth_es.indices, eval_users, n_items)
     excluded = [_FlatEntries(m.indptr, m.indices, eval_users, n_items) for m in masks]
-    n_test_all = truth.offsets[1:] - truth.offsets[:-1]
-    per_user: dict[str, list[torch.Tensor]] = {f"{m}@{kk}": [] for kk in ks for m in METRICS}
-    covered = {kk: torch.zeros(n_items, dtype=torch.bool, device=device) for kk in ks}
+    hits_parts, top_parts, val_parts = [], [], []
     batches = range(0, eval_users.numel(), batch_size)
     with torch.no_grad():
         for s in tqdm(batches, desc="evaluate", unit="batch", disable=not progress, leave=False):
@@ -155,17 +151,27 @@ def evaluate(
             scores = model.score(ub).float().contiguous()
             if scores.shape != (ub.numel(), n_items):
                 raise ValueError(f"{type(model).__name__}.score returned shape {tuple(scores.shape)}, expected {(ub.numel(), n_items)}")
-            hits, top = ranking_hits(scores, kmax, truth.batch(s, e), [m.batch(s, e) for m in excluded])
-            n_test = n_test_all[s:e]
-            for kk in ks:
-                kc = min(kk, kmax)
-                for m, fn in METRICS.items():
-                    per_user[f"{m}@{kk}"].append(fn(hits, n_test, kc))
-                covered[kk][top[:, :kc].reshape(-1)] = True
+            hits, top, vals = ranking_hits(scores, kmax, truth.batch(s, e), [m.batch(s, e) for m in excluded])
+            hits_parts.append(hits)
+            top_parts.append(top)
+            val_parts.append(vals)
+        # metrics once over all users: a handful of ops instead of a handful per batch
+        hits, top = torch.cat(hits_parts), torch.cat(top_parts)
+        if bool(torch.isnan(torch.cat(val_parts)).any()):  # topk ranks NaN first: any NaN shows here
+            raise ValueError(f"{type(model).__name__} produced NaN scores")
+        n_test = truth.offsets[1:] - truth.offsets[:-1]
+        arrays: dict[str, np.ndarray] = {}
+        metrics: dict[str, float] = {}
+        for kk in ks:
+            kc = min(kk, kmax)
+            for m, fn in METRICS.items():
+                a = fn(hits, n_test, kc).cpu().numpy()
+                arrays[f"{m}@{kk}"] = a
+                metrics[f"{m}@{kk}"] = float(a.mean())
+        for kk in ks:
+            covered = torch.zeros(n_items, dtype=torch.bool, device=device)
+            covered[top[:, : min(kk, kmax)].reshape(-1)] = True
+            metrics[f"coverage@{kk}"] = int(covered.sum()) / n_items
     if device.type == "cuda":
         torch.cuda.synchronize(device)
-    arrays = {key: torch.cat(v).cpu().numpy() for key, v in per_user.items()}
-    metrics = {key: float(a.mean()) for key, a in arrays.items()}
-    for kk in ks:
-        metrics[f"coverage@{kk}"] = int(covered[kk].sum()) / n_items
     return EvalReport(metrics, eval_users.cpu().numpy(), arrays, time.perf_counter() - t0)

@@ -110,3 +110,14 @@ def test_mostpop_and_itemknn_on_tiny(tiny: Dataset) -> None:
         gr.models.create("itemknn", neighbours=3)
     with pytest.raises(ValueError, match="unknown model"):
         gr.models.create("nope")
+
+
+def test_nan_scores_are_reported(tiny: Dataset) -> None:
+    class NanScores(FixedScores):
+        def score(self, users):
+            s = super().score(users)
+            s[0, 4] = torch.nan
+            return s
+
+    with pytest.raises(ValueError, match="NaN scores"):
+        gr.evaluate(NanScores().fit(tiny), tiny, k=[2])
