@@ -1,0 +1,159 @@
+"""Exact personalized PageRank by batched power iteration (the reference for PowerWalk).
+
+For restart probability ``c`` and the walk's transition matrix ``P`` (a
+:class:`~graphrec.walks.WalkEngine`: the user–item graph seen as one undirected graph, plus
+trust edges if asked), the PPR vector of source ``s`` solves
+
+    pi_s = c e_s + (1 - c) (pi_s P + (pi_s . dangling) e_s)
+
+(mass reaching a node without out-edges returns to the source, as the walk engine's
+``dangling='restart'`` does). Many sources are solved at once: ``X`` is a dense
+``(n, B)`` matrix with one column per source and each iteration is one sparse ``P^T @ X``
+on the graph's device, built block by block from the store's CSR / CSC index arrays. The
+iteration is a contraction with factor ``1 - c``; it stops when the largest L1 change of a
+column falls below ``tol`` (the remaining L1 error is then at most ``tol (1 - c) / c``) or
+after ``max_iter`` iterations.
+
+References
+----------
+Page, Brin, Motwani, Winograd. The PageRank citation ranking: bringing order to the web.
+Stanford InfoLab TR, 1999.
+Haveliwala. Topic-sensitive PageRank. WWW 2002.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from tqdm.auto import tqdm
+
+from ..graph.store import Graph
+from ..walks.engine import WalkEngine, bipartite_engine
+
+__all__ = ["as_engine", "power_iteration"]
+
+
+def as_engine(graph_or_engine: Graph | WalkEngine, *, trust: bool = False) -> WalkEngine:
+    """The walk engine of ``graph_or_engine`` (a Graph gets :func:`bipartite_engine`)."""
+    if isinstance(graph_or_engine, WalkEngine):
+        return graph_or_engine
+    if isinstance(graph_or_engine, Graph):
+        return bipartite_engine(graph_or_engine, trust=trust)
+    raise TypeError(f"expected a Graph or WalkEngine, got {type(graph_or_engine).__name__}")
+
+
+def _check_alpha(alpha: float) -> float:
+    alpha = float(alpha)
+    if not 0.0 < alpha < 1.0:
+        raise ValueError(f"alpha (restart probability) must be in (0, 1), got {alpha}")
+    return alpha
+
+
+def power_iteration(
+    graph: Graph | WalkEngine,
+    sources: Any,
+    *,
+    alpha: float = 0.15,
+    tol: float = 1e-6,
+    max_iter: int = 500,
+    batch_size: int = 1024,
+    dtype: torch.dtype = torch.float32,
+    progress: bool = False,
+    return_info: bool = False,
+) -> torch.Tensor | tuple[torch.Tensor, dict[str, Any]]:
+    """PPR vectors of many sources at once.
+
+    Parameters
+    ----------
+    graph : Graph or WalkEngine
+        A Graph is walked as its undirected user–item graph (:func:`bipartite_engine`).
+    sources : LongTensor / array ``(B,)``
+        Global node ids of the engine's node space (users first, then items).
+    alpha : float
+        Restart probability ``c`` (0.15 by default; the damping factor is ``1 - c``).
+    tol : float
+        Stop when ``max_b ||x_b(t+1) - x_b(t)||_1 <= tol``. Float32 vectors bottom out near
+        1e-7 (rounding); use ``dtype=torch.float64`` for tighter tolerances.
+    max_iter : int
+        Iteration cap.
+    batch_size : int
+        Sources per sparse ``P^T @ X`` (memory ``2 * n * batch_size`` values).
+    dtype : torch.float32 or torch.float64
+    progress : bool
+        Show a tqdm bar over batches.
+    return_info : bool
+        Also return ``{"iterations": [...], "change": [...]}`` per batch.
+
+    Returns
+    -------
+    FloatTensor ``(B, n)`` on the graph's device; row ``b`` sums to 1.
+
+    Raises
+    ------
+    ValueError
+        ``alpha`` outside (0, 1), non-positive ``tol`` / ``max_iter`` / ``batch_size``.
+    IndexError
+        A source outside ``[0, n)``.
+
+    Examples
+    --------
+    >>> from graphrec.graph import Graph, INTERACTS
+    >>> g = Graph(); _ = g.add_node_type("user", 2); _ = g.add_node_type("item", 1)
+    >>> _ = g.add_edges(INTERACTS, [0, 1], [0, 0])
+    >>> x = power_iteration(g, [0], alpha=0.5, tol=1e-9)
+    >>> round(float(x.sum()), 6)
+    1.0
+    """
+    eng = as_engine(graph)
+    alpha = _check_alpha(alpha)
+    if tol <= 0 or max_iter < 1 or batch_size < 1:
+        raise ValueError(f"tol, max_iter and batch_size must be positive, got {tol}, {max_iter}, {batch_size}")
+    if dtype not in (torch.float32, torch.float64):
+        raise TypeError(f"dtype must be torch.float32 or torch.float64, got {dtype}")
+    dev = eng.device
+    src = torch.as_tensor(sources, dtype=torch.int64, device=dev).reshape(-1)
+    n = eng.num_nodes
+    if src.numel() and (int(src.min()) < 0 or int(src.max()) >= n):
+        raise IndexError(f"source index out of range [0, {n})")
+    blocks = eng.transition_transpose(dtype)
+    offs = eng._offsets_list
+    dang = eng.dangling.nonzero().squeeze(1)
+    out = torch.empty(src.numel(), n, dtype=dtype, device=dev)
+    info: dict[str, Any] = {"iterations": [], "change": []}
+    batches = range(0, src.numel(), batch_size)
+    # dst regions fed by no block stay zero (apart from restart / dangling mass)
+    fed = sorted({d for d, _, _ in blocks})
+    unfed = [t for t in range(len(offs) - 1) if t not in fed]
+    for start in tqdm(batches, desc="ppr exact", unit="batch", disable=not progress, leave=False):
+        sb = src[start : start + batch_size]
+        B = sb.numel()
+        cols = torch.arange(B, device=dev)
+        x = torch.zeros(n, B, dtype=dtype, device=dev)
+        x[sb, cols] = 1.0
+        y = torch.empty_like(x)
+        it, change = 0, float("inf")
+        for it in range(1, max_iter + 1):
+            started: set[int] = set()
+            for d, s, m in blocks:
+                yd, xs = y[offs[d] : offs[d + 1]], x[offs[s] : offs[s + 1]]
+                if d in started:
+                    yd.addmm_(m, xs, alpha=1.0 - alpha)
+                else:
+                    torch.addmm(yd, m, xs, beta=0.0, alpha=1.0 - alpha, out=yd)
+                    started.add(d)
+            for t in unfed:
+                y[offs[t] : offs[t + 1]] = 0.0
+            if dang.numel():
+                y[sb, cols] += (1.0 - alpha) * x[dang].sum(0)
+            y[sb, cols] += alpha
+            change = float(x.sub_(y).abs_().sum(0).max())  # x is free after this step
+            x, y = y, x
+            if change <= tol:
+                break
+        info["iterations"].append(it)
+        info["change"].append(change)
+        out[start : start + B] = x.T
+    if return_info:
+        return out, info
+    return out

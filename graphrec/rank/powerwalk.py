@@ -1,0 +1,727 @@
+"""PowerWalk: personalized PageRank from a fingerprint index and vertex-centric decomposition.
+
+Offline, every vertex ``v`` gets a *fingerprint* ``F_v``: the visit frequencies of ``walks``
+random walks with restart ``c`` started at ``v`` (geometric lengths, every visit counted, so
+``F_v`` is an unbiased Monte Carlo estimate of the PPR vector ``pi_v``). Only the ``top_m``
+largest entries of each fingerprint are kept, as one sparse CSR matrix; the dropped mass is
+kept per node type as a *residual* and spread over a fixed background (each type's
+degree-proportional stationary distribution), so every fingerprint still sums to 1
+(``tail='renormalize'`` rescales the kept entries instead).
+
+The index is then sharpened by ``refine`` rounds of the vertex-centric decomposition
+(Jeh & Widom's linearity, the identity PowerWalk is built on)
+
+    pi_u = c e_u + (1 - c) sum_v P[u, v] pi_v                                 (*)
+
+applied to every vertex at once: ``F <- c I + (1 - c) P F`` (one sparse ``P @ F`` product,
+top-``m`` truncation again). Each round averages ``deg(u)`` independent fingerprints and makes
+one more step exact, so the Monte Carlo error shrinks like ``(1 - c)`` per round: the
+decomposition PowerWalk applies at query time, moved offline here so that a query needs a
+single round (``walk_top_m`` and ``refine_top_m`` keep the raw and intermediate rounds small,
+which bounds the build cost).
+
+Online, a batch of sources shares one decomposition: ``rounds`` applications of (*) from the
+sources as sparse frontiers,
+
+    pi_s ~= sum_{k < L} c (1 - c)^k e_s P^k  +  (1 - c)^L (e_s P^L) F,
+
+where the last term is a sparse ``frontier @ index`` product for all sources at once (plus
+the residuals times the background, a rank-``T`` dense term, unless ``background=False``).
+With ``rounds=1`` a query costs ``deg(s) * top_m`` multiply-adds plus writing its dense
+``n``-vector.
+
+The decomposition is exact for graphs where no dangling node (no out-edge) is reachable,
+e.g. any undirected graph; otherwise walks teleport to their own start at a dangling node,
+and the decomposition approximates that convention.
+
+References
+----------
+Liu, Li, Lui, Cheng. PowerWalk: Scalable personalized PageRank via random walks with
+vertex-centric decomposition. CIKM 2016.
+Fogaras, Rácz, Csalogány, Sarlós. Towards scaling fully personalized PageRank. Internet
+Mathematics 2(3), 2005.
+Jeh, Widom. Scaling personalized web search. WWW 2003.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm.auto import tqdm
+
+from ..graph.edges import _INT32_MAX, _sparse_csr
+from ..graph.ops import gather_rows
+from ..graph.store import Graph
+from ..walks.engine import WalkEngine
+from .exact import _check_alpha, as_engine
+
+__all__ = ["PowerWalkIndex", "build_index", "topm_mask", "transition_matrix"]
+
+_FORMAT = "graphrec.powerwalk/1"
+
+
+# --------------------------------------------------------------------- helpers
+def transition_matrix(engine: WalkEngine) -> torch.Tensor:
+    """The walk's transition matrix ``P`` (sparse CSR ``(n, n)``); see :meth:`WalkEngine.transition_matrix`."""
+    return engine.transition_matrix()
+
+
+def topm_mask(indptr: torch.Tensor, values: torch.Tensor, m: int, row: torch.Tensor | None = None) -> torch.Tensor:
+    """Boolean mask over CSR entries keeping the ``m`` largest values of every row.
+
+    Rows are bucketed by ``ceil(log2(length))`` and each bucket is padded to its power of two
+    and sent through one ``torch.topk``: a handful of dense kernels, no per-row loop, padding
+    at most doubles the work.
+    """
+    nnz = values.numel()
+    dev = values.device
+    lens = indptr[1:] - indptr[:-1]
+    if row is None:
+        row = torch.repeat_interleave(torch.arange(lens.numel(), device=dev), lens)
+    keep = lens[row] <= m
+    big = (lens > m).nonzero().squeeze(1)
+    if big.numel() == 0:
+        return keep
+    expo = torch.ceil(torch.log2(lens[big].to(torch.float64))).to(torch.int64)
+    for e in torch.unique(expo).tolist():
+        rs = big[expo == e]
+        width = 1 << int(e)
+        ar = torch.arange(width, device=dev)
+        # bound the padded block to ~2^24 entries per topk call
+        step = max(1, (1 << 24) // width)
+        for s in range(0, rs.numel(), step):
+            rb = rs[s : s + step]
+            pos = indptr[rb].unsqueeze(1) + ar
+            valid = ar < lens[rb].unsqueeze(1)
+            v = torch.where(valid, values[pos.clamp_max(nnz - 1)], torch.full((), -math.inf, device=dev))
+            top = torch.topk(v, m, dim=1, sorted=False).indices
+            keep[(indptr[rb].unsqueeze(1) + top).reshape(-1)] = True
+    return keep
+
+
+def _type_of(offsets: torch.Tensor, gid: torch.Tensor) -> torch.Tensor:
+    return torch.bucketize(gid.to(offsets.dtype), offsets[1:], right=True)
+
+
+def _row_ids(indptr: torch.Tensor) -> torch.Tensor:
+    lens = (indptr[1:] - indptr[:-1]).to(torch.int64)
+    return torch.repeat_interleave(torch.arange(lens.numel(), device=indptr.device), lens)
+
+
+def _compact(t: torch.Tensor) -> torch.Tensor:
+    """``t`` as int32 when its values fit (half the bytes; MKL's faster sparse kernels), else int64."""
+    fits = t.numel() <= _INT32_MAX and (t.numel() == 0 or int(t.max()) <= _INT32_MAX)
+    return t.to(torch.int32 if fits else torch.int64)
+
+
+def _csr(indptr: torch.Tensor, indices: torch.Tensor, values: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
+    """Sparse CSR with both index arrays in one compact dtype (sparse @ sparse needs them equal)."""
+    ip, ix = _compact(indptr), _compact(indices)
+    if ip.dtype != ix.dtype:
+        ip, ix = ip.to(torch.int64), ix.to(torch.int64)
+    return _sparse_csr(ip, ix, values, shape)
+
+
+class _Rows:
+    """Sparse rows under construction: CSR arrays plus per-type residual mass."""
+
+    def __init__(self, indptr: torch.Tensor, cols: torch.Tensor, vals: torch.Tensor, residual: torch.Tensor) -> None:
+        self.indptr, self.cols, self.vals, self.residual = indptr, cols, vals, residual
+
+
+def _truncate(
+    indptr: torch.Tensor, cols: torch.Tensor, vals: torch.Tensor, m: int, offsets: torch.Tensor, tail: str,
+    row: torch.Tensor | None = None,
+    sort: bool = False,
+    total: torch.Tensor | None = None,
+) -> _Rows:
+    """Keep the top-``m`` entries per row; the dropped mass becomes per-type residual.
+
+    Output rows keep the input's column order, or get sorted columns with ``sort=True``.
+    ``total`` (``(n_rows, T)``), when known, is each row's mass per node type (saves a pass
+    over all entries).
+    """
+    n_rows = indptr.numel() - 1
+    T = offsets.numel() - 1
+    dev = vals.device
+    lens = indptr[1:] - indptr[:-1]
+    if bool((lens <= m).all()):
+        out = _Rows(indptr, cols, vals, torch.zeros(n_rows, T, device=dev))
+        return _sort_within_rows(out, int(offsets[-1])) if sort else out
+    if row is None:
+        row = _row_ids(indptr)
+    keep = topm_mask(indptr, vals, m, row)
+    kidx = keep.nonzero().squeeze(1)
+    kr, kc, kv = row[kidx], cols[kidx], vals[kidx]
+    # per-type mass of every entry minus that of the kept ones
+    if total is None:
+        total = _type_mass(row, cols, vals, n_rows, offsets)
+    kept = _type_mass(kr, kc, kv, n_rows, offsets)
+    residual = (total - kept).clamp_min(0.0)
+    new_indptr = torch.zeros(n_rows + 1, dtype=torch.int64, device=dev)
+    torch.cumsum(torch.bincount(kr, minlength=n_rows), 0, out=new_indptr[1:])
+    out = _Rows(new_indptr, kc, kv, residual)
+    if sort:
+        out = _sort_within_rows(out, int(offsets[-1]))
+    return _renorm(out) if tail == "renormalize" else out
+
+
+def _type_mass(row: torch.Tensor, cols: torch.Tensor, vals: torch.Tensor, n_rows: int, offsets: torch.Tensor) -> torch.Tensor:
+    """``(n_rows, T)`` sums of ``vals`` per row and node type of the column."""
+    T = offsets.numel() - 1
+    if T == 1:
+        return torch.zeros(n_rows, 1, device=vals.device).index_add_(0, row, vals.unsqueeze(1))
+    return torch.zeros(n_rows * T, device=vals.device).index_add_(0, row * T + _type_of(offsets, cols), vals).view(n_rows, T)
+
+
+def _sort_within_rows(r: _Rows, n_cols: int) -> _Rows:
+    row = _row_ids(r.indptr)
+    order = torch.argsort(row * n_cols + r.cols)
+    return _Rows(r.indptr, r.cols[order], r.vals[order], r.residual)
+
+
+# ------------------------------------------------------------------- the index
+class PowerWalkIndex:
+    """Top-``m`` PPR fingerprints of every vertex, with residual mass per node type.
+
+    Attributes
+    ----------
+    indptr : LongTensor ``(n + 1,)``; indices : LongTensor ``(nnz,)``; values : FloatTensor ``(nnz,)``
+        The fingerprints as CSR rows (columns sorted within rows).
+    residual : FloatTensor ``(n, T)``
+        Mass each fingerprint dropped, per node type (``T`` node types).
+    background : FloatTensor ``(n,)``
+        Degree share of each node within its type (sums to 1 over each type).
+    node_types, offsets : the engine's node space.
+    alpha, walks, top_m, refine, tail, seed : build parameters.
+    build_seconds : float
+    """
+
+    def __init__(
+        self,
+        indptr: torch.Tensor,
+        indices: torch.Tensor,
+        values: torch.Tensor,
+        residual: torch.Tensor,
+        background: torch.Tensor,
+        node_types: list[str],
+        offsets: torch.Tensor,
+        params: dict[str, Any],
+    ) -> None:
+        self.indptr, self.indices, self.values = _compact(indptr), _compact(indices), values
+        self.residual, self.background = residual, background
+        self.node_types = list(node_types)
+        self.offsets = offsets
+        self.params = dict(params)
+        self.alpha = float(params["alpha"])
+        self.walks = int(params["walks"])
+        self.top_m = int(params["top_m"])
+        self.refine = int(params["refine"])
+        self.tail = str(params["tail"])
+        self.seed = int(params.get("seed", 0))
+        self.build_seconds = float(params.get("build_seconds", 0.0))
+        self._refreshes = int(params.get("refreshes", 0))
+
+    # ------------------------------------------------------------- basics
+    @property
+    def device(self) -> torch.device:
+        return self.values.device
+
+    @property
+    def num_nodes(self) -> int:
+        return self.indptr.numel() - 1
+
+    @property
+    def nnz(self) -> int:
+        return self.values.numel()
+
+    def nbytes(self) -> int:
+        """Bytes of the index tensors (CSR arrays, residuals, background)."""
+        ts = [self.indptr, self.indices, self.values, self.residual, self.background]
+        return sum(t.numel() * t.element_size() for t in ts)
+
+    def matrix(self) -> torch.Tensor:
+        """The fingerprints as a sparse CSR tensor ``(n, n)``."""
+        return _csr(self.indptr, self.indices, self.values, (self.num_nodes, self.num_nodes))
+
+    def mass(self) -> torch.Tensor:
+        """Total mass of each fingerprint (kept entries + residual), ``(n,)``; 1 by construction."""
+        kept = torch.zeros(self.num_nodes, device=self.device).index_add_(0, _row_ids(self.indptr), self.values)
+        return kept + self.residual.sum(1)
+
+    def fingerprint(self, nodes: Any, *, background: bool = True) -> torch.Tensor:
+        """Dense fingerprints ``(B, n)`` of global ``nodes`` — the zero-round estimate of PPR.
+
+        With ``background`` the residual is spread over the background (rows sum to 1).
+        """
+        nodes = torch.as_tensor(nodes, dtype=torch.int64, device=self.device).reshape(-1)
+        rows = torch.arange(nodes.numel(), device=self.device)
+        return self._combine(rows, nodes, torch.ones(nodes.numel(), device=self.device), nodes.numel(), background)
+
+    def to(self, device: str | torch.device) -> PowerWalkIndex:
+        d = torch.device(device)
+        return PowerWalkIndex(
+            self.indptr.to(d), self.indices.to(d), self.values.to(d), self.residual.to(d), self.background.to(d),
+            self.node_types, self.offsets.to(d), self.params,
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"PowerWalkIndex(nodes={self.num_nodes}, nnz={self.nnz}, alpha={self.alpha}, walks={self.walks}, "
+            f"top_m={self.top_m}, refine={self.refine}, tail={self.tail!r}, bytes={self.nbytes()})"
+        )
+
+    def _check_engine(self, engine: WalkEngine) -> None:
+        if engine.num_nodes != self.num_nodes or engine.node_types != self.node_types:
+            raise ValueError(
+                f"engine node space {engine.node_types} ({engine.num_nodes} nodes) does not match the index's "
+                f"{self.node_types} ({self.num_nodes} nodes); rebuild or refresh the index"
+            )
+
+    # -------------------------------------------------------------- queries
+    def _combine(self, rows: torch.Tensor, nodes: torch.Tensor, weights: torch.Tensor, B: int, background: bool = True) -> torch.Tensor:
+        """Dense ``(B, n)``: ``sum_j weights_j * F[nodes_j]`` into row ``rows_j`` (+ residual background)."""
+        n = self.num_nodes
+        dev = self.device
+        fc = torch.sparse_coo_tensor(torch.stack([rows, nodes]), weights, (B, n), check_invariants=False).coalesce().to_sparse_csr()
+        front = _csr(fc.crow_indices(), fc.col_indices(), fc.values(), (B, n))
+        out = torch.sparse.mm(front, self.matrix()).to_dense() if self.nnz else torch.zeros(B, n, device=dev)
+        if background and self.tail == "background":
+            res = torch.sparse.mm(front, self.residual)  # (B, T)
+            offs = self.offsets.tolist()
+            for t in range(len(self.node_types)):
+                out[:, offs[t] : offs[t + 1]] += res[:, t : t + 1] * self.background[offs[t] : offs[t + 1]]
+        return out
+
+    def query(
+        self,
+        engine: Graph | WalkEngine,
+        sources: Any,
+        *,
+        rounds: int = 1,
+        background: bool = True,
+        batch_size: int = 1024,
+        progress: bool = False,
+    ) -> torch.Tensor:
+        """Approximate PPR vectors of many sources by the shared decomposition.
+
+        Parameters
+        ----------
+        engine : WalkEngine (or Graph) the index was built on.
+        sources : LongTensor / array ``(B,)`` of global node ids.
+        rounds : int >= 0
+            Decomposition levels ``L``; 0 returns the raw fingerprints.
+        background : bool
+            Spread the fingerprints' residual (dropped) mass over the degree background, so
+            rows sum to 1 and the L1 error is lower; ``False`` leaves it out (rows sum to
+            less than 1), which ranks less by popularity (see the ``powerwalk`` recommender).
+        batch_size : int
+            Sources per sparse product.
+
+        Returns
+        -------
+        FloatTensor ``(B, n)`` on the index's device; rows sum to 1 (with ``background``).
+        """
+        eng = as_engine(engine)
+        self._check_engine(eng)
+        if rounds < 0:
+            raise ValueError(f"rounds must be >= 0, got {rounds}")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        dev = self.device
+        src = torch.as_tensor(sources, dtype=torch.int64, device=dev).reshape(-1)
+        n = self.num_nodes
+        if src.numel() and (int(src.min()) < 0 or int(src.max()) >= n):
+            raise IndexError(f"source index out of range [0, {n})")
+        c = self.alpha
+        P = transition_matrix(eng) if rounds > 0 else None
+        dang = eng.dangling.to(torch.float32).unsqueeze(1) if rounds > 0 else None
+        out = torch.empty(src.numel(), n, device=dev)
+        batches = range(0, src.numel(), batch_size)
+        for s0 in tqdm(batches, desc="powerwalk query", unit="batch", disable=not progress, leave=False):
+            sb = src[s0 : s0 + batch_size]
+            B = sb.numel()
+            ar = torch.arange(B, device=dev)
+            rows, nodes, vals = ar, sb, torch.ones(B, device=dev)
+            exact_parts: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
+            for k in range(rounds):
+                exact_parts.append((rows, nodes, vals * (c * (1.0 - c) ** k)))
+                front = torch.sparse_coo_tensor(torch.stack([rows, nodes]), vals, (B, n), check_invariants=False).coalesce().to_sparse_csr()
+                nxt = torch.sparse.mm(front, P)
+                crow, col, val = nxt.crow_indices(), nxt.col_indices(), nxt.values()
+                rows, nodes, vals = _row_ids(crow), col, val
+                dm = torch.sparse.mm(front, dang).squeeze(1)  # mass on dangling nodes -> back to source
+                if bool((dm > 0).any()):
+                    hit = (dm > 0).nonzero().squeeze(1)
+                    rows, nodes, vals = torch.cat([rows, hit]), torch.cat([nodes, sb[hit]]), torch.cat([vals, dm[hit]])
+            block = self._combine(rows, nodes, vals * (1.0 - c) ** rounds, B, background)
+            for r, nd, v in exact_parts:
+                block.view(-1).index_put_((r * n + nd,), v, accumulate=True)
+            out[s0 : s0 + B] = block
+        return out
+
+    # ------------------------------------------------------------ save / load
+    def save(self, path: str | Path) -> Path:
+        """Write the index to ``path`` (one ``torch.save`` file); returns the path."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(
+            {
+                "format": _FORMAT,
+                "indptr": self.indptr.cpu(), "indices": self.indices.cpu(), "values": self.values.cpu(),
+                "residual": self.residual.cpu(), "background": self.background.cpu(),
+                "offsets": self.offsets.cpu(), "node_types": json.dumps(self.node_types),
+                "params": json.dumps(self.params),
+            },
+            path,
+        )
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path, device: str | torch.device = "cpu") -> PowerWalkIndex:
+        """Read an index written by :meth:`save` onto ``device``."""
+        path = Path(path)
+        if not path.exists():
+            raise FileNotFoundError(f"no PowerWalk index at {path}")
+        d = torch.load(path, map_location="cpu", weights_only=True)
+        if not isinstance(d, dict) or d.get("format") != _FORMAT:
+            raise ValueError(f"{path} is not a PowerWalk index (format {d.get('format') if isinstance(d, dict) else None!r})")
+        dev = torch.device(device)
+        return cls(
+            d["indptr"].to(dev), d["indices"].to(dev), d["values"].to(dev), d["residual"].to(dev), d["background"].to(dev),
+            json.loads(d["node_types"]), d["offsets"].to(dev), json.loads(d["params"]),
+        )
+
+    # ------------------------------------------------------------- refresh
+    def refresh(
+        self,
+        engine: Graph | WalkEngine,
+        nodes: Any,
+        *,
+        hops: int = 1,
+        seed: int | None = None,
+        progress: bool = False,
+    ) -> torch.Tensor:
+        """Recompute the fingerprints of ``nodes`` after the graph changed; in place.
+
+        Parameters
+        ----------
+        engine : WalkEngine (or Graph) over the *updated* graph. Node sets may have grown:
+            the index is re-laid onto the engine's node space first (new nodes start empty).
+        nodes : global node ids of the updated engine, or ``{node_type: local ids}`` — e.g.
+            the endpoints returned by ``Graph.add_edges``.
+        hops : int
+            Also refresh the in-neighbours of ``nodes`` within this many hops (their walks and
+            their decomposition use the changed edges).
+        seed : walk seed (default: derived from the build seed and a refresh counter).
+
+        Returns
+        -------
+        LongTensor of the refreshed global node ids.
+        """
+        eng = as_engine(engine)
+        if hops < 0:
+            raise ValueError(f"hops must be >= 0, got {hops}")
+        if eng.node_types[: len(self.node_types)] != self.node_types:
+            raise ValueError(f"engine node types {eng.node_types} do not extend the index's {self.node_types}")
+        self._relayout(eng)
+        dev = self.device
+        if isinstance(nodes, dict):
+            parts = [eng.global_ids(t, torch.as_tensor(v).reshape(-1)) for t, v in nodes.items()]
+            gids = torch.cat(parts) if parts else torch.zeros(0, dtype=torch.int64, device=dev)
+        else:
+            gids = torch.as_tensor(nodes, dtype=torch.int64, device=dev).reshape(-1)
+        if gids.numel() and (int(gids.min()) < 0 or int(gids.max()) >= self.num_nodes):
+            raise IndexError(f"node index out of range [0, {self.num_nodes})")
+        todo = torch.unique(gids)
+        if hops and todo.numel():
+            Pt = transition_matrix(eng).to_sparse_coo().coalesce()
+            src_of, dst_of = Pt.indices()
+            frontier = todo
+            mark = torch.zeros(self.num_nodes, dtype=torch.bool, device=dev)
+            mark[todo] = True
+            for _ in range(hops):
+                fm = torch.zeros(self.num_nodes, dtype=torch.bool, device=dev)
+                fm[frontier] = True
+                new = torch.unique(src_of[fm[dst_of]])  # nodes with an edge into the frontier
+                new = new[~mark[new]]
+                mark[new] = True
+                frontier = new
+            todo = mark.nonzero().squeeze(1)
+        if todo.numel() == 0:
+            return todo
+        self._refreshes += 1
+        self.params["refreshes"] = self._refreshes
+        s = self.seed * 1_000_003 + self._refreshes if seed is None else int(seed)
+        gen = torch.Generator(device=eng.device)
+        gen.manual_seed(s)
+        m_walk = int(self.params.get("walk_top_m", self.top_m))
+        new = _walk_rows(eng, todo, self.alpha, self.walks, m_walk, self.tail, gen, progress)
+        self._replace_rows(todo, new)
+        for _ in range(self.refine):
+            # untouched rows hold top_m entries, so refreshed rows keep top_m in every round
+            self._replace_rows(todo, _refine_rows(eng, self, todo, progress))
+        self.background = _background(eng)
+        return todo
+
+    def _relayout(self, eng: WalkEngine) -> None:
+        """Move the index onto ``eng``'s (possibly larger) node space."""
+        if eng.num_nodes == self.num_nodes and torch.equal(eng.offsets.to(self.offsets.device), self.offsets):
+            return
+        old = self.offsets.tolist()
+        new = eng._offsets_list
+        T_old, T_new = len(old) - 1, len(new) - 1
+        for t in range(T_old):
+            if new[t + 1] - new[t] < old[t + 1] - old[t]:
+                raise ValueError(f"node type {self.node_types[t]!r} shrank; node sets can only grow")
+        shift = torch.tensor([new[t] - old[t] for t in range(T_old)], device=self.device)
+        oo = self.offsets.to(self.device)
+        ind = self.indices.to(torch.int64) + shift[_type_of(oo, self.indices)]
+        row_new = torch.arange(self.num_nodes, device=self.device) + shift[_type_of(oo, torch.arange(self.num_nodes, device=self.device))]
+        lens = (self.indptr[1:] - self.indptr[:-1]).to(torch.int64)
+        n = eng.num_nodes
+        new_lens = torch.zeros(n, dtype=torch.int64, device=self.device)
+        new_lens[row_new] = lens
+        indptr = torch.zeros(n + 1, dtype=torch.int64, device=self.device)
+        torch.cumsum(new_lens, 0, out=indptr[1:])
+        # rows keep their relative order (types stay in order), so entries need no reordering
+        res = torch.zeros(n, T_new, device=self.device)
+        res[row_new, :T_old] = self.residual
+        # new nodes: an empty fingerprint would lose mass; give them e_v until refreshed
+        fresh = torch.ones(n, dtype=torch.bool, device=self.device)
+        fresh[row_new] = False
+        self.indptr, self.indices, self.residual = _compact(indptr), _compact(ind), res
+        self.offsets = eng.offsets.to(self.device)
+        self.node_types = list(eng.node_types)
+        if bool(fresh.any()):
+            f = fresh.nonzero().squeeze(1)
+            self._replace_rows(f, _Rows(torch.arange(f.numel() + 1, device=self.device), f, torch.ones(f.numel(), device=self.device), torch.zeros(f.numel(), T_new, device=self.device)))
+        self.background = _background(eng)
+
+    def _replace_rows(self, rows: torch.Tensor, new: _Rows) -> None:
+        """Swap rows ``rows`` (sorted unique global ids) for ``new`` (their CSR rows in that order)."""
+        n = self.num_nodes
+        dev = self.device
+        lens = (self.indptr[1:] - self.indptr[:-1]).to(torch.int64)
+        old_row = _row_ids(self.indptr)
+        drop = torch.zeros(n, dtype=torch.bool, device=dev)
+        drop[rows] = True
+        keep = ~drop[old_row]
+        new_lens = (new.indptr[1:] - new.indptr[:-1]).to(torch.int64)
+        r = torch.cat([old_row[keep], rows[_row_ids(new.indptr)]])
+        c = torch.cat([self.indices[keep].to(torch.int64), new.cols.to(torch.int64)])
+        v = torch.cat([self.values[keep], new.vals])
+        order = torch.argsort(r * n + c)
+        lens = lens.clone()
+        lens[rows] = new_lens
+        indptr = torch.zeros(n + 1, dtype=torch.int64, device=dev)
+        torch.cumsum(lens, 0, out=indptr[1:])
+        self.indptr, self.indices, self.values = _compact(indptr), _compact(c[order]), v[order]
+        self.residual = self.residual.clone()
+        self.residual[rows] = new.residual
+
+
+# ----------------------------------------------------------------- building
+def _background(eng: WalkEngine) -> torch.Tensor:
+    """Each node's share of its type's total out-degree (the stationary distribution on undirected graphs)."""
+    deg = eng._total_choice.clone()  # float64
+    offs = eng._offsets_list
+    for t in range(len(eng.node_types)):
+        seg = deg[offs[t] : offs[t + 1]]
+        tot = seg.sum()
+        if tot > 0:
+            seg /= tot
+        elif seg.numel():
+            seg.fill_(1.0 / seg.numel())
+    return deg.to(torch.float32)
+
+
+def _walk_rows(
+    eng: WalkEngine, nodes: torch.Tensor, alpha: float, walks: int, m: int, tail: str, gen: torch.Generator, progress: bool,
+    chunk_walkers: int = 1 << 21,
+) -> _Rows:
+    """Truncated Monte Carlo fingerprints of ``nodes`` (in that order)."""
+    per = max(1, chunk_walkers // walks)
+    parts: list[_Rows] = []
+    chunks = range(0, nodes.numel(), per)
+    for s in tqdm(chunks, desc="powerwalk walks", unit="chunk", disable=not progress, leave=False):
+        nb = nodes[s : s + per]
+        C = nb.numel()
+        starts = nb.repeat_interleave(walks)
+        rows = torch.arange(C, device=eng.device).repeat_interleave(walks)
+        res = eng.walk(starts, restart=alpha, restart_mode="stop", dangling="restart", rows=rows, num_rows=C, generator=gen)
+        v = res.visits
+        crow, col, val = v.crow_indices(), v.col_indices(), v.values()
+        tot = torch.zeros(C, device=eng.device).index_add_(0, _row_ids(crow), val)
+        val = val / tot[_row_ids(crow)]
+        parts.append(_truncate(crow, col, val, m, eng.offsets, tail))
+    return _concat_rows(parts)
+
+
+def _concat_rows(parts: list[_Rows]) -> _Rows:
+    if len(parts) == 1:
+        return parts[0]
+    lens = torch.cat([p.indptr[1:] - p.indptr[:-1] for p in parts])
+    indptr = torch.zeros(lens.numel() + 1, dtype=torch.int64, device=lens.device)
+    torch.cumsum(lens, 0, out=indptr[1:])
+    return _Rows(indptr, torch.cat([p.cols for p in parts]), torch.cat([p.vals for p in parts]), torch.cat([p.residual for p in parts]))
+
+
+def _refine_rows(
+    eng: WalkEngine, index: PowerWalkIndex, nodes: torch.Tensor, progress: bool, m_out: int | None = None, budget: int = 1 << 24
+) -> _Rows:
+    """One decomposition round for ``nodes``: ``c e_u + (1 - c) sum_v P[u, v] F_v``, truncated.
+
+    Computed as one sparse product ``[(1 - c) P_rows | diag(c_u)] @ [F ; I]`` per chunk of
+    rows, so the ``c e_u`` term (``e_u`` for a dangling ``u``) is merged by the kernel.
+    """
+    c = index.alpha
+    n = index.num_nodes
+    dev = index.device
+    P = transition_matrix(eng)
+    pc, pcol, pval = P.crow_indices(), P.col_indices(), P.values()
+    # [F ; I] : (2n, n)
+    ip64 = index.indptr.to(torch.int64)
+    stack = _csr(
+        torch.cat([ip64, ip64[-1] + torch.arange(1, n + 1, device=dev)]),
+        torch.cat([index.indices.to(torch.int64), torch.arange(n, device=dev)]),
+        torch.cat([index.values, torch.ones(n, device=dev)]),
+        (2 * n, n),
+    )
+    m_out = index.top_m if m_out is None else int(m_out)
+    T = len(index.node_types)
+    # per-type mass of the stacked rows: kept mass of each fingerprint, one-hot type for I
+    onehot = torch.zeros(n, T, device=dev)
+    onehot[torch.arange(n, device=dev), _type_of(index.offsets, torch.arange(n, device=dev))] = 1.0
+    mass_stack = torch.cat([_type_mass(_row_ids(index.indptr), index.indices, index.values, n, index.offsets), onehot])
+    deg = pc[1:] - pc[:-1]
+    avg = max(1.0, float(deg.float().mean())) * max(1.0, index.nnz / max(n, 1))
+    per = max(1, int(budget // avg))
+    cdiag = c + (1.0 - c) * eng.dangling.to(torch.float32)
+    parts: list[_Rows] = []
+    chunks = range(0, nodes.numel(), per)
+    for s in tqdm(chunks, desc="powerwalk refine", unit="chunk", disable=not progress, leave=False):
+        nb = nodes[s : s + per]
+        C = nb.numel()
+        b, col, epos = gather_rows(pc, pcol, nb)
+        ar = torch.arange(C, device=dev)
+        # augmented rows: neighbours (weights (1 - c) P) then the identity block at n + u
+        rr = torch.cat([b, ar])
+        cc = torch.cat([col, nb + n])
+        vv = torch.cat([pval[epos] * (1.0 - c), cdiag[nb]])
+        order = torch.argsort(rr * (2 * n) + cc)
+        ip = torch.zeros(C + 1, dtype=torch.int64, device=dev)
+        torch.cumsum(torch.bincount(rr, minlength=C), 0, out=ip[1:])
+        Pb = _csr(ip, cc[order], vv[order], (C, 2 * n))
+        H = torch.sparse.mm(Pb, stack)
+        hc, hcol, hval = H.crow_indices(), H.col_indices().to(torch.int64), H.values()
+        # the kernel may leave columns unsorted within rows: sort only the kept entries
+        total = torch.sparse.mm(Pb, mass_stack)
+        t = _truncate(hc, hcol, hval, m_out, index.offsets, "background", row=_row_ids(hc), sort=True, total=total)
+        # residual mass carried by the neighbours' fingerprints
+        Pn = _csr(ip, cc[order], torch.where(cc[order] < n, vv[order], torch.zeros_like(vv)), (C, 2 * n))
+        res_stack = torch.cat([index.residual, torch.zeros_like(index.residual)])
+        t.residual += torch.sparse.mm(Pn, res_stack)
+        parts.append(_renorm(t) if index.tail == "renormalize" else t)
+    return _concat_rows(parts)
+
+
+def _renorm(r: _Rows) -> _Rows:
+    row = _row_ids(r.indptr)
+    kept = torch.zeros(r.indptr.numel() - 1, device=r.vals.device).index_add_(0, row, r.vals)
+    total = kept + r.residual.sum(1)
+    scale = torch.where(kept > 0, total / kept.clamp_min(1e-30), torch.ones_like(kept))
+    return _Rows(r.indptr, r.cols, r.vals * scale[row], torch.zeros_like(r.residual))
+
+
+def build_index(
+    graph: Graph | WalkEngine,
+    *,
+    alpha: float = 0.15,
+    walks: int = 64,
+    top_m: int = 256,
+    refine: int = 3,
+    walk_top_m: int | None = 64,
+    refine_top_m: int | None = 128,
+    tail: str = "background",
+    seed: int = 0,
+    progress: bool = False,
+) -> PowerWalkIndex:
+    """Build the PowerWalk fingerprint index of every vertex.
+
+    Parameters
+    ----------
+    graph : Graph or WalkEngine
+        A Graph is walked as its undirected user–item graph.
+    alpha : float
+        Restart probability ``c``.
+    walks : int
+        Walks per vertex ``R`` (Monte Carlo fingerprints).
+    top_m : int
+        Entries kept per fingerprint ``M``.
+    refine : int
+        Offline decomposition rounds applied to the whole index.
+    walk_top_m : int, optional
+        Entries kept from the raw walk fingerprints before the first refinement round
+        (``None``: ``top_m``; ignored when ``refine=0``).
+    refine_top_m : int, optional
+        Entries kept by the refinement rounds before the last one (``None``: ``top_m``); the
+        last round always keeps ``top_m``. Smaller values make those rounds cheaper. Their far entries are mostly Monte Carlo noise and refinement
+        costs ``deg * walk_top_m`` per vertex, so a smaller value speeds the build.
+    tail : {'background', 'renormalize'}
+        Where the dropped mass goes (see module docstring).
+    seed : int
+        Seed of the walks (``torch.Generator`` on the graph's device).
+    progress : bool
+        tqdm bars.
+
+    Returns
+    -------
+    PowerWalkIndex
+
+    Raises
+    ------
+    ValueError
+        Non-positive ``walks`` / ``top_m``, negative ``refine``, unknown ``tail``.
+    """
+    eng = as_engine(graph)
+    alpha = _check_alpha(alpha)
+    if walks < 1:
+        raise ValueError(f"walks must be >= 1, got {walks}")
+    if top_m < 1:
+        raise ValueError(f"top_m must be >= 1, got {top_m}")
+    if refine < 0:
+        raise ValueError(f"refine must be >= 0, got {refine}")
+    if walk_top_m is not None and walk_top_m < 1:
+        raise ValueError(f"walk_top_m must be >= 1, got {walk_top_m}")
+    if refine_top_m is not None and refine_top_m < 1:
+        raise ValueError(f"refine_top_m must be >= 1, got {refine_top_m}")
+    if tail not in ("background", "renormalize"):
+        raise ValueError(f"tail must be 'background' or 'renormalize', got {tail!r}")
+    t0 = time.perf_counter()
+    dev = eng.device
+    gen = torch.Generator(device=dev)
+    gen.manual_seed(int(seed))
+    n = eng.num_nodes
+    nodes = torch.arange(n, device=dev)
+    m_walk = int(top_m) if (walk_top_m is None or refine == 0) else int(walk_top_m)
+    rows = _walk_rows(eng, nodes, alpha, int(walks), m_walk, tail, gen, progress)
+    params = {
+        "alpha": alpha, "walks": int(walks), "top_m": int(top_m), "refine": int(refine), "walk_top_m": m_walk,
+        "refine_top_m": int(top_m) if refine_top_m is None else int(refine_top_m), "tail": tail, "seed": int(seed),
+    }
+    index = PowerWalkIndex(rows.indptr, rows.cols, rows.vals, rows.residual, _background(eng), eng.node_types, eng.offsets.clone(), params)
+    for k in range(int(refine)):
+        m_out = int(top_m) if k == int(refine) - 1 else index.params["refine_top_m"]
+        r = _refine_rows(eng, index, nodes, progress, m_out=m_out)
+        index.indptr, index.indices, index.values, index.residual = _compact(r.indptr), _compact(r.cols), r.vals, r.residual
+    if dev.type == "cuda":
+        torch.cuda.synchronize(dev)
+    index.build_seconds = time.perf_counter() - t0
+    index.params["build_seconds"] = index.build_seconds
+    return index

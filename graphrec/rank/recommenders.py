@@ -1,0 +1,238 @@
+"""Personalized-PageRank recommenders: ``ppr`` (exact) and ``powerwalk`` (fingerprint index).
+
+A user's scores are the item block of its PPR vector over the interaction graph seen as one
+undirected graph (users and items as nodes; optionally plus the trust edges among users),
+with restart probability ``alpha``. ``beta`` divides each item's score by its training
+degree to the power ``beta``, the popularity penalty of RP3β (Paudel et al., 2017);
+``beta=0`` is plain PPR.
+
+References
+----------
+Haveliwala. Topic-sensitive PageRank. WWW 2002.
+Paudel, Christoffel, Newell, Bernstein. Updatable, accurate, diverse, and scalable
+recommendations for interactive applications. ACM TiiS 7(1), 2017 (RP3β).
+Liu, Li, Lui, Cheng. PowerWalk. CIKM 2016.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+import torch
+
+from ..graph.store import INTERACTS, TRUSTS, Graph
+from ..models.base import Recommender
+from ..models.registry import register
+from ..walks.engine import WalkEngine, bipartite_engine
+from .exact import _check_alpha, power_iteration
+from .powerwalk import PowerWalkIndex, build_index
+
+__all__ = ["PPRRecommender", "PowerWalkRecommender"]
+
+
+class _PPRBase(Recommender):
+    """Shared parameters, engine construction and the popularity penalty."""
+
+    def __init__(
+        self,
+        graph: Graph | None = None,
+        *,
+        alpha: float = 0.15,
+        beta: float = 0.0,
+        trust: bool = False,
+        etype: tuple[str, str, str] = INTERACTS,
+    ) -> None:
+        super().__init__(graph, etype=etype)
+        self.alpha = _check_alpha(alpha)
+        beta = float(beta)
+        if not beta >= 0.0:
+            raise ValueError(f"beta must be >= 0, got {beta}")
+        if not isinstance(trust, bool):
+            raise TypeError(f"trust must be a bool, got {trust!r}")
+        self.beta, self.trust = beta, trust
+        self.engine: WalkEngine | None = None
+
+    def _make_engine(self, train: Graph) -> WalkEngine:
+        if self.trust and not train.has_edge_type(TRUSTS):
+            raise ValueError(f"trust=True but the training graph has no {TRUSTS} edges; edge types: {train.edge_types}")
+        eng = bipartite_engine(train, self.etype, trust=self.trust)
+        deg = train.degree(self.etype, side="dst").to(torch.float32).clamp_min(1.0)
+        self._penalty = deg.pow(-self.beta) if self.beta > 0 else None
+        self._items = eng.type_slice(self.etype[2])
+        return eng
+
+    def _sources(self, users: torch.Tensor) -> torch.Tensor:
+        assert self.engine is not None
+        return self.engine.global_ids(self.etype[0], users.to(self.device, torch.int64))
+
+    def _finish(self, full: torch.Tensor) -> torch.Tensor:
+        scores = full[:, self._items]
+        if self._penalty is not None:
+            scores = scores * self._penalty
+        return scores.contiguous()
+
+
+class PPRRecommender(_PPRBase):
+    """Items ranked by exact personalized PageRank from the user (batched power iteration).
+
+    Parameters
+    ----------
+    alpha : float
+        Restart probability ``c`` (default 0.15).
+    beta : float
+        Popularity penalty exponent (RP3β); 0 is plain PPR.
+    trust : bool
+        Walk the ``user -trusts-> user`` edges too.
+    tol : float
+        Power-iteration tolerance (largest L1 change of a user's vector); the L1 error of the
+        scores is then at most ``tol (1 - alpha) / alpha`` (5.7e-4 at the defaults), far
+        below what changes a ranking.
+    max_iter : int
+        Iteration cap.
+    """
+
+    name = "ppr"
+    demo_params: ClassVar[dict[str, Any]] = {"tol": 1e-3}
+
+    def __init__(
+        self,
+        graph: Graph | None = None,
+        *,
+        alpha: float = 0.15,
+        beta: float = 0.0,
+        trust: bool = False,
+        tol: float = 1e-4,
+        max_iter: int = 300,
+        etype: tuple[str, str, str] = INTERACTS,
+    ) -> None:
+        super().__init__(graph, alpha=alpha, beta=beta, trust=trust, etype=etype)
+        if not tol > 0:
+            raise ValueError(f"tol must be > 0, got {tol}")
+        if int(max_iter) < 1:
+            raise ValueError(f"max_iter must be >= 1, got {max_iter}")
+        self.tol, self.max_iter = float(tol), int(max_iter)
+
+    def params(self) -> dict[str, Any]:
+        return {"alpha": self.alpha, "beta": self.beta, "trust": self.trust, "tol": self.tol, "max_iter": self.max_iter}
+
+    def _fit(self, train: Graph, valid: Graph | None = None, **_: Any) -> None:
+        self.engine = self._make_engine(train)
+
+    def score(self, users: torch.Tensor) -> torch.Tensor:
+        """PPR item scores ``(B, n_items)`` for user indices ``users``."""
+        self._require_fitted()
+        src = self._sources(users)
+        full = power_iteration(self.engine, src, alpha=self.alpha, tol=self.tol, max_iter=self.max_iter, batch_size=max(1, src.numel()))
+        return self._finish(full)
+
+
+class PowerWalkRecommender(_PPRBase):
+    """Items ranked by PowerWalk's approximate personalized PageRank.
+
+    Parameters
+    ----------
+    alpha, beta, trust : as :class:`PPRRecommender`.
+    walks : int
+        Walks per vertex in the offline index.
+    top_m : int
+        Entries kept per fingerprint.
+    refine : int
+        Offline decomposition rounds over the index.
+    walk_top_m : int or None
+        Entries kept from the raw walk fingerprints before refinement (None: ``top_m``).
+    refine_top_m : int or None
+        Entries kept by the refinement rounds before the last (None: ``top_m``).
+    background : bool
+        Add the fingerprints' truncated mass back as a degree-proportional background
+        (:meth:`PowerWalkIndex.query`). Off by default: that background is a popularity
+        prior which lowers recall (Gowalla, 1,000 test users: Recall@20 5.7% below exact
+        PPR with it, 2.5% above without; synthetic default: -11% / +2%).
+    rounds : int
+        Online decomposition rounds per query.
+    seed : int
+        Seed of the index walks.
+    """
+
+    name = "powerwalk"
+    demo_params: ClassVar[dict[str, Any]] = {"walks": 32, "top_m": 64, "walk_top_m": 32, "refine_top_m": 64, "refine": 2}
+
+    def __init__(
+        self,
+        graph: Graph | None = None,
+        *,
+        alpha: float = 0.15,
+        beta: float = 0.0,
+        trust: bool = False,
+        walks: int = 64,
+        top_m: int = 256,
+        refine: int = 3,
+        walk_top_m: int | None = 64,
+        refine_top_m: int | None = 128,
+        background: bool = False,
+        rounds: int = 1,
+        seed: int = 0,
+        etype: tuple[str, str, str] = INTERACTS,
+    ) -> None:
+        super().__init__(graph, alpha=alpha, beta=beta, trust=trust, etype=etype)
+        checks = [("walks", walks, 1), ("top_m", top_m, 1), ("refine", refine, 0), ("rounds", rounds, 0)]
+        if walk_top_m is not None:
+            checks.append(("walk_top_m", walk_top_m, 1))
+        if refine_top_m is not None:
+            checks.append(("refine_top_m", refine_top_m, 1))
+        for name, v, lo in checks:
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or int(v) != v or int(v) < lo:
+                raise ValueError(f"{name} must be an integer >= {lo}, got {v!r}")
+        self.walks, self.top_m, self.refine, self.rounds, self.seed = int(walks), int(top_m), int(refine), int(rounds), int(seed)
+        self.walk_top_m = None if walk_top_m is None else int(walk_top_m)
+        self.refine_top_m = None if refine_top_m is None else int(refine_top_m)
+        if not isinstance(background, bool):
+            raise TypeError(f"background must be a bool, got {background!r}")
+        self.background = background
+        self.index: PowerWalkIndex | None = None
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "alpha": self.alpha, "beta": self.beta, "trust": self.trust, "walks": self.walks,
+            "top_m": self.top_m, "refine": self.refine, "walk_top_m": self.walk_top_m,
+            "refine_top_m": self.refine_top_m, "background": self.background,
+            "rounds": self.rounds, "seed": self.seed,
+        }
+
+    def _fit(self, train: Graph, valid: Graph | None = None, progress: bool = False, **_: Any) -> None:
+        self.engine = self._make_engine(train)
+        self.index = build_index(
+            self.engine, alpha=self.alpha, walks=self.walks, top_m=self.top_m, refine=self.refine,
+            walk_top_m=self.walk_top_m, refine_top_m=self.refine_top_m, seed=self.seed, progress=progress,
+        )
+
+    def score(self, users: torch.Tensor) -> torch.Tensor:
+        """Approximate PPR item scores ``(B, n_items)`` for user indices ``users``."""
+        self._require_fitted()
+        assert self.index is not None
+        full = self.index.query(
+            self.engine, self._sources(users), rounds=self.rounds, background=self.background, batch_size=max(1, users.numel())
+        )
+        return self._finish(full)
+
+    def save_index(self, path: str | Path) -> Path:
+        """Write the fitted index (see :meth:`PowerWalkIndex.save`)."""
+        self._require_fitted()
+        assert self.index is not None
+        return self.index.save(path)
+
+    def load_index(self, path: str | Path, train: Graph) -> PowerWalkRecommender:
+        """Use a saved index with training graph ``train`` instead of fitting."""
+        self.graph = train
+        self.engine = self._make_engine(train)
+        index = PowerWalkIndex.load(path, train.device)
+        index._check_engine(self.engine)
+        if abs(index.alpha - self.alpha) > 1e-12:
+            raise ValueError(f"index was built with alpha={index.alpha}, recommender has alpha={self.alpha}")
+        self.index = index
+        self._fitted = True
+        return self
+
+
+register("ppr", PPRRecommender)
+register("powerwalk", PowerWalkRecommender)

@@ -1,0 +1,246 @@
+"""PowerWalk index: fingerprint invariants, convergence in walks, decomposition, save/load, refresh."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from graphrec.graph import INTERACTS, Graph
+from graphrec.rank import PowerWalkIndex, build_index, power_iteration
+from graphrec.rank.powerwalk import topm_mask
+from graphrec.walks import bipartite_engine
+
+
+def random_bipartite(seed: int, n_users: int = 30, n_items: int = 20, per_user: int = 4) -> Graph:
+    rng = np.random.default_rng(seed)
+    u = np.repeat(np.arange(n_users), per_user)
+    i = rng.integers(0, n_items, size=u.size)
+    g = Graph()
+    g.add_node_type("user", n_users)
+    g.add_node_type("item", n_items)
+    g.add_edges(INTERACTS, u, i)
+    return g
+
+
+def exact_all(eng, c=0.15):
+    return power_iteration(eng, torch.arange(eng.num_nodes), alpha=c, tol=1e-10, dtype=torch.float64).float()
+
+
+def l1(a, b):
+    return (a - b).abs().sum(1).mean().item()
+
+
+@pytest.mark.parametrize("tail", ["background", "renormalize"])
+@pytest.mark.parametrize("refine", [0, 2])
+def test_fingerprint_mass_sums_to_one(tail, refine):
+    g = random_bipartite(0)
+    eng = bipartite_engine(g)
+    idx = build_index(eng, walks=50, top_m=6, refine=refine, tail=tail, seed=1)
+    assert torch.allclose(idx.mass(), torch.ones(eng.num_nodes), atol=1e-5)
+    assert idx.indices.dtype == idx.indptr.dtype == torch.int32  # compact index arrays
+    lens = (idx.indptr[1:] - idx.indptr[:-1]).long()
+    assert int(lens.max()) <= 6 and int(lens.min()) >= 1
+    assert bool((idx.values > 0).all()) and bool((idx.residual >= 0).all())
+    row = torch.repeat_interleave(torch.arange(eng.num_nodes), lens)
+    key = row * eng.num_nodes + idx.indices
+    assert bool((key[1:] > key[:-1]).all())  # columns sorted within rows
+    if tail == "renormalize":
+        assert float(idx.residual.abs().max()) == 0.0
+    else:
+        assert float(idx.residual.sum()) > 0.0  # truncation dropped mass into the residual
+    dense = idx.fingerprint(torch.arange(eng.num_nodes))
+    assert torch.allclose(dense.sum(1), torch.ones(eng.num_nodes), atol=1e-5)
+
+
+@settings(max_examples=3, deadline=None)
+@given(seed=st.integers(0, 10_000))
+def test_fingerprint_error_shrinks_as_walks_grow(seed):
+    g = random_bipartite(seed)
+    eng = bipartite_engine(g)
+    ref = exact_all(eng)
+    errs = []
+    for walks in (8, 64, 512):
+        idx = build_index(eng, walks=walks, top_m=eng.num_nodes, refine=0, seed=seed)
+        errs.append(l1(idx.fingerprint(torch.arange(eng.num_nodes)), ref))
+    # Monte Carlo: error ~ walks^-1/2, i.e. sqrt(8) = 2.8x smaller per 8x walks; ask for 1.8x
+    assert errs[1] < errs[0] / 1.8 and errs[2] < errs[1] / 1.8
+
+
+def test_decomposition_beats_the_raw_fingerprint():
+    g = random_bipartite(3)
+    eng = bipartite_engine(g)
+    ref = exact_all(eng)
+    idx = build_index(eng, walks=32, top_m=eng.num_nodes, refine=0, seed=0)
+    users = eng.global_ids("user", torch.arange(30))
+    e = [l1(idx.query(eng, users, rounds=r), ref[users]) for r in (0, 1, 2, 3)]
+    assert e[1] < 0.8 * e[0] and e[2] < e[1] and e[3] < e[2]
+
+
+def test_offline_refinement_sharpens_the_index():
+    g = random_bipartite(4)
+    eng = bipartite_engine(g)
+    ref = exact_all(eng)
+    nodes = torch.arange(eng.num_nodes)
+    raw = build_index(eng, walks=32, top_m=eng.num_nodes, refine=0, seed=0)
+    ref2 = build_index(eng, walks=32, top_m=eng.num_nodes, refine=2, seed=0)
+    assert l1(ref2.fingerprint(nodes), ref) < 0.8 * l1(raw.fingerprint(nodes), ref)
+    # refinement without truncation is exact linear algebra on the raw fingerprints
+    P = eng.transition_matrix().to_dense()
+    F = raw.fingerprint(nodes)
+    once = 0.15 * torch.eye(eng.num_nodes) + 0.85 * P @ F
+    twice = 0.15 * torch.eye(eng.num_nodes) + 0.85 * P @ once
+    assert torch.allclose(ref2.fingerprint(nodes), twice, atol=1e-5)
+
+
+def test_query_is_close_to_exact_and_normalised():
+    g = random_bipartite(5)
+    eng = bipartite_engine(g)
+    ref = exact_all(eng)
+    idx = build_index(eng, walks=200, top_m=16, refine=2, seed=0)
+    users = eng.global_ids("user", torch.arange(30))
+    q = idx.query(eng, users, rounds=1, batch_size=7)
+    assert q.shape == (30, eng.num_nodes)
+    assert torch.allclose(q.sum(1), torch.ones(30), atol=1e-5)
+    assert l1(q, ref[users]) < 0.15
+    # the source itself is always the largest entry (mass >= c)
+    assert torch.equal(q.argmax(1), users)
+
+
+def test_dangling_source_and_empty_rounds():
+    g = random_bipartite(6)
+    g.add_nodes("item", [20])  # an item nobody interacted with: no out-edge
+    eng = bipartite_engine(g)
+    dang = eng.dangling.nonzero().squeeze(1)
+    assert dang.tolist() == [eng.num_nodes - 1]
+    idx = build_index(eng, walks=20, top_m=8, refine=1, seed=0)
+    q = idx.query(eng, dang[:1], rounds=2)
+    expect = torch.zeros(1, eng.num_nodes)
+    expect[0, dang[0]] = 1.0
+    assert torch.allclose(q, expect, atol=1e-6)
+
+
+def test_seeded_build_is_deterministic_and_seed_matters():
+    g = random_bipartite(7)
+    eng = bipartite_engine(g)
+    a = build_index(eng, walks=16, top_m=8, refine=1, seed=3)
+    b = build_index(eng, walks=16, top_m=8, refine=1, seed=3)
+    c = build_index(eng, walks=16, top_m=8, refine=1, seed=4)
+    assert torch.equal(a.indptr, b.indptr) and torch.equal(a.indices, b.indices) and torch.equal(a.values, b.values)
+    assert not (torch.equal(a.indices, c.indices) and torch.equal(a.values, c.values))
+
+
+def test_save_load_roundtrip(tmp_path):
+    g = random_bipartite(8)
+    eng = bipartite_engine(g)
+    idx = build_index(eng, walks=16, top_m=8, refine=1, seed=0)
+    path = idx.save(tmp_path / "pw" / "index.pt")
+    back = PowerWalkIndex.load(path)
+    for name in ("indptr", "indices", "values", "residual", "background", "offsets"):
+        assert torch.equal(getattr(idx, name), getattr(back, name)), name
+    assert back.params == idx.params and back.node_types == idx.node_types
+    src = eng.global_ids("user", [0, 5])
+    assert torch.equal(idx.query(eng, src), back.query(eng, src))
+    (tmp_path / "bad.pt").write_bytes(b"")
+    torch.save({"format": "other"}, tmp_path / "bad.pt")
+    with pytest.raises(ValueError, match="not a PowerWalk index"):
+        PowerWalkIndex.load(tmp_path / "bad.pt")
+    with pytest.raises(FileNotFoundError):
+        PowerWalkIndex.load(tmp_path / "missing.pt")
+
+
+def test_topm_mask_matches_per_row_sort():
+    gen = torch.Generator().manual_seed(0)
+    lens = torch.tensor([0, 1, 5, 6, 7, 17, 32, 33, 100, 3])
+    indptr = torch.zeros(lens.numel() + 1, dtype=torch.int64)
+    torch.cumsum(lens, 0, out=indptr[1:])
+    vals = torch.rand(int(lens.sum()), generator=gen)
+    m = 6
+    keep = topm_mask(indptr, vals, m)
+    for r in range(lens.numel()):
+        a, b = int(indptr[r]), int(indptr[r + 1])
+        expect = set((torch.argsort(vals[a:b], descending=True)[:m] + a).tolist())
+        assert set(keep[a:b].nonzero().squeeze(1).add(a).tolist()) == expect
+
+
+def test_refresh_after_add_edges():
+    g = random_bipartite(9)
+    eng = bipartite_engine(g)
+    idx = build_index(eng, walks=300, top_m=eng.num_nodes, refine=1, seed=0)
+    before = idx.fingerprint(torch.arange(eng.num_nodes))
+    # user 0 starts interacting with items 10..14
+    src, dst = g.add_edges(INTERACTS, [0] * 5, [10, 11, 12, 13, 14])
+    eng2 = bipartite_engine(g)
+    ref = exact_all(eng2)
+    stale = l1(idx.fingerprint(torch.tensor([0])), ref[:1])
+    done = idx.refresh(eng2, {"user": src, "item": dst}, hops=0)
+    assert sorted(done.tolist()) == sorted({0, *(eng2.global_ids("item", dst).tolist())})
+    fresh = l1(idx.fingerprint(torch.tensor([0])), ref[:1])
+    assert fresh < stale / 2
+    after = idx.fingerprint(torch.arange(eng.num_nodes))
+    untouched = torch.ones(eng.num_nodes, dtype=torch.bool)
+    untouched[done] = False
+    assert torch.equal(after[untouched], before[untouched])
+    assert torch.allclose(idx.mass(), torch.ones(eng.num_nodes), atol=1e-5)
+    # one hop more also refreshes the in-neighbours of the touched nodes
+    more = idx.refresh(eng2, torch.tensor([0]), hops=1)
+    assert set(more.tolist()) == {0} | set(eng2.global_ids("item", g.edges(INTERACTS).indices[g.edges(INTERACTS).indptr[0] : g.edges(INTERACTS).indptr[1]]).tolist())
+
+
+def test_refresh_grows_with_new_nodes():
+    g = random_bipartite(10)
+    eng = bipartite_engine(g)
+    idx = build_index(eng, walks=200, top_m=eng.num_nodes, refine=1, seed=0)
+    g.add_nodes("user", [30])
+    src, dst = g.add_edges(INTERACTS, [30, 30], [1, 2])
+    eng2 = bipartite_engine(g)
+    with pytest.raises(ValueError, match="node space"):
+        idx.query(eng2, [0])
+    idx.refresh(eng2, {"user": src, "item": dst}, hops=1)
+    assert idx.num_nodes == eng2.num_nodes == eng.num_nodes + 1
+    assert torch.allclose(idx.mass(), torch.ones(idx.num_nodes), atol=1e-5)
+    ref = exact_all(eng2)
+    new_user = eng2.global_ids("user", [30])
+    q = idx.query(eng2, new_user)
+    assert l1(q, ref[new_user]) < 0.2
+    # item ids moved by one after the new user; an old item's fingerprint still points at items
+    item0 = eng2.global_ids("item", [0])
+    assert float(idx.fingerprint(item0)[0, item0]) >= 0.15
+
+
+def test_bad_parameters_raise():
+    g = random_bipartite(11)
+    with pytest.raises(ValueError, match="walks"):
+        build_index(g, walks=0)
+    with pytest.raises(ValueError, match="top_m"):
+        build_index(g, top_m=0)
+    with pytest.raises(ValueError, match="refine"):
+        build_index(g, refine=-1)
+    with pytest.raises(ValueError, match="tail"):
+        build_index(g, tail="drop")
+    with pytest.raises(ValueError, match="alpha"):
+        build_index(g, alpha=0.0)
+    idx = build_index(g, walks=4, top_m=4, refine=0)
+    with pytest.raises(ValueError, match="rounds"):
+        idx.query(g, [0], rounds=-1)
+    with pytest.raises(IndexError):
+        idx.query(g, [10_000])
+
+
+def test_query_without_background_drops_exactly_the_residual_share():
+    g = random_bipartite(12)
+    eng = bipartite_engine(g)
+    idx = build_index(eng, walks=64, top_m=5, walk_top_m=5, refine=1, seed=0)
+    users = eng.global_ids("user", torch.arange(10))
+    with_bg = idx.query(eng, users, rounds=1)
+    no_bg = idx.query(eng, users, rounds=1, background=False)
+    diff = with_bg - no_bg
+    assert bool((diff >= -1e-7).all())
+    # what the background adds is (1 - c) * mean residual of the neighbours' fingerprints
+    P = eng.transition_matrix().to_dense()
+    res = 0.85 * (P[users] @ idx.residual)  # (10, T)
+    assert torch.allclose(diff.sum(1), res.sum(1), atol=1e-5)
+    assert torch.allclose(diff[:, :30].sum(1), res[:, 0], atol=1e-5)  # users' share goes to users
+    assert bool((no_bg.sum(1) < 1 - 1e-3).all())
