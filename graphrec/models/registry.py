@@ -86,4 +86,7 @@ def _load_builtin_models() -> None:
 #: modules that call ``register`` at import time; each layer adds its own line
 _EXTRA_MODEL_MODULES: list[str] = [
     "graphrec.rank.recommenders",
+    "graphrec.models.gfcf",
+    "graphrec.models.mf",
+    "graphrec.models.lightgcn",
 ]

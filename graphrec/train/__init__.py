@@ -1,1 +1,11 @@
-"""train layer."""
+"""Training: the BPR loop, negative samplers, early stopping and checkpoints."""
+
+from .bpr import BPRConfig, BPRTrainer, TrainResult, bpr_loss, carve_validation, l2_rows
+from .checkpoint import load_checkpoint, save_checkpoint
+from .early_stopping import EarlyStopping
+from .sampler import UniformNegativeSampler, epoch_pairs
+
+__all__ = [
+    "BPRConfig", "BPRTrainer", "EarlyStopping", "TrainResult", "UniformNegativeSampler", "bpr_loss",
+    "carve_validation", "epoch_pairs", "l2_rows", "load_checkpoint", "save_checkpoint",
+]

@@ -1,0 +1,270 @@
+"""The BPR training loop (Rendle et al., "BPR: Bayesian Personalized Ranking from Implicit
+Feedback", UAI 2009), as LightGCN trains it (He et al., SIGIR 2020).
+
+One epoch visits ``|train|`` (user, positive) pairs in shuffled mini-batches; each pair gets
+one uniform negative that is never a training positive
+(:class:`~graphrec.train.sampler.UniformNegativeSampler`). The model supplies the batch loss
+(BPR ``mean softplus(s_uj - s_ui)`` plus L2 on the batch's layer-0 rows, see
+:func:`bpr_loss` / :func:`l2_rows`); the trainer runs Adam, evaluates NDCG@20 on a validation
+graph every ``eval_every`` epochs with the full-ranking protocol, stops early after
+``patience`` evaluations without improvement (restoring the best weights), and writes a
+checkpoint (model, optimiser, epoch, RNG state, early-stopping state) that a later run with the
+same ``checkpoint_dir`` resumes from, bit-for-bit on the same device.
+
+Models plug in through a small protocol: an ``nn.Module`` with
+``training_loss(users, pos, neg) -> (loss, parts)`` and ``score(users)`` (for validation), whose
+``graph`` attribute is the graph being trained on.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from ..data.dataset import Dataset, held_out_graph
+from ..graph.edges import EdgeType
+from ..graph.store import INTERACTS, Graph
+from .checkpoint import load_checkpoint, save_checkpoint
+from .early_stopping import EarlyStopping
+from .sampler import UniformNegativeSampler, epoch_pairs
+
+__all__ = ["BPRConfig", "BPRTrainer", "TrainResult", "bpr_loss", "carve_validation", "l2_rows"]
+
+
+def bpr_loss(pos_scores: torch.Tensor, neg_scores: torch.Tensor) -> torch.Tensor:
+    """Mean BPR loss ``-log σ(s_ui - s_uj) = softplus(s_uj - s_ui)`` over a batch ``(B,)``."""
+    return nn.functional.softplus(neg_scores - pos_scores).mean()
+
+
+def l2_rows(*rows: torch.Tensor, batch: int) -> torch.Tensor:
+    """LightGCN's L2 term: ``(Σ ||rows||²) / 2 / batch`` over the given ``(B, d)`` blocks."""
+    return sum(r.pow(2).sum() for r in rows) / 2.0 / batch  # type: ignore[return-value]
+
+
+def carve_validation(
+    graph: Graph, fraction: float, seed: int, *, etype: EdgeType = INTERACTS
+) -> tuple[Graph, Graph]:
+    """Split ``graph``'s ``etype`` edges into (train, valid) graphs on the same node sets.
+
+    Uses graphrec's per-user seeded holdout
+    (:func:`graphrec.data.splits.random_holdout_mask`): each user gives
+    ``round(fraction * n_u)`` of its interactions to validation but keeps at least one.
+    Other edge types, weights and timestamps stay in the training graph.
+
+    Returns
+    -------
+    (train, valid) : Graph, Graph
+    """
+    from ..data.splits import random_holdout_mask
+
+    if not 0.0 < fraction < 1.0:
+        raise ValueError(f"valid_fraction must be in (0, 1), got {fraction!r}")
+    es = graph.edges(etype)
+    src, dst = es.coo()
+    valid_mask = torch.from_numpy(random_holdout_mask(src.cpu().numpy(), fraction, int(seed))).to(es.device)
+    out = graph._shallow()  # same nodes, attributes and other edge sets; tensors shared
+    out._edges[graph.resolve_etype(etype)] = es.select(~valid_mask)
+    valid = held_out_graph(graph, src[valid_mask], dst[valid_mask])
+    return out, valid
+
+
+def _adam(params: list[torch.Tensor], lr: float) -> torch.optim.Optimizer:
+    """Adam, fused into one kernel per step where this build supports it on the parameters' device."""
+    try:
+        return torch.optim.Adam(params, lr=lr, fused=True)
+    except (RuntimeError, ValueError, TypeError):
+        return torch.optim.Adam(params, lr=lr)
+
+
+@dataclass
+class BPRConfig:
+    """Hyper-parameters of :class:`BPRTrainer` (defaults: LightGCN's)."""
+
+    epochs: int = 1000
+    batch: int = 2048
+    lr: float = 1e-3
+    seed: int = 0
+    patience: int | None = 5
+    eval_every: int = 10
+    metric: str = "ndcg@20"
+    sampling: str = "pairs"
+    negative_method: str = "rejection"
+    checkpoint_dir: str | None = None
+    checkpoint_every: int = 1
+    progress: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch", "eval_every", "checkpoint_every"):
+            v = getattr(self, name)
+            low = 0 if name == "epochs" else 1
+            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < low:
+                raise ValueError(f"{name} must be an integer >= {low}, got {v!r}")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be > 0, got {self.lr!r}")
+        if self.sampling not in ("pairs", "users"):
+            raise ValueError(f"sampling must be 'pairs' or 'users', got {self.sampling!r}")
+        if "@" not in self.metric:
+            raise ValueError(f"metric must look like 'ndcg@20', got {self.metric!r}")
+
+
+@dataclass
+class TrainResult:
+    """What :meth:`BPRTrainer.run` did: per-epoch history and the early-stopping outcome."""
+
+    history: list[dict[str, float]] = field(default_factory=list)
+    best_epoch: int = -1
+    best_metric: float = float("nan")
+    epochs_run: int = 0
+    stopped_early: bool = False
+    resumed_from: int = 0
+
+    @property
+    def epoch_seconds(self) -> float:
+        """Mean wall time of a training epoch (evaluation excluded)."""
+        secs = [h["seconds"] for h in self.history if "seconds" in h]
+        return float(np.mean(secs)) if secs else float("nan")
+
+
+class BPRTrainer:
+    """Run BPR on ``model`` over ``train``, with optional validation, early stopping, checkpoints.
+
+    Parameters
+    ----------
+    model : nn.Module
+        Implements ``training_loss(users, pos, neg) -> (loss, parts)`` and ``score``; its
+        ``graph`` is ``train`` while training.
+    train : Graph
+        Interactions to train on (``etype`` edges), on the model's device.
+    valid : Graph, optional
+        Held-out validation interactions (same node sets). Without it no metric is computed.
+    config : BPRConfig
+    fingerprint : dict, optional
+        Identifies the model configuration in checkpoints (resuming a different one raises).
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        train: Graph,
+        valid: Graph | None,
+        config: BPRConfig,
+        *,
+        etype: EdgeType = INTERACTS,
+        fingerprint: dict[str, Any] | None = None,
+    ) -> None:
+        self.model, self.train, self.valid, self.config, self.etype = model, train, valid, config, etype
+        self.fingerprint = dict(fingerprint or {})
+        self.fingerprint.update(
+            n_users=train.num_nodes(etype[0]), n_items=train.num_nodes(etype[2]), n_train=train.num_edges(etype),
+            seed=config.seed, batch=config.batch, sampling=config.sampling,
+        )
+        self.sampler = UniformNegativeSampler.from_graph(train, etype, method=config.negative_method)
+        self.generator = torch.Generator().manual_seed(int(config.seed) + 104729)
+        self.optimizer = _adam(list(model.parameters()), config.lr)
+        self.stopper = EarlyStopping(config.patience if valid is not None else None)
+        self._valid_data = None if valid is None else Dataset("valid", train, valid)
+
+    # ---------------------------------------------------------------- pieces
+    def validate(self) -> float:
+        """The configured validation metric of the current model."""
+        from ..eval.protocol import evaluate
+
+        k = self.config.metric.partition("@")[2]
+        report = evaluate(self.model, self._valid_data, k=[int(k)])  # type: ignore[arg-type]
+        return report[self.config.metric]
+
+    def train_epoch(self, bar: Any = None) -> float:
+        """One epoch of shuffled mini-batches; returns the mean batch loss."""
+        users, pos = epoch_pairs(self.train, self.generator, etype=self.etype, mode=self.config.sampling)
+        neg = self.sampler.sample(users, self.generator)
+        self.model.train()
+        total, steps = torch.zeros((), device=users.device), 0
+        for s in range(0, users.numel(), self.config.batch):
+            loss, _ = self.model.training_loss(users[s : s + self.config.batch], pos[s : s + self.config.batch], neg[s : s + self.config.batch])
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
+            total += loss.detach()
+            steps += 1
+            if bar is not None:
+                bar.update(1)
+        self.model.eval()
+        return float(total) / max(steps, 1)
+
+    def _state(self, epoch: int, result: TrainResult) -> dict[str, Any]:
+        return {
+            "fingerprint": self.fingerprint,
+            "epoch": epoch,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "generator": self.generator.get_state(),
+            "stopper": self.stopper.state_dict(),
+            "history": result.history,
+            "stopped_early": result.stopped_early,
+            "config": {k: v for k, v in asdict(self.config).items() if k not in ("checkpoint_dir", "progress")},
+        }
+
+    def _resume(self, result: TrainResult) -> int:
+        if self.config.checkpoint_dir is None:
+            return 0
+        state = load_checkpoint(self.config.checkpoint_dir, self.fingerprint, map_location=self.train.device)
+        if state is None:
+            return 0
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.generator.set_state(state["generator"].cpu())
+        self.stopper.load_state_dict(state["stopper"])
+        result.history = list(state["history"])
+        result.stopped_early = bool(state["stopped_early"])
+        return int(state["epoch"])
+
+    # ------------------------------------------------------------------- run
+    def run(self) -> TrainResult:
+        """Train up to ``config.epochs`` epochs (resuming from a checkpoint when present)."""
+        cfg = self.config
+        result = TrainResult()
+        start = self._resume(result)
+        result.resumed_from = start
+        steps = math.ceil(self.train.num_edges(self.etype) / cfg.batch)
+        last_metric: float | None = next((h[cfg.metric] for h in reversed(result.history) if cfg.metric in h), None)
+        epoch = start
+        with tqdm(total=cfg.epochs, initial=min(start, cfg.epochs), desc=type(self.model).__name__, unit="epoch",
+                  disable=not cfg.progress, leave=True) as bar, \
+             tqdm(total=steps, desc="steps", unit="step", disable=not cfg.progress, leave=False) as step_bar:
+            while epoch < cfg.epochs and not result.stopped_early:
+                step_bar.reset()
+                t0 = time.perf_counter()
+                loss = self.train_epoch(step_bar)
+                if self.train.device.type == "cuda":
+                    torch.cuda.synchronize(self.train.device)
+                entry: dict[str, float] = {"epoch": epoch + 1, "loss": loss, "seconds": time.perf_counter() - t0}
+                epoch += 1
+                if not math.isfinite(loss):
+                    raise FloatingPointError(f"training loss became {loss} at epoch {epoch}; lower lr or raise reg")
+                if self._valid_data is not None and epoch % cfg.eval_every == 0:
+                    last_metric = self.validate()
+                    entry[cfg.metric] = last_metric
+                    self.stopper.update(last_metric, epoch, self.model.state_dict())
+                    result.stopped_early = self.stopper.should_stop
+                result.history.append(entry)
+                bar.update(1)
+                post = {"loss": f"{loss:.4f}"}
+                if last_metric is not None:
+                    post[cfg.metric] = f"{last_metric:.4f}"
+                bar.set_postfix(post)
+                if cfg.checkpoint_dir is not None and (epoch % cfg.checkpoint_every == 0 or epoch == cfg.epochs or result.stopped_early):
+                    save_checkpoint(cfg.checkpoint_dir, self._state(epoch, result))
+        result.epochs_run = epoch
+        if self.stopper.best_state is not None and cfg.patience is not None:
+            self.model.load_state_dict(self.stopper.best_state)
+        result.best_epoch = self.stopper.best_epoch
+        result.best_metric = self.stopper.best if self.stopper.best_epoch >= 0 else float("nan")
+        return result
+

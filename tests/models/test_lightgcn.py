@@ -1,0 +1,270 @@
+"""LightGCN / MF: propagation against a dense Â, gradients, determinism, resume, devices."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import graphrec as gr
+from graphrec.data.dataset import Dataset
+from graphrec.graph.store import INTERACTS, Graph
+from graphrec.models import create
+from graphrec.models.embedding import EmbeddingTable, FullEmbedding, make_table
+from graphrec.models.lightgcn import LightGCN, lightgcn_propagate
+from graphrec.models.mf import MF
+from graphrec.train import carve_validation
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    # tiny tensors: thread hand-offs cost more than they save on a shared 2-core machine
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
+# 3 users, 4 items; item 3 has no interaction (zero degree must propagate to zeros, not NaN)
+EDGES = ([0, 0, 1, 1, 1, 2], [0, 1, 0, 1, 2, 2])
+N_U, N_I = 3, 4
+
+
+def tiny_graph() -> Graph:
+    g = Graph()
+    g.add_node_type("user", N_U)
+    g.add_node_type("item", N_I)
+    g.add_edges(INTERACTS, *EDGES)
+    return g
+
+
+def dense_adjacency() -> np.ndarray:
+    """Â = D^-1/2 A D^-1/2 over users+items, built by hand in numpy."""
+    a = np.zeros((N_U + N_I, N_U + N_I))
+    for u, i in zip(*EDGES):
+        a[u, N_U + i] = a[N_U + i, u] = 1.0
+    d = a.sum(1)
+    inv = np.where(d > 0, 1.0 / np.sqrt(np.maximum(d, 1e-300)), 0.0)
+    return inv[:, None] * a * inv[None, :]
+
+
+def community_data(seed: int = 0, n_users: int = 60, n_items: int = 40, per_user: int = 8) -> Dataset:
+    """Two planted communities: users of community c interact with items of community c."""
+    rng = np.random.default_rng(seed)
+    users, items = [], []
+    for u in range(n_users):
+        c = u % 2
+        pool = np.arange(c, n_items, 2)
+        chosen = rng.choice(pool, size=per_user, replace=False)
+        users += [u] * per_user
+        items += chosen.tolist()
+    users, items = np.array(users), np.array(items)
+    test = rng.random(users.size) < 0.2
+    return Dataset.from_pairs(
+        "communities", (users[~test], items[~test]), (users[test], items[test]),
+        user_ids=np.arange(n_users), item_ids=np.arange(n_items),
+    )
+
+
+def test_propagation_equals_dense_matrix_powers() -> None:
+    g = tiny_graph()
+    model = LightGCN(g, dim=5, layers=3, seed=3)
+    e0 = torch.cat([model.user_table.all(), model.item_table.all()]).detach().double().numpy()
+    a_hat = dense_adjacency()
+    expected = sum(np.linalg.matrix_power(a_hat, k) @ e0 for k in range(4)) / 4
+    u, v = model.forward()
+    got = torch.cat([u, v]).detach().double().numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+    # hand check of one entry at K=1: user 2 only touches item 2 (deg 2): e_u2 = (e_u2 + e_i2/sqrt(1*2)) / 2
+    r, rt = g.norm_adj()
+    u1, _ = lightgcn_propagate(torch.tensor(e0[:N_U]), torch.tensor(e0[N_U:]), r.double(), rt.double(), 1)
+    np.testing.assert_allclose(u1[2].numpy(), (e0[2] + e0[N_U + 2] / np.sqrt(2.0)) / 2, rtol=1e-6)
+    # the isolated item keeps only its own layer-0 row / (K + 1)
+    np.testing.assert_allclose(got[N_U + 3], e0[N_U + 3] / 4, rtol=1e-6)
+
+
+def test_propagation_gradient_equals_dense_autograd() -> None:
+    g = tiny_graph()
+    r, rt = g.norm_adj()
+    torch.manual_seed(0)
+    eu = torch.randn(N_U, 4, dtype=torch.float64, requires_grad=True)
+    ei = torch.randn(N_I, 4, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(N_U + N_I, 4, dtype=torch.float64)
+    fu, fi = lightgcn_propagate(eu, ei, r.double(), rt.double(), 2)
+    (torch.cat([fu, fi]) * w).sum().backward()
+    a = torch.tensor(dense_adjacency())
+    e0 = torch.cat([eu, ei]).detach().requires_grad_(True)
+    final = (e0 + a @ e0 + a @ (a @ e0)) / 3
+    (final * w).sum().backward()
+    torch.testing.assert_close(torch.cat([eu.grad, ei.grad]), e0.grad)
+    assert torch.autograd.gradcheck(
+        lambda x, y: lightgcn_propagate(x, y, r.double(), rt.double(), 3), (eu.detach().requires_grad_(), ei.detach().requires_grad_())
+    )
+
+
+def test_propagation_rejects_mismatched_shapes() -> None:
+    r, rt = tiny_graph().norm_adj()
+    with pytest.raises(ValueError, match="do not match"):
+        lightgcn_propagate(torch.zeros(N_U + 1, 2), torch.zeros(N_I, 2), r, rt, 2)
+    with pytest.raises(ValueError, match="layers"):
+        lightgcn_propagate(torch.zeros(N_U, 2), torch.zeros(N_I, 2), r, rt, -1)
+
+
+def test_batch_loss_matches_formula() -> None:
+    g = tiny_graph()
+    model = LightGCN(g, dim=4, layers=2, reg=0.5, seed=1)
+    users, pos, neg = torch.tensor([0, 1]), torch.tensor([1, 2]), torch.tensor([3, 3])
+    loss, parts = model.training_loss(users, pos, neg)
+    u, v = model.forward()
+    x = (u[users] * v[pos]).sum(1) - (u[users] * v[neg]).sum(1)
+    bpr = torch.log1p(torch.exp(-x)).mean()
+    e = model.user_table.weight, model.item_table.weight
+    reg = (e[0][users].pow(2).sum() + e[1][pos].pow(2).sum() + e[1][neg].pow(2).sum()) / 2 / 2
+    torch.testing.assert_close(parts["bpr"], bpr.detach())
+    torch.testing.assert_close(loss, bpr + 0.5 * reg)
+
+
+def test_embedding_table_interface() -> None:
+    t = FullEmbedding(5, 3, generator=torch.Generator().manual_seed(0))
+    assert isinstance(t, EmbeddingTable) and t.num_embeddings == 5 and t.dim == 3
+    assert t(torch.tensor([4, 0])).shape == (2, 3)
+    torch.testing.assert_close(t(torch.tensor([4, 0])), t.all()[[4, 0]])
+    assert t.weight_rows().shape == (5, 3) and t.num_parameters == 15
+    std = FullEmbedding(4000, 8, generator=torch.Generator().manual_seed(0)).all().std().item()
+    assert abs(std - 0.1) < 0.005
+    a = t.all().detach().clone()
+    t.reset_parameters(torch.Generator().manual_seed(0))
+    torch.testing.assert_close(t.all().detach(), a)
+    with pytest.raises(ValueError, match="unknown table"):
+        make_table("nope", 3, 2)
+    with pytest.raises(ValueError, match="dim"):
+        FullEmbedding(3, 0)
+
+
+def test_custom_table_factory_plugs_in() -> None:
+    built = {}
+
+    class Shared(EmbeddingTable):
+        """All entities share 2 rows (index mod 2): a stand-in for a hashed table."""
+
+        def __init__(self, n, dim, *, generator=None, device=None, graph=None, ntype=None):
+            super().__init__()
+            self.num_embeddings, self.dim = n, dim
+            self.rows = torch.nn.Parameter(torch.empty(2, dim))
+            built[ntype] = graph
+            self.reset_parameters(generator)
+
+        def reset_parameters(self, generator=None):
+            with torch.no_grad():
+                self.rows.copy_(torch.randn(2, self.dim, generator=generator) * 0.1)
+
+        def forward(self, index):
+            return self.rows[index % 2]
+
+        def weight_rows(self):
+            return self.rows
+
+    data = community_data()
+    m = LightGCN(dim=4, epochs=2, patience=None, table=Shared).fit(data)
+    assert set(built) == {"user", "item"} and built["user"] is not None
+    assert sum(p.numel() for p in m.parameters()) == 2 * 2 * 4
+    u, v = m.embeddings()
+    assert u.shape == (60, 4) and v.shape == (40, 4)
+
+
+def test_training_loss_decreases_and_beats_mostpop() -> None:
+    data = community_data()
+    m = LightGCN(dim=16, layers=2, lr=0.01, batch=64, epochs=15, patience=None, seed=0).fit(data)
+    losses = [h["loss"] for h in m.result.history]
+    assert len(losses) == 15 and losses[-1] < 0.5 * losses[0]
+    ours = gr.evaluate(m, data, k=[10])["recall@10"]
+    pop = gr.evaluate(create("mostpop").fit(data), data, k=[10])["recall@10"]
+    assert ours > pop + 0.1
+
+
+def test_same_seed_same_embeddings_other_seed_differs() -> None:
+    data = community_data()
+    kw = {"dim": 8, "layers": 2, "lr": 0.01, "batch": 64, "epochs": 3, "patience": 2, "eval_every": 1}
+    a = LightGCN(seed=5, **kw).fit(data).embeddings()
+    b = LightGCN(seed=5, **kw).fit(data).embeddings()
+    c = LightGCN(seed=6, **kw).fit(data).embeddings()
+    assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
+    assert not torch.allclose(a[0], c[0])
+
+
+def test_zero_layers_is_mf() -> None:
+    data = community_data()
+    kw = {"dim": 8, "lr": 0.01, "batch": 64, "epochs": 2, "patience": None, "seed": 2}
+    mf = MF(**kw).fit(data)
+    lg = LightGCN(layers=0, **kw).fit(data)
+    torch.testing.assert_close(mf.embeddings()[0], lg.embeddings()[0])
+    torch.testing.assert_close(mf.embeddings()[1], lg.embeddings()[1])
+
+
+def test_checkpoint_resume_equals_uninterrupted(tmp_path) -> None:
+    data = community_data()
+    kw = {"dim": 8, "layers": 2, "lr": 0.01, "batch": 64, "patience": 50, "eval_every": 1, "seed": 4}
+    full = LightGCN(epochs=4, **kw).fit(data)
+    first = LightGCN(epochs=2, checkpoint_dir=str(tmp_path), **kw).fit(data)
+    assert (tmp_path / "checkpoint.pt").is_file() and first.result.epochs_run == 2
+    resumed = LightGCN(epochs=4, checkpoint_dir=str(tmp_path), **kw).fit(data)
+    assert resumed.result.resumed_from == 2 and resumed.result.epochs_run == 4
+    assert [h["loss"] for h in resumed.result.history] == [h["loss"] for h in full.result.history]
+    assert resumed.result.best_epoch == full.result.best_epoch
+    assert torch.equal(resumed.embeddings()[0], full.embeddings()[0])
+    assert torch.equal(resumed.embeddings()[1], full.embeddings()[1])
+    with pytest.raises(ValueError, match="dim=8"):
+        LightGCN(epochs=4, checkpoint_dir=str(tmp_path), **{**kw, "dim": 16}).fit(data)
+
+
+def test_validation_is_carved_from_train_and_early_stopping_restores_best() -> None:
+    data = community_data()
+    m = LightGCN(dim=8, layers=2, lr=0.05, batch=64, epochs=60, patience=2, eval_every=1, seed=0).fit(data)
+    res = m.result
+    metrics = [h["ndcg@20"] for h in res.history if "ndcg@20" in h]
+    assert res.stopped_early and res.epochs_run < 60
+    assert res.best_metric == max(metrics) and res.history[res.best_epoch - 1]["ndcg@20"] == res.best_metric
+    # after fit the model serves the full training graph (validation edges included)
+    assert m.graph.num_edges(INTERACTS) == data.train.num_edges(INTERACTS)
+
+
+def test_dataset_valid_split_is_used() -> None:
+    base = community_data()
+    tr, va = carve_validation(base.train, 0.25, seed=1)
+    data = Dataset("with-valid", tr, base.test, va)
+    m = LightGCN(dim=8, epochs=2, eval_every=1, patience=5, batch=64).fit(data)
+    assert all("ndcg@20" in h for h in m.result.history)
+    assert m.graph.num_edges(INTERACTS) == tr.num_edges(INTERACTS)
+
+
+def test_registry_and_parameter_validation() -> None:
+    m = create("lightgcn", dim=16, layers=2, epochs=5)
+    assert isinstance(m, LightGCN) and m.params()["layers"] == 2 and m.params()["dim"] == 16
+    assert isinstance(create("mf", dim=8), MF)
+    with pytest.raises(ValueError, match="unknown parameter"):
+        create("lightgcn", hidden=3)
+    for bad in ({"layers": -1}, {"dim": 0}, {"lr": 0.0}, {"batch": 0}, {"patience": 0}, {"sampling": "x"}, {"valid_fraction": 1.0}):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            LightGCN(**bad)
+    with pytest.raises(RuntimeError, match="fit"):
+        LightGCN().embeddings()
+
+
+def test_users_sampling_mode_trains() -> None:
+    data = community_data()
+    m = MF(dim=8, lr=0.05, batch=64, epochs=5, patience=None, sampling="users").fit(data)
+    assert m.result.history[-1]["loss"] < m.result.history[0]["loss"]
+
+
+@pytest.mark.gpu
+def test_cpu_and_cuda_agree() -> None:
+    data = community_data()
+    kw = {"dim": 8, "layers": 3, "lr": 0.01, "batch": 64, "epochs": 3, "patience": None, "seed": 1}
+    cpu = LightGCN(**kw).fit(data)
+    gpu = LightGCN(device="cuda", **kw).fit(data)
+    assert gpu.graph.device.type == "cuda" and gpu.embeddings()[0].device.type == "cuda"
+    torch.testing.assert_close(gpu.embeddings()[0].cpu(), cpu.embeddings()[0], rtol=1e-3, atol=1e-4)
+    torch.testing.assert_close(gpu.embeddings()[1].cpu(), cpu.embeddings()[1], rtol=1e-3, atol=1e-4)
+    a = gr.evaluate(cpu, data, k=[10])["recall@10"]
+    b = gr.evaluate(gpu, data.to("cuda"), k=[10])["recall@10"]
+    assert abs(a - b) < 0.01  # float differences may swap near-tied items for a user or two

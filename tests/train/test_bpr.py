@@ -1,0 +1,85 @@
+"""BPR pieces: loss formulas, validation carve-out, early stopping, checkpoints."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from graphrec.graph.store import INTERACTS, Graph
+from graphrec.train import (
+    BPRConfig,
+    EarlyStopping,
+    bpr_loss,
+    carve_validation,
+    l2_rows,
+    load_checkpoint,
+    save_checkpoint,
+)
+
+
+def test_bpr_loss_and_l2_by_hand() -> None:
+    loss = bpr_loss(torch.tensor([1.0, 0.0]), torch.tensor([0.0, 2.0]))
+    assert math.isclose(float(loss), (math.log1p(math.exp(-1.0)) + math.log1p(math.exp(2.0))) / 2, rel_tol=1e-6)
+    reg = l2_rows(torch.tensor([[1.0, 2.0]]), torch.tensor([[3.0, 0.0]]), batch=2)
+    assert math.isclose(float(reg), (1 + 4 + 9) / 2 / 2)
+
+
+def test_carve_validation_partitions_train_per_user() -> None:
+    g = Graph()
+    g.add_node_type("user", 4)
+    g.add_node_type("item", 12)
+    g.add_node_type("x", 1)
+    users = [0] * 10 + [1] * 2 + [2]
+    items = list(range(10)) + [3, 4, 7]
+    g.add_edges(INTERACTS, users, items, weight=[float(k + 1) for k in range(13)])
+    g.add_edges(("user", "trusts", "user"), [0], [1])
+    tr, va = carve_validation(g, 0.3, seed=3)
+    key = lambda gg: set(zip(*(t.tolist() for t in gg.edges(INTERACTS).coo())))
+    assert key(tr) | key(va) == key(g) and not key(tr) & key(va)
+    deg_tr, deg_va = tr.degree(INTERACTS), va.degree(INTERACTS)
+    assert deg_va.tolist() == [3, 1, 0, 0]  # round(0.3 * 10), round(0.3 * 2) = 1 (keeps one), never the last
+    assert bool((deg_tr[:3] >= 1).all())
+    assert tr.num_edges(("user", "trusts", "user")) == 1 and tr.edges(INTERACTS).weight is not None
+    assert va.id_map("user") is g.id_map("user")
+    _, va2 = carve_validation(g, 0.3, seed=3)
+    assert key(va2) == key(va)
+    with pytest.raises(ValueError, match="valid_fraction"):
+        carve_validation(g, 1.0, seed=0)
+
+
+def test_early_stopping_tracks_best_and_stops() -> None:
+    es = EarlyStopping(patience=2)
+    w = {"w": torch.tensor([0.0])}
+    for epoch, value in enumerate([0.1, 0.3, 0.2, 0.25, 0.28], start=1):
+        w["w"] += 1
+        es.update(value, epoch, w)
+        if es.should_stop:
+            break
+    assert epoch == 4 and es.best == 0.3 and es.best_epoch == 2
+    assert float(es.best_state["w"]) == 2.0  # a copy, not the live tensor
+    never = EarlyStopping(None)
+    for v in [0.5, 0.1, 0.1, 0.1]:
+        never.update(v, 1)
+    assert not never.should_stop and never.best == 0.5
+    with pytest.raises(ValueError, match="NaN"):
+        never.update(float("nan"), 9)
+    with pytest.raises(ValueError, match="patience"):
+        EarlyStopping(0)
+
+
+def test_checkpoint_roundtrip_and_mismatch(tmp_path) -> None:
+    state = {"fingerprint": {"model": "LightGCN", "dim": 8}, "epoch": 3, "w": torch.arange(3)}
+    save_checkpoint(tmp_path, state)
+    assert load_checkpoint(tmp_path / "missing", {"dim": 8}) is None
+    back = load_checkpoint(tmp_path, {"model": "LightGCN", "dim": 8})
+    assert back["epoch"] == 3 and torch.equal(back["w"], torch.arange(3))
+    with pytest.raises(ValueError, match="dim=8.*dim=16"):
+        load_checkpoint(tmp_path, {"dim": 16})
+
+
+def test_config_validation() -> None:
+    for bad in ({"epochs": -1}, {"batch": 0}, {"lr": 0}, {"sampling": "x"}, {"eval_every": 0}, {"metric": "ndcg"}):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            BPRConfig(**bad)
