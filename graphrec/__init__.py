@@ -15,6 +15,18 @@ from .graph import INTERACTS, ITEM, TRUSTS, USER, Graph, IdMap
 __version__ = "0.1.0"
 
 __all__ = [
-    "Graph", "IdMap", "Dataset", "evaluate", "EvalReport", "datasets", "graph", "models", "eval",
-    "USER", "ITEM", "INTERACTS", "TRUSTS", "__version__",
+    "INTERACTS",
+    "ITEM",
+    "TRUSTS",
+    "USER",
+    "Dataset",
+    "EvalReport",
+    "Graph",
+    "IdMap",
+    "__version__",
+    "datasets",
+    "eval",
+    "evaluate",
+    "graph",
+    "models",
 ]

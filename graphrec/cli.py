@@ -92,7 +92,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         "dataset": data.name,
         "model": args.model,
         "params": params,
-        "users": int(len(report.users)),
+        "users": len(report.users),
         **{k: round(v, 6) for k, v in report.metrics.items()},
         "fit_seconds": round(fit_s, 3),
         "eval_seconds": round(report.seconds, 3),

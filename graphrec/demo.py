@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 
-__all__ = ["run_demo", "DEMO_ORDER"]
+__all__ = ["DEMO_ORDER", "run_demo"]
 
 #: models shown first, in this order; any other registered model follows alphabetically
 DEMO_ORDER = ["mostpop", "itemknn", "gfcf", "mf", "lightgcn", "ppr", "powerwalk"]

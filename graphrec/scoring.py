@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 
 from .models.base import Recommender
 
-__all__ = ["score_to_file", "SCORE_COLUMNS"]
+__all__ = ["SCORE_COLUMNS", "score_to_file"]
 
 SCORE_COLUMNS = ("user", "rank", "item", "score")
 

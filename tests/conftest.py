@@ -18,6 +18,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _one_thread():
+    """Tests run single-threaded: their tiny kernels spend longer handing work to OpenMP
+    threads than computing, badly so on a shared 2-core machine. Restored afterwards."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
 @pytest.fixture(scope="session")
 def data_root() -> Path:
     """``$GRAPHREC_DATA``; tests needing real data skip when it is unset or missing."""

@@ -3,4 +3,4 @@
 from .metrics import METRICS, hit_rate, mrr, ndcg, precision, recall
 from .protocol import EvalReport, evaluate
 
-__all__ = ["evaluate", "EvalReport", "METRICS", "recall", "ndcg", "precision", "hit_rate", "mrr"]
+__all__ = ["METRICS", "EvalReport", "evaluate", "hit_rate", "mrr", "ndcg", "precision", "recall"]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["recall", "precision", "ndcg", "hit_rate", "mrr", "METRICS"]
+__all__ = ["METRICS", "hit_rate", "mrr", "ndcg", "precision", "recall"]
 
 
 def _hk(hits: torch.Tensor, k: int) -> torch.Tensor:

@@ -18,10 +18,10 @@ from tqdm.auto import tqdm
 
 from ..graph.ops import gather_rows
 from ..graph.store import INTERACTS, Graph
-from ..models.base import Recommender, topk_masked
+from ..models.base import Recommender
 from .metrics import METRICS
 
-__all__ = ["evaluate", "EvalReport", "ranking_hits"]
+__all__ = ["EvalReport", "evaluate", "ranking_hits"]
 
 
 @dataclass

@@ -4,4 +4,4 @@ from .edges import EdgeSet, EdgeType
 from .idmap import IdMap
 from .store import INTERACTS, ITEM, TRUSTS, USER, Graph
 
-__all__ = ["Graph", "IdMap", "EdgeSet", "EdgeType", "USER", "ITEM", "INTERACTS", "TRUSTS"]
+__all__ = ["INTERACTS", "ITEM", "TRUSTS", "USER", "EdgeSet", "EdgeType", "Graph", "IdMap"]

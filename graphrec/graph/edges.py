@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-__all__ = ["EdgeSet", "EdgeType", "index_dtype_for", "coo_to_csr"]
+__all__ = ["EdgeSet", "EdgeType", "coo_to_csr", "index_dtype_for"]
 
 EdgeType = tuple[str, str, str]
 

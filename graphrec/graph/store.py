@@ -21,7 +21,7 @@ import torch
 from .edges import EdgeSet, EdgeType, coo_to_csr
 from .idmap import IdMap, _as_id_array
 
-__all__ = ["Graph", "USER", "ITEM", "INTERACTS", "TRUSTS"]
+__all__ = ["INTERACTS", "ITEM", "TRUSTS", "USER", "Graph"]
 
 USER = "user"
 ITEM = "item"

@@ -4,4 +4,4 @@ from .base import EmbeddingRecommender, Recommender
 from .baselines import ItemKNN, MostPop
 from .registry import REGISTRY, create, register
 
-__all__ = ["Recommender", "EmbeddingRecommender", "MostPop", "ItemKNN", "REGISTRY", "create", "register"]
+__all__ = ["REGISTRY", "EmbeddingRecommender", "ItemKNN", "MostPop", "Recommender", "create", "register"]

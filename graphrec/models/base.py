@@ -13,11 +13,12 @@ from typing import Any, TypeVar
 
 import numpy as np
 import torch
+from typing_extensions import Self
 
 from ..graph.ops import gather_rows
 from ..graph.store import INTERACTS, ITEM, USER, Graph
 
-__all__ = ["Recommender", "EmbeddingRecommender", "topk_masked"]
+__all__ = ["EmbeddingRecommender", "Recommender", "topk_masked"]
 
 R = TypeVar("R", bound="Recommender")
 
@@ -72,7 +73,7 @@ class Recommender(abc.ABC):
         self._fitted = False
 
     # ----------------------------------------------------------------- fitting
-    def fit(self: R, train: Any = None, **kwargs: Any) -> R:
+    def fit(self, train: Any = None, **kwargs: Any) -> Self:
         """Fit on ``train`` (a Graph, or a Dataset whose ``train`` is used; default: the constructor graph)."""
         from ..data.dataset import Dataset
 

@@ -17,7 +17,7 @@ from ..graph.edges import _sparse_csr
 from ..graph.store import Graph
 from .base import Recommender
 
-__all__ = ["MostPop", "ItemKNN"]
+__all__ = ["ItemKNN", "MostPop"]
 
 
 class MostPop(Recommender):

@@ -12,7 +12,7 @@ from typing import Any
 
 from .base import Recommender
 
-__all__ = ["REGISTRY", "register", "create", "parse_params"]
+__all__ = ["REGISTRY", "create", "parse_params", "register"]
 
 REGISTRY: dict[str, Callable[..., Recommender]] = {}
 

@@ -17,14 +17,6 @@ from graphrec.models.gfcf import GFCF, randomized_svd
 from tests.conftest import need_dataset
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
 def random_graph(n_users: int, n_items: int, density: float, seed: int) -> tuple[Graph, np.ndarray]:
     rng = np.random.default_rng(seed)
     r = (rng.random((n_users, n_items)) < density).astype(np.float64)

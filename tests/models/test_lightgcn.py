@@ -15,16 +15,6 @@ from graphrec.models.lightgcn import LightGCN, lightgcn_propagate
 from graphrec.models.mf import MF
 from graphrec.train import carve_validation
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # tiny tensors: thread hand-offs cost more than they save on a shared 2-core machine
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
 # 3 users, 4 items; item 3 has no interaction (zero degree must propagate to zeros, not NaN)
 EDGES = ([0, 0, 1, 1, 1, 2], [0, 1, 0, 1, 2, 2])
 N_U, N_I = 3, 4

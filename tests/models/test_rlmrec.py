@@ -16,12 +16,6 @@ from graphrec.models.rlmrec import RLMRec, RLMRecCon, RLMRecGen, info_nce, mask_
 N_U, N_I, D_S = 40, 30, 12
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
 
 
 def community_data(seed: int = 0, per_user: int = 6) -> Dataset:

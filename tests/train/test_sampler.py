@@ -12,14 +12,6 @@ from graphrec.graph.store import INTERACTS, Graph
 from graphrec.train.sampler import UniformNegativeSampler, epoch_pairs
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
 def make_graph(n_users: int, n_items: int, pairs: list[tuple[int, int]]) -> Graph:
     g = Graph()
     g.add_node_type("user", n_users)
