@@ -151,6 +151,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="graphrec", description="Graph-centric recommendation on one graph store.")
     p.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    p.add_argument("--threads", type=int, default=None,
+                   help="CPU threads for torch (default: torch's; `demo` defaults to 1, faster on its small graph)")
     sub = p.add_subparsers(dest="command", required=True)
 
     d = sub.add_parser("demo", help="run every layer on the built-in synthetic dataset")
@@ -185,6 +187,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    threads = args.threads if args.threads is not None else (1 if args.command == "demo" else None)
+    if threads is not None:
+        if threads < 1:
+            print(f"graphrec: error: --threads must be >= 1, got {threads}", file=sys.stderr)
+            return 2
+        torch.set_num_threads(threads)
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
