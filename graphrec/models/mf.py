@@ -178,20 +178,35 @@ class MF(EmbeddingRecommender, nn.Module):
 
     def training_loss(self, users: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """BPR + L2 loss of one batch of index tensors ``(B,)``; returns ``(loss, {'bpr', 'reg'})``."""
+        self._cache = None  # the parameters are about to change
         (eu, ei, ej), (eu0, ei0, ej0) = self.batch_rows(users, pos, neg)
         bpr = bpr_loss((eu * ei).sum(1), (eu * ej).sum(1))
         reg = l2_rows(eu0, ei0, ej0, batch=users.numel())
         return bpr + self.reg * reg, {"bpr": bpr.detach(), "reg": reg.detach()}
 
     def embeddings(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(user_emb (n_users, dim), item_emb (n_items, dim))``, no grad, cached until a parameter or the graph changes."""
+        """``(user_emb (n_users, dim), item_emb (n_items, dim))`` for scoring, without grad.
+
+        Cached until :meth:`invalidate_cache` (called by the trainer after every optimiser
+        step and by :meth:`training_loss`), a parameter reset or a change of ``graph``.
+        (Parameter version counters cannot be trusted: fused optimisers update in place
+        without bumping them.)
+        """
         self._require_tables()
-        key = (tuple(p._version for p in self.parameters()), id(self.graph))
+        key = id(self.graph)
         if self._cache is None or self._cache[0] != key:
             with torch.no_grad():
                 u, v = self.forward()
             self._cache = (key, u.detach(), v.detach())
         return self._cache[1], self._cache[2]
+
+    def invalidate_cache(self) -> None:
+        """Forget the cached final embeddings (after the parameters changed)."""
+        self._cache = None
+
+    def load_state_dict(self, state_dict: Any, strict: bool = True, assign: bool = False) -> Any:
+        self._cache = None
+        return super().load_state_dict(state_dict, strict=strict, assign=assign)
 
     def _require_tables(self) -> None:
         if self.user_table is None or self.item_table is None:

@@ -13,7 +13,8 @@ same ``checkpoint_dir`` resumes from, bit-for-bit on the same device.
 
 Models plug in through a small protocol: an ``nn.Module`` with
 ``training_loss(users, pos, neg) -> (loss, parts)`` and ``score(users)`` (for validation), whose
-``graph`` attribute is the graph being trained on.
+``graph`` attribute is the graph being trained on, and optionally ``invalidate_cache()``
+(called after every optimiser step, for models that cache derived embeddings).
 """
 
 from __future__ import annotations
@@ -191,12 +192,18 @@ class BPRTrainer:
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.optimizer.step()
+            self._parameters_changed()
             total += loss.detach()
             steps += 1
             if bar is not None:
                 bar.update(1)
         self.model.eval()
         return float(total) / max(steps, 1)
+
+    def _parameters_changed(self) -> None:
+        hook = getattr(self.model, "invalidate_cache", None)
+        if hook is not None:
+            hook()
 
     def _state(self, epoch: int, result: TrainResult) -> dict[str, Any]:
         return {
@@ -218,6 +225,7 @@ class BPRTrainer:
         if state is None:
             return 0
         self.model.load_state_dict(state["model"])
+        self._parameters_changed()
         self.optimizer.load_state_dict(state["optimizer"])
         self.generator.set_state(state["generator"].cpu())
         self.stopper.load_state_dict(state["stopper"])
@@ -264,6 +272,7 @@ class BPRTrainer:
         result.epochs_run = epoch
         if self.stopper.best_state is not None and cfg.patience is not None:
             self.model.load_state_dict(self.stopper.best_state)
+            self._parameters_changed()
         result.best_epoch = self.stopper.best_epoch
         result.best_metric = self.stopper.best if self.stopper.best_epoch >= 0 else float("nan")
         return result

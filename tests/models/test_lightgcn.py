@@ -182,6 +182,24 @@ def test_same_seed_same_embeddings_other_seed_differs() -> None:
     assert not torch.allclose(a[0], c[0])
 
 
+def test_embeddings_follow_every_optimizer_step() -> None:
+    from graphrec.train import BPRConfig, BPRTrainer
+
+    data = community_data()
+    m = LightGCN(data.train, dim=8, layers=2, seed=0)
+    m.graph = data.train
+    before = [t.clone() for t in m.embeddings()]
+    trainer = BPRTrainer(m, data.train, None, BPRConfig(epochs=1, batch=64, lr=0.05, patience=None))
+    trainer.train_epoch()
+    after = m.embeddings()
+    fresh = [t.detach() for t in m.forward()]
+    assert not torch.allclose(before[0], after[0])
+    torch.testing.assert_close(after[0], fresh[0])
+    torch.testing.assert_close(after[1], fresh[1])
+    m.load_state_dict({"user_table.weight": torch.zeros(60, 8), "item_table.weight": torch.zeros(40, 8)})
+    assert float(m.embeddings()[0].abs().sum()) == 0.0
+
+
 def test_zero_layers_is_mf() -> None:
     data = community_data()
     kw = {"dim": 8, "lr": 0.01, "batch": 64, "epochs": 2, "patience": None, "seed": 2}
@@ -212,6 +230,7 @@ def test_validation_is_carved_from_train_and_early_stopping_restores_best() -> N
     m = LightGCN(dim=8, layers=2, lr=0.05, batch=64, epochs=60, patience=2, eval_every=1, seed=0).fit(data)
     res = m.result
     metrics = [h["ndcg@20"] for h in res.history if "ndcg@20" in h]
+    assert len(metrics) >= 3 and len(set(metrics)) == len(metrics)  # each eval sees new weights, not a stale cache
     assert res.stopped_early and res.epochs_run < 60
     assert res.best_metric == max(metrics) and res.history[res.best_epoch - 1]["ndcg@20"] == res.best_metric
     # after fit the model serves the full training graph (validation edges included)
