@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from graphrec.graph import INTERACTS, TRUSTS, Graph
+from tests.graph.test_interop import assert_same_graph
 
 # users 0..2, items 0..3; CSR by hand:
 #   user 0 -> items 1, 3 ; user 1 -> item 0 ; user 2 -> items 0, 1 ; item 2 has no edges
@@ -38,23 +39,6 @@ def dense(g: Graph, etype=INTERACTS, weighted: bool = True) -> np.ndarray:
     vals = es.weight.numpy() if (weighted and es.weight is not None) else np.ones(es.num_edges)
     np.add.at(out, (s, d), vals)
     return out
-
-
-def assert_same_graph(a: Graph, b: Graph) -> None:
-    assert a.node_types == b.node_types
-    for nt in a.node_types:
-        assert a.id_map(nt) == b.id_map(nt), nt
-    assert a.edge_types == b.edge_types
-    for et in a.edge_types:
-        x, y = a.edges(et), b.edges(et)
-        assert (x.num_src, x.num_dst) == (y.num_src, y.num_dst)
-        assert torch.equal(x.indptr.long(), y.indptr.long()), et
-        assert torch.equal(x.indices.long(), y.indices.long()), et
-        for f in ("weight", "timestamp"):
-            tx, ty = getattr(x, f), getattr(y, f)
-            assert (tx is None) == (ty is None), (et, f)
-            if tx is not None:
-                assert torch.equal(tx, ty), (et, f)
 
 
 # ----------------------------------------------------------------- add_edges
