@@ -188,7 +188,7 @@ class IdMap:
         found = self.contains(query) if len(self) else np.zeros(len(query), bool)
         new = query[~found]
         if len(new):
-            uniq, first = np.unique(new, return_index=True)
+            _uniq, first = np.unique(new, return_index=True)
             new_ids = new[np.sort(first)]
             self._ids = np.concatenate([self._ids.astype(new_ids.dtype) if len(self) == 0 else self._ids, new_ids])
             self._rebuild_index()

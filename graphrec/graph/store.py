@@ -487,11 +487,11 @@ class Graph:
         except Exception as e:  # truncated / overwritten file: say so instead of torch's pickle advice
             raise ValueError(f"{path / 'tensors.pt'}: unreadable or corrupted ({type(e).__name__}); re-save the graph") from e
         if not isinstance(tensors, dict):
-            raise ValueError(f"{path / 'tensors.pt'}: expected a dict of tensors, got {type(tensors).__name__}")
+            raise ValueError(f"{path / 'tensors.pt'}: expected a dict of tensors, got {type(tensors).__name__}")  # noqa: TRY004 (a corrupt file)
 
         def tensor(key: str) -> torch.Tensor:
             if not isinstance(tensors.get(key), torch.Tensor):
-                raise ValueError(f"{path}: tensors.pt lacks tensor {key!r} that graph.json refers to")
+                raise ValueError(f"{path}: tensors.pt lacks tensor {key!r} that graph.json refers to")  # noqa: TRY004
             return tensors[key]
 
         g = cls("cpu")

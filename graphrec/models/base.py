@@ -9,7 +9,7 @@ plugs into ``graphrec.evaluate``, ``recommend`` and the ``graphrec`` command.
 from __future__ import annotations
 
 import abc
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import numpy as np
 import torch
@@ -65,7 +65,7 @@ class Recommender(abc.ABC):
     #: name used by the CLI registry
     name: str = "recommender"
     #: small hyper-parameters for ``graphrec demo`` on the synthetic default (fast on a CPU)
-    demo_params: dict[str, Any] = {}
+    demo_params: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, graph: Graph | None = None, *, etype: tuple[str, str, str] = INTERACTS) -> None:
         self.graph = graph

@@ -69,7 +69,7 @@ def test_hand_computed_metrics(tiny: Dataset) -> None:
 
 def test_train_items_are_masked(tiny: Dataset) -> None:
     model = FixedScores().fit(tiny)
-    items, scores = model.recommend(["u0", "u1"], k=2)
+    items, _scores = model.recommend(["u0", "u1"], k=2)
     assert items.tolist() == [["i1", "i2"], ["i3", "i4"]]
     items, _ = model.recommend(["u1"], k=2, exclude_seen=False)
     assert items.tolist() == [["i1", "i2"]]

@@ -75,7 +75,7 @@ def test_decomposition_beats_the_raw_fingerprint():
     ref = exact_all(eng)
     idx = build_index(eng, walks=32, top_m=eng.num_nodes, refine=0, seed=0)
     users = eng.global_ids("user", torch.arange(30))
-    e = [l1(idx.query(eng, users, rounds=r), ref[users]) for r in (0, 1, 2, 3)]
+    e = [l1(idx.query(eng, users, rounds=r, tail="fingerprint"), ref[users]) for r in (0, 1, 2, 3)]
     assert e[1] < 0.8 * e[0] and e[2] < e[1] and e[3] < e[2]
 
 
@@ -101,7 +101,7 @@ def test_query_is_close_to_exact_and_normalised():
     ref = exact_all(eng)
     idx = build_index(eng, walks=200, top_m=16, refine=2, seed=0)
     users = eng.global_ids("user", torch.arange(30))
-    q = idx.query(eng, users, rounds=1, batch_size=7)
+    q = idx.query(eng, users, rounds=1, tail="fingerprint", batch_size=7)
     assert q.shape == (30, eng.num_nodes)
     assert torch.allclose(q.sum(1), torch.ones(30), atol=1e-5)
     assert l1(q, ref[users]) < 0.15
@@ -234,8 +234,8 @@ def test_query_without_background_drops_exactly_the_residual_share():
     eng = bipartite_engine(g)
     idx = build_index(eng, walks=64, top_m=5, walk_top_m=5, refine=1, seed=0)
     users = eng.global_ids("user", torch.arange(10))
-    with_bg = idx.query(eng, users, rounds=1)
-    no_bg = idx.query(eng, users, rounds=1, background=False)
+    with_bg = idx.query(eng, users, rounds=1, tail="fingerprint")
+    no_bg = idx.query(eng, users, rounds=1, tail="fingerprint", background=False)
     diff = with_bg - no_bg
     assert bool((diff >= -1e-7).all())
     # what the background adds is (1 - c) * mean residual of the neighbours' fingerprints
