@@ -1,0 +1,97 @@
+"""scripts/bench_peers.py: LightGCN vs implicit's ALS and BPR (needs the ``bench`` extra)."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+pytest.importorskip("implicit")
+
+import graphrec as gr
+from graphrec.data.synthetic import make_dataset
+from graphrec.graph.store import INTERACTS
+
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "bench_peers.py"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("bench_peers", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_peers"] = module
+    spec.loader.exec_module(module)
+    yield module
+    sys.modules.pop("bench_peers", None)
+
+
+@pytest.fixture(scope="module")
+def quick_lines(bench):
+    lines: list[dict] = []
+    assert bench.main(["--quick", "--no-progress"], emit=lines.append) == 0
+    return lines
+
+
+def test_quick_run_emits_one_finite_line_per_method(quick_lines):
+    rows = {r["method"]: r for r in quick_lines if r.get("dataset") == "synthetic" and "method" in r and r["method"] != "data"}
+    assert sorted(rows) == ["implicit_als", "implicit_bpr", "lightgcn"]
+    for r in rows.values():
+        for field in ("dataset", "method", "params", "fit_seconds", "recall@20", "ndcg@20"):
+            assert field in r, (r["method"], field)
+        for m in ("recall@20", "ndcg@20"):
+            assert math.isfinite(r[m]) and 0.0 <= r[m] <= 1.0, (r["method"], m, r[m])
+        assert r["fit_seconds"] >= 0
+    assert rows["implicit_als"]["params"]["factors"] == 64
+    assert rows["lightgcn"]["epochs_run"] == 10  # --quick budget
+
+
+def test_quick_run_tunes_on_validation_and_summarises(quick_lines):
+    tunes = {r["tune"]: r for r in quick_lines if "tune" in r}
+    assert sorted(tunes) == ["implicit_als", "implicit_bpr"]
+    als = tunes["implicit_als"]
+    best = max(als["grid"], key=lambda g: g["ndcg@20"])
+    assert als["chosen"]["regularization"] == best["regularization"]
+    assert {g["iterations"] for g in tunes["implicit_bpr"]["grid"]} == {10, 20}  # scored at each listed epoch
+    (summary,) = [r for r in quick_lines if "summary" in r]
+    rows = {r["method"]: r for r in quick_lines if r.get("method") in ("implicit_als", "implicit_bpr", "lightgcn")}
+    for peer in ("implicit_als", "implicit_bpr"):
+        expect = all(rows["lightgcn"][m] > rows[peer][m] for m in ("recall@20", "ndcg@20"))
+        assert summary[f"vs_{peer}"]["beats_both"] is expect
+    assert quick_lines[-1]["total"] == "peers"
+
+
+def test_interaction_matrix_matches_graph_indices(bench):
+    # user 3 and item 4 have no edges; a duplicate edge and a weight must not leak into the matrix
+    g = gr.Graph()
+    g.add_node_type("user", 4)
+    g.add_node_type("item", 5)
+    g.add_edges(INTERACTS, [0, 0, 1, 2, 2], [0, 2, 1, 3, 3], weight=[5.0, 1.0, 2.0, 3.0, 3.0])
+    x = bench.interaction_matrix(g)
+    want = np.zeros((4, 5), np.float32)
+    want[[0, 0, 1, 2], [0, 2, 1, 3]] = 1.0
+    np.testing.assert_array_equal(x.toarray(), want)
+
+
+def test_implicit_scores_are_factor_dot_products(bench):
+    data = make_dataset(80, 50, avg_degree=8, seed=1)
+    model = bench.ImplicitALS(factors=8, regularization=1.0, iterations=3, seed=0).fit(data.train)
+    users = torch.tensor([0, 5, 79])
+    want = model.model.user_factors[users.numpy()] @ model.model.item_factors.T
+    np.testing.assert_allclose(model.score(users).numpy(), want, rtol=1e-5, atol=1e-6)
+    again = bench.ImplicitALS(factors=8, regularization=1.0, iterations=3, seed=0).fit(data.train)
+    assert torch.equal(again.embeddings()[0], model.embeddings()[0])  # seeded
+
+
+def test_budgeted_lightgcn_equals_plain_fit(bench):
+    data = make_dataset(80, 50, avg_degree=8, seed=2)
+    ours = bench.fit_lightgcn_budget(data, 3, None, 0, False)
+    ref = gr.models.create("lightgcn", seed=0, epochs=3, patience=None).fit(data)
+    assert ours.result.epochs_run == 3
+    for a, b in zip(ours.embeddings(), ref.embeddings()):
+        assert torch.equal(a, b)
+    assert bench.fit_lightgcn_budget(data, 3, 0.0, 0, False).result.epochs_run == 0  # no time: no epoch
