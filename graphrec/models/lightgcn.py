@@ -94,7 +94,7 @@ class LightGCN(MF):
         Embedding width (paper: 64).
     layers : int
         Propagation layers ``K`` (paper: 3). ``0`` is MF.
-    lr, reg, epochs, batch, seed, patience, eval_every, valid_fraction, sampling, table,
+    lr, reg, epochs, batch, seed, patience, eval_every, valid_fraction, refit, sampling, table,
     checkpoint_dir, progress, device
         As in :class:`~graphrec.models.mf.MF` (paper: Adam 1e-3, L2 1e-4, batch 2048).
     weighted : bool
@@ -124,6 +124,7 @@ class LightGCN(MF):
         patience: int | None = 5,
         eval_every: int = 10,
         valid_fraction: float = 0.1,
+        refit: bool = True,
         sampling: str = "pairs",
         table: str | TableFactory = "full",
         checkpoint_dir: str | None = None,
@@ -137,7 +138,7 @@ class LightGCN(MF):
         self.layers, self.weighted = int(layers), bool(weighted)
         super().__init__(
             graph, dim=dim, lr=lr, reg=reg, epochs=epochs, batch=batch, seed=seed, patience=patience,
-            eval_every=eval_every, valid_fraction=valid_fraction, sampling=sampling, table=table,
+            eval_every=eval_every, valid_fraction=valid_fraction, refit=refit, sampling=sampling, table=table,
             checkpoint_dir=checkpoint_dir, progress=progress, device=device, etype=etype,
         )
 

@@ -237,12 +237,31 @@ def test_validation_is_carved_from_train_and_early_stopping_restores_best() -> N
     assert m.graph.num_edges(INTERACTS) == data.train.num_edges(INTERACTS)
 
 
+def test_refit_retrains_on_all_of_train_for_the_best_epoch_count() -> None:
+    data = community_data()
+    kw = {"dim": 8, "layers": 2, "lr": 0.05, "batch": 64, "seed": 3}
+    m = LightGCN(epochs=60, patience=2, eval_every=1, **kw).fit(data)
+    best = m.result.best_epoch
+    assert best > 0 and m.refit_result is not None and m.refit_result.epochs_run == best
+    assert m.params()["refit"] is True
+    # the refit is exactly a seeded run on the whole training split for `best` epochs
+    plain = LightGCN(epochs=best, patience=None, **kw).fit(data)
+    assert plain.refit_result is None
+    assert torch.equal(m.embeddings()[0], plain.embeddings()[0]) and torch.equal(m.embeddings()[1], plain.embeddings()[1])
+    kept = LightGCN(epochs=60, patience=2, eval_every=1, refit=False, **kw).fit(data)
+    assert kept.refit_result is None and kept.result.best_epoch == best
+    assert not torch.allclose(kept.embeddings()[1], m.embeddings()[1])
+    with pytest.raises(TypeError, match="refit"):
+        LightGCN(refit="yes")
+
+
 def test_dataset_valid_split_is_used() -> None:
     base = community_data()
     tr, va = carve_validation(base.train, 0.25, seed=1)
     data = Dataset("with-valid", tr, base.test, va)
     m = LightGCN(dim=8, epochs=2, eval_every=1, patience=5, batch=64).fit(data)
     assert all("ndcg@20" in h for h in m.result.history)
+    assert m.refit_result is None  # a given valid split is not part of train: nothing to refit on
     assert m.graph.num_edges(INTERACTS) == tr.num_edges(INTERACTS)
 
 
