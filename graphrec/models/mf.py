@@ -238,28 +238,22 @@ class MF(EmbeddingRecommender, nn.Module):
             fit_graph, valid_graph = carve_validation(train, self.valid_fraction, self.seed, etype=self.etype)
         else:
             fit_graph, valid_graph = train, None
-        self._build_tables(fit_graph)
-        self.graph = fit_graph  # the graph propagated over and masked during validation
         self.refit_result = None
-        try:
-            trainer = BPRTrainer(self, fit_graph, valid_graph, cfg, etype=self.etype, fingerprint=self._fingerprint())
-            self.result = trainer.run()
-        finally:
-            self.graph = train
-            self._cache = None
+        self.result = self._train(fit_graph, valid_graph, cfg, serve=train)
         if self.refit and valid is None and fit_graph is not train and self.result.best_epoch > 0:
-            self._refit(train, cfg, self.result.best_epoch)
+            # retrain from the seeded initialisation on all of train for the best epoch count
+            ckpt = None if cfg.checkpoint_dir is None else str(Path(cfg.checkpoint_dir) / "refit")
+            again = dataclasses.replace(cfg, epochs=self.result.best_epoch, patience=None, checkpoint_dir=ckpt)
+            self.refit_result = self._train(train, None, again, serve=train)
 
-    def _refit(self, train: Graph, cfg: BPRConfig, epochs: int) -> None:
-        """Retrain from the seeded initialisation on all of ``train`` for ``epochs`` epochs."""
-        self._build_tables(train)
-        ckpt = None if cfg.checkpoint_dir is None else str(Path(cfg.checkpoint_dir) / "refit")
-        again = dataclasses.replace(cfg, epochs=int(epochs), patience=None, checkpoint_dir=ckpt)
+    def _train(self, graph: Graph, valid_graph: Graph | None, cfg: BPRConfig, *, serve: Graph) -> TrainResult:
+        """Fresh tables for ``graph``, one :class:`BPRTrainer` run; the model then serves ``serve``."""
+        self._build_tables(graph)
+        self.graph = graph  # the graph propagated over and masked during validation
         try:
-            trainer = BPRTrainer(self, train, None, again, etype=self.etype, fingerprint=self._fingerprint())
-            self.refit_result = trainer.run()
+            return BPRTrainer(self, graph, valid_graph, cfg, etype=self.etype, fingerprint=self._fingerprint()).run()
         finally:
-            self.graph = train
+            self.graph = serve
             self._cache = None
 
 

@@ -31,7 +31,7 @@ from tqdm.auto import tqdm
 from ..graph.store import Graph
 from ..walks.engine import WalkEngine, bipartite_engine
 
-__all__ = ["as_engine", "power_iteration"]
+__all__ = ["as_engine", "power_iteration", "transpose_step"]
 
 
 def as_engine(graph_or_engine: Graph | WalkEngine, *, trust: bool = False) -> WalkEngine:
@@ -41,6 +41,37 @@ def as_engine(graph_or_engine: Graph | WalkEngine, *, trust: bool = False) -> Wa
     if isinstance(graph_or_engine, Graph):
         return bipartite_engine(graph_or_engine, trust=trust)
     raise TypeError(f"expected a Graph or WalkEngine, got {type(graph_or_engine).__name__}")
+
+
+def transpose_step(
+    blocks: list[tuple[int, int, torch.Tensor]],
+    offsets: list[int],
+    x: torch.Tensor,
+    out: torch.Tensor,
+    *,
+    scale: float = 1.0,
+    live: set[int] | None = None,
+) -> set[int]:
+    """``out = scale * P^T @ x`` for column vectors ``x`` ``(n, B)``, block by block.
+
+    ``blocks`` are :meth:`WalkEngine.transition_transpose`'s; ``live`` (default: all) names
+    the node types where ``x`` may be non-zero, and blocks leaving other types are skipped.
+    Node types fed by no block are zeroed. Returns the node types written.
+    """
+    written: set[int] = set()
+    for d, s, m in blocks:
+        if live is not None and s not in live:
+            continue
+        yd, xs = out[offsets[d] : offsets[d + 1]], x[offsets[s] : offsets[s + 1]]
+        if d in written:
+            yd.addmm_(m, xs, alpha=scale)
+        else:
+            torch.addmm(yd, m, xs, beta=0.0, alpha=scale, out=yd)
+            written.add(d)
+    for t in range(len(offsets) - 1):
+        if t not in written:
+            out[offsets[t] : offsets[t + 1]] = 0.0
+    return written
 
 
 def _check_alpha(alpha: float) -> float:
@@ -122,9 +153,6 @@ def power_iteration(
     out = torch.empty(src.numel(), n, dtype=dtype, device=dev)
     info: dict[str, Any] = {"iterations": [], "change": []}
     batches = range(0, src.numel(), batch_size)
-    # dst regions fed by no block stay zero (apart from restart / dangling mass)
-    fed = sorted({d for d, _, _ in blocks})
-    unfed = [t for t in range(len(offs) - 1) if t not in fed]
     for start in tqdm(batches, desc="ppr exact", unit="batch", disable=not progress, leave=False):
         sb = src[start : start + batch_size]
         B = sb.numel()
@@ -134,16 +162,7 @@ def power_iteration(
         y = torch.empty_like(x)
         it, change = 0, float("inf")
         for it in range(1, max_iter + 1):
-            started: set[int] = set()
-            for d, s, m in blocks:
-                yd, xs = y[offs[d] : offs[d + 1]], x[offs[s] : offs[s + 1]]
-                if d in started:
-                    yd.addmm_(m, xs, alpha=1.0 - alpha)
-                else:
-                    torch.addmm(yd, m, xs, beta=0.0, alpha=1.0 - alpha, out=yd)
-                    started.add(d)
-            for t in unfed:
-                y[offs[t] : offs[t + 1]] = 0.0
+            transpose_step(blocks, offs, x, y, scale=1.0 - alpha)  # types fed by no block stay zero
             if dang.numel():
                 y[sb, cols] += (1.0 - alpha) * x[dang].sum(0)
             y[sb, cols] += alpha

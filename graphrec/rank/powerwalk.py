@@ -65,8 +65,8 @@ from ..graph.edges import _INT32_MAX, _sparse_csr
 from ..graph.ops import gather_rows
 from ..graph.store import Graph
 from ..walks.engine import WalkEngine
-from .exact import _check_alpha, as_engine
-from .spectral import SpectralTail, is_reversible, spectral_tail
+from .exact import _check_alpha, as_engine, transpose_step
+from .spectral import SpectralTail, spectral_tail, spectral_tail_or_none
 
 __all__ = ["PowerWalkIndex", "build_index", "topm_mask", "transition_matrix"]
 
@@ -449,19 +449,7 @@ class PowerWalkIndex:
                     torch.mul(x, c * (1.0 - c) ** k, out=est)  # the first dense level initialises est
                 else:
                     est.add_(x, alpha=c * (1.0 - c) ** k)
-                written: set[int] = set()
-                for d, s, m in blocks:
-                    if s not in live:
-                        continue
-                    yd, xs = y[offs[d] : offs[d + 1]], x[offs[s] : offs[s + 1]]
-                    if d in written:
-                        yd.addmm_(m, xs)
-                    else:
-                        torch.mm(m, xs, out=yd)
-                        written.add(d)
-                for t in range(T):
-                    if t not in written:
-                        y[offs[t] : offs[t + 1]] = 0.0
+                written = transpose_step(blocks, offs, x, y, live=live)
                 if dang.numel():
                     back = x[dang].sum(0)
                     if bool((back > 0).any()):  # mass at a dangling node restarts at the source
@@ -594,7 +582,7 @@ class PowerWalkIndex:
         self.background = _background(eng)
         if self.spectral is not None:
             # the slow modes are global: recompute them (seconds; see build_index)
-            self.spectral = _spectral_or_none(eng, self.spectral.rank, self.alpha, self.seed, explicit=False)
+            self.spectral = spectral_tail_or_none(eng, self.spectral.rank, self.alpha, seed=self.seed)
         return todo
 
     def _relayout(self, eng: WalkEngine) -> None:
@@ -767,27 +755,6 @@ def _renorm(r: _Rows) -> _Rows:
     return _Rows(r.indptr, r.cols, r.vals * scale[row], torch.zeros_like(r.residual))
 
 
-def _spectral_or_none(eng: WalkEngine, rank: int, alpha: float, seed: int, *, explicit: bool) -> SpectralTail | None:
-    """The spectral tail of a reversible walk; ``None`` (or an error if ``explicit``) otherwise.
-
-    A default rank is capped at what the graph allows (``n``; twice the smaller side of a
-    bipartite walk).
-    """
-    if not is_reversible(eng):
-        if explicit:
-            raise ValueError("spectral_rank needs a reversible walk (undirected edges, mix='degree'); pass spectral_rank=0")
-        return None
-    offs = eng._offsets_list
-    cap = eng.num_nodes
-    if len(offs) == 3:
-        cap = 2 * min(offs[1], offs[2] - offs[1])
-    if not explicit:
-        rank = min(rank, cap - cap % 2)
-        if rank < 2:
-            return None
-    return spectral_tail(eng, rank, alpha, seed=seed)
-
-
 def build_index(
     graph: Graph | WalkEngine,
     *,
@@ -876,9 +843,10 @@ def build_index(
         m_out = int(top_m) if k == int(refine) - 1 else index.params["refine_top_m"]
         r = _refine_rows(eng, index, nodes, progress, m_out=m_out)
         index.indptr, index.indices, index.values, index.residual = _compact(r.indptr), _compact(r.cols), r.vals, r.residual
-    if spectral_rank != 0:
-        rank = DEFAULT_SPECTRAL_RANK if spectral_rank is None else spectral_rank
-        index.spectral = _spectral_or_none(eng, rank, alpha, int(seed), explicit=spectral_rank is not None)
+    if spectral_rank is None:
+        index.spectral = spectral_tail_or_none(eng, DEFAULT_SPECTRAL_RANK, alpha, seed=int(seed))
+    elif spectral_rank > 0:
+        index.spectral = spectral_tail(eng, spectral_rank, alpha, seed=int(seed))
     if dev.type == "cuda":
         torch.cuda.synchronize(dev)
     index.build_seconds = time.perf_counter() - t0

@@ -36,7 +36,7 @@ import torch
 
 from ..walks.engine import WalkEngine
 
-__all__ = ["SpectralTail", "is_reversible", "spectral_tail"]
+__all__ = ["SpectralTail", "is_reversible", "spectral_tail", "spectral_tail_or_none"]
 
 _OVERSAMPLE = 16
 
@@ -51,6 +51,23 @@ def _symmetrized(engine: WalkEngine) -> tuple[torch.Tensor, torch.Tensor, torch.
     return row, col, vals, sq
 
 
+def _reversible_symmetrized(
+    engine: WalkEngine, rtol: float = 1e-4
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor] | None:
+    """:func:`_symmetrized` when ``S`` is symmetric (the walk is reversible), else ``None``."""
+    row, col, vals, sq = _symmetrized(engine)
+    n = engine.num_nodes
+    if bool((engine.dangling & (torch.bincount(col, minlength=n) > 0)).any()):
+        return None
+    fwd = torch.argsort(row * n + col)
+    bwd = torch.argsort(col * n + row)
+    if not torch.equal(row[fwd], col[bwd]) or not torch.equal(col[fwd], row[bwd]):
+        return None
+    if not torch.allclose(vals[fwd], vals[bwd], rtol=rtol, atol=1e-12):
+        return None
+    return row, col, vals, sq
+
+
 def is_reversible(engine: WalkEngine, rtol: float = 1e-4) -> bool:
     """Whether ``engine``'s chain is reversible w.r.t. its degrees (``S`` symmetric).
 
@@ -58,15 +75,7 @@ def is_reversible(engine: WalkEngine, rtol: float = 1e-4) -> bool:
     bipartite user–item walk, with or without trust edges stored in both directions; false
     for directed edges, ``mix='fixed'`` and dangling nodes with in-edges.
     """
-    row, col, vals, _ = _symmetrized(engine)
-    n = engine.num_nodes
-    if bool((engine.dangling & (torch.bincount(col, minlength=n) > 0)).any()):
-        return False
-    fwd = torch.argsort(row * n + col)
-    bwd = torch.argsort(col * n + row)
-    if not torch.equal(row[fwd], col[bwd]) or not torch.equal(col[fwd], row[bwd]):
-        return False
-    return bool(torch.allclose(vals[fwd], vals[bwd], rtol=rtol, atol=1e-12))
+    return _reversible_symmetrized(engine, rtol) is not None
 
 
 class SpectralTail:
@@ -195,12 +204,38 @@ def spectral_tail(engine: WalkEngine, rank: int, alpha: float, *, niter: int = 4
     """
     if isinstance(rank, bool) or not isinstance(rank, int) or rank < 1:
         raise ValueError(f"rank must be an integer >= 1, got {rank!r}")
-    if not is_reversible(engine):
+    parts = _reversible_symmetrized(engine)
+    if parts is None:
         raise ValueError(
             "the spectral tail needs a reversible walk (undirected edges, mix='degree', no dangling node "
             "with in-edges); this engine's chain is not"
         )
-    row, col, vals, sq = _symmetrized(engine)
+    return _seeded_tail(engine, parts, rank, alpha, niter, seed)
+
+
+def spectral_tail_or_none(engine: WalkEngine, rank: int, alpha: float, *, niter: int = 4, seed: int = 0) -> SpectralTail | None:
+    """:func:`spectral_tail` with ``rank`` capped at what the graph allows, or ``None``.
+
+    The cap is ``n`` (twice the smaller node type, rounded down to even, with two node
+    types). ``None`` when the walk is not reversible or the capped rank is below 2.
+    """
+    parts = _reversible_symmetrized(engine)
+    if parts is None:
+        return None
+    offs = engine._offsets_list
+    cap = 2 * min(offs[1], offs[2] - offs[1]) if len(offs) == 3 else engine.num_nodes
+    rank = min(rank, cap - cap % 2)
+    if rank < 2:
+        return None
+    return _seeded_tail(engine, parts, rank, alpha, niter, seed)
+
+
+def _seeded_tail(
+    engine: WalkEngine, parts: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor],
+    rank: int, alpha: float, niter: int, seed: int,
+) -> SpectralTail:
+    """The SVD of the symmetrized walk ``parts`` under a forked, seeded RNG."""
+    row, col, vals, sq = parts
     dev = engine.device
     offs = engine._offsets_list
     types = engine.node_type_of(row), engine.node_type_of(col)

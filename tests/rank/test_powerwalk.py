@@ -2,35 +2,21 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from graphrec.graph import INTERACTS, Graph
+from graphrec.graph import INTERACTS
 from graphrec.rank import PowerWalkIndex, build_index, power_iteration
 from graphrec.rank.powerwalk import topm_mask
 from graphrec.walks import bipartite_engine
 
-
-def random_bipartite(seed: int, n_users: int = 30, n_items: int = 20, per_user: int = 4) -> Graph:
-    rng = np.random.default_rng(seed)
-    u = np.repeat(np.arange(n_users), per_user)
-    i = rng.integers(0, n_items, size=u.size)
-    g = Graph()
-    g.add_node_type("user", n_users)
-    g.add_node_type("item", n_items)
-    g.add_edges(INTERACTS, u, i)
-    return g
+from .graphs import l1, random_bipartite
 
 
 def exact_all(eng, c=0.15):
     return power_iteration(eng, torch.arange(eng.num_nodes), alpha=c, tol=1e-10, dtype=torch.float64).float()
-
-
-def l1(a, b):
-    return (a - b).abs().sum(1).mean().item()
 
 
 @pytest.mark.parametrize("tail", ["background", "renormalize"])

@@ -2,40 +2,23 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 
-import numpy as np
 import pytest
 import torch
 
-from graphrec.graph import INTERACTS, TRUSTS, Graph
+from graphrec.graph import INTERACTS
 from graphrec.rank import PowerWalkIndex, build_index, is_reversible, power_iteration, spectral_tail
 from graphrec.walks import bipartite_engine
 
+from .graphs import l1, random_bipartite
 
-def bipartite(seed: int, n_users: int = 40, n_items: int = 25, per_user: int = 4, trust: str | None = None) -> Graph:
-    rng = np.random.default_rng(seed)
-    u = np.repeat(np.arange(n_users), per_user)
-    i = rng.integers(0, n_items, size=u.size)
-    g = Graph()
-    g.add_node_type("user", n_users)
-    g.add_node_type("item", n_items)
-    g.add_edges(INTERACTS, u, i)
-    if trust is not None:
-        a = rng.integers(0, n_users, size=30)
-        b = (a + 1 + rng.integers(0, n_users - 1, size=30)) % n_users
-        if trust == "both":
-            a, b = np.concatenate([a, b]), np.concatenate([b, a])
-        g.add_edges(TRUSTS, a, b)
-    return g
+bipartite = functools.partial(random_bipartite, n_users=40, n_items=25)
 
 
 def exact(eng, sources, c=0.15):
     return power_iteration(eng, sources, alpha=c, tol=1e-12, dtype=torch.float64).float()
-
-
-def l1(a, b):
-    return (a - b).abs().sum(1).mean().item()
 
 
 def test_full_rank_tail_is_exact_on_a_bipartite_walk():
