@@ -73,7 +73,7 @@ def load_data(name: str, device: str) -> gr.Dataset:
 
 
 def run_graphrec(data: gr.Dataset, args: argparse.Namespace) -> tuple[dict[str, Any], torch.Tensor]:
-    model = LightGCN(data.train, dim=args.dim, layers=args.layers, lr=args.lr, reg=args.reg, batch=args.batch,
+    model = LightGCN(data.train, dim=args.dim, layers=args.layers, lr=args.lr, reg=args.reg, batch=args.batch, negatives=1,
                      epochs=args.epochs, patience=None, seed=args.seed, progress=args.progress)
     init = torch.cat([model.user_table.all(), model.item_table.all()]).detach().clone()
     t0 = time.perf_counter()

@@ -22,7 +22,7 @@ Usage::
     python scripts/bench_rlmrec.py --seeds 1 --epochs 10                       # quick check
     python scripts/bench_rlmrec.py --device cuda --threads 2
 
-Training settings (all three models): dim 64, 3 layers, batch 4096, Adam lr 1e-2, L2 1e-4,
+Training settings (all three models): dim 64, 3 layers, batch 4096, Adam lr 1e-2, L2 1e-4, one negative,
 ``--epochs`` (default 40) epochs without early stopping — chosen so the whole run fits about
 15 minutes on a shared 2-core CPU (one thread: on an oversubscribed machine two OpenMP threads
 were ~7x slower per epoch). RLMRec parameters are the models' defaults unless ``--param`` is
@@ -110,8 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     extra = parse_params(args.param)
-    common = {"dim": 64, "layers": 3, "reg": 1e-4, "lr": args.lr, "batch": args.batch, "epochs": args.epochs,
-              "patience": None, "device": args.device}
+    common = {"dim": 64, "layers": 3, "reg": 1e-4, "negatives": 1, "lr": args.lr, "batch": args.batch,
+              "epochs": args.epochs, "patience": None, "device": args.device}
     print(json.dumps({"bench": "rlmrec", "dataset": "ml-100k", "seeds": args.seeds, "models": models, **common,
                       "rlmrec": extra, "text_model": args.text_model, "noise": args.noise, "threads": args.threads,
                       "machine": platform.machine(), "cpus": os.cpu_count(), "torch": torch.__version__}), flush=True)

@@ -95,3 +95,23 @@ def test_budgeted_lightgcn_equals_plain_fit(bench):
     for a, b in zip(ours.embeddings(), ref.embeddings()):
         assert torch.equal(a, b)
     assert bench.fit_lightgcn_budget(data, 3, 0.0, 0, False).result.epochs_run == 0  # no time: no epoch
+
+
+def test_defaults_study_scores_the_outer_carve_not_test(capsys):
+    """scripts/bench_defaults.py: one ALS line and one line per candidate, scored on a carve of train."""
+    import json
+
+    spec = importlib.util.spec_from_file_location("bench_defaults", SCRIPT.parent / "bench_defaults.py")
+    study = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(study)
+    data = make_dataset(600, 400, avg_degree=20, seed=0)
+    outer = study.outer_split(data, 7)
+    held, train = outer.test.edges(INTERACTS).coo(), data.train.edges(INTERACTS).coo()
+    train_pairs = set(zip(*(t.tolist() for t in train)))
+    assert all(p in train_pairs for p in zip(*(t.tolist() for t in held)))  # never the real test split
+    assert outer.train.num_edges(INTERACTS) + outer.test.num_edges(INTERACTS) == data.train.num_edges(INTERACTS)
+    assert study.main(["--quick", "--outer", "7", "--candidates", '[{}, {"negatives": 1}]']) == 0
+    lines = [json.loads(s) for s in capsys.readouterr().out.splitlines()]
+    fits = [x for x in lines if "model" in x]
+    assert [x["model"] for x in fits] == ["als_tuned", "lightgcn", "lightgcn"]
+    assert all(0 < x["ndcg@20"] <= 1 and math.isfinite(x["gain_vs_als"]["recall@20"]) for x in fits[1:])

@@ -23,7 +23,7 @@ from torch import nn
 
 from ..graph.edges import EdgeType
 from ..graph.store import INTERACTS, Graph
-from ..train.bpr import BPRConfig, BPRTrainer, TrainResult, bpr_loss, carve_validation, l2_rows
+from ..train.bpr import BPRConfig, BPRTrainer, TrainResult, carve_validation, triple_loss
 from .base import EmbeddingRecommender
 from .embedding import EmbeddingTable, TableFactory, make_table
 from .registry import register
@@ -73,6 +73,9 @@ class MF(EmbeddingRecommender, nn.Module):
         time). Ignored with ``patience=None`` or a data ``valid`` split.
     sampling : {'pairs', 'users'}
         Shuffled training pairs per epoch, or LightGCN's user-uniform sampler.
+    negatives : int
+        Uniform negatives per (user, positive) pair; the BPR loss averages over all the
+        triples (default 1, as in LightGCN).
     table : str or callable
         Embedding table kind (see :func:`~graphrec.models.embedding.make_table`), default
         ``'full'``.
@@ -102,6 +105,7 @@ class MF(EmbeddingRecommender, nn.Module):
         valid_fraction: float = 0.1,
         refit: bool = True,
         sampling: str = "pairs",
+        negatives: int = 1,
         table: str | TableFactory = "full",
         checkpoint_dir: str | None = None,
         progress: bool = False,
@@ -129,7 +133,7 @@ class MF(EmbeddingRecommender, nn.Module):
         # validates epochs / batch / patience / eval_every / sampling
         self.config = BPRConfig(
             epochs=epochs, batch=batch, lr=self.lr, seed=self.seed, patience=patience, eval_every=eval_every,
-            sampling=sampling, checkpoint_dir=self.checkpoint_dir, progress=self.progress,
+            sampling=sampling, negatives=negatives, checkpoint_dir=self.checkpoint_dir, progress=self.progress,
         )
         if patience is not None:
             _check_int("patience", patience, 1)
@@ -147,6 +151,7 @@ class MF(EmbeddingRecommender, nn.Module):
         return {
             "dim": self.dim, "lr": self.lr, "reg": self.reg, "epochs": c.epochs, "batch": c.batch, "seed": self.seed,
             "patience": c.patience, "eval_every": c.eval_every, "refit": self.refit, "sampling": c.sampling,
+            "negatives": c.negatives,
             "table": self.table if isinstance(self.table, str) else getattr(self.table, "__name__", "custom"),
         }
 
@@ -181,18 +186,24 @@ class MF(EmbeddingRecommender, nn.Module):
     def batch_rows(
         self, users: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor
     ) -> tuple[tuple[torch.Tensor, torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
-        """Final and layer-0 rows of a BPR batch: ``((e_u, e_i, e_j), (e_u0, e_i0, e_j0))``, each ``(B, dim)``."""
+        """Final and layer-0 rows of a BPR batch: ``((e_u, e_i, e_j), (e_u0, e_i0, e_j0))``.
+
+        ``users, pos`` are ``(B,)`` and ``neg`` is ``(B,)`` or ``(B, m)``; rows are ``(B, dim)``,
+        the negatives' ``(B, dim)`` or ``(B, m, dim)``.
+        """
         self._require_tables()
-        i0, j0 = self.item_table(torch.cat([pos, neg])).split(pos.numel())  # type: ignore[misc]
-        layer0 = (self.user_table(users), i0, j0)  # type: ignore[misc]
+        i0, j0 = self.item_table(torch.cat([pos, neg.reshape(-1)])).split([pos.numel(), neg.numel()])  # type: ignore[misc]
+        layer0 = (self.user_table(users), i0, j0.view(*neg.shape, -1))  # type: ignore[misc]
         return layer0, layer0
 
     def training_loss(self, users: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """BPR + L2 loss of one batch of index tensors ``(B,)``; returns ``(loss, {'bpr', 'reg'})``."""
+        """BPR + L2 loss of one batch (``users, pos`` ``(B,)``, ``neg`` ``(B,)`` or ``(B, m)``).
+
+        Returns ``(loss, {'bpr', 'reg'})``.
+        """
         self._cache = None  # the parameters are about to change
-        (eu, ei, ej), (eu0, ei0, ej0) = self.batch_rows(users, pos, neg)
-        bpr = bpr_loss((eu * ei).sum(1), (eu * ej).sum(1))
-        reg = l2_rows(eu0, ei0, ej0, batch=users.numel())
+        rows, layer0 = self.batch_rows(users, pos, neg)
+        bpr, reg = triple_loss(*rows, *layer0)
         return bpr + self.reg * reg, {"bpr": bpr.detach(), "reg": reg.detach()}
 
     def embeddings(self) -> tuple[torch.Tensor, torch.Tensor]:

@@ -47,7 +47,7 @@ from torch import nn
 
 from ..graph.edges import EdgeType
 from ..graph.store import INTERACTS, Graph
-from ..train.bpr import BPRTrainer, TrainResult, bpr_loss, carve_validation, l2_rows
+from ..train.bpr import BPRTrainer, TrainResult, carve_validation, triple_loss
 from .base import EmbeddingRecommender
 from .embedding import TableFactory
 from .lightgcn import LightGCN, lightgcn_propagate
@@ -218,9 +218,10 @@ class RLMRec(EmbeddingRecommender, nn.Module):
         Embedding cache folder (default ``$GRAPHREC_CACHE/text`` or ``~/.cache/graphrec/text``).
     top_titles, top_genres : int
         Top-rated items and favourite genres listed in each user profile.
-    dim, layers, lr, reg, epochs, batch, seed, patience, eval_every, valid_fraction, sampling, table, checkpoint_dir, progress, device
+    dim, layers, lr, reg, epochs, batch, seed, patience, eval_every, valid_fraction, sampling, negatives, table, checkpoint_dir, progress, device
         Backbone and training parameters, as in :class:`~graphrec.models.lightgcn.LightGCN`
-        (``layers`` only for LightGCN; default 3).
+        (``layers`` only for LightGCN; default 3). The defaults are the LightGCN paper's (Adam
+        1e-3, L2 1e-4, one negative), the settings λ and τ were chosen with.
 
     Examples
     --------
@@ -268,6 +269,7 @@ class RLMRec(EmbeddingRecommender, nn.Module):
         eval_every: int = 10,
         valid_fraction: float = 0.1,
         sampling: str = "pairs",
+        negatives: int = 1,
         table: str | TableFactory = "full",
         checkpoint_dir: str | None = None,
         progress: bool = False,
@@ -309,7 +311,7 @@ class RLMRec(EmbeddingRecommender, nn.Module):
         self._backbone_spec = backbone
         self._backbone_kw: dict[str, Any] = {
             "dim": dim, "lr": lr, "reg": reg, "epochs": epochs, "batch": batch, "seed": seed, "patience": patience,
-            "eval_every": eval_every, "valid_fraction": valid_fraction, "sampling": sampling, "table": table,
+            "eval_every": eval_every, "valid_fraction": valid_fraction, "sampling": sampling, "negatives": negatives, "table": table,
             "checkpoint_dir": checkpoint_dir, "progress": progress, "etype": etype,
         }
         self._layers = layers
@@ -451,14 +453,18 @@ class RLMRec(EmbeddingRecommender, nn.Module):
         return mask_nodes(n, self.mask_ratio, gen, device)
 
     def training_loss(self, users: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """BPR + L2 + ``λ`` · alignment of one batch ``(B,)``; returns ``(loss, {'bpr', 'reg', 'align'})``."""
+        """BPR + L2 + ``λ`` · alignment of one batch (``users, pos`` ``(B,)``, ``neg`` ``(B,)`` or ``(B, m)``).
+
+        Returns ``(loss, {'bpr', 'reg', 'align'})``.
+        """
         bb = self.backbone
         bb._require_tables()
         ut, it = bb.user_table, bb.item_table
         if self.variant == "con":
             u_all, v_all = bb.forward()
             cap = self.align_batch
-            align = self.alignment_loss(first_distinct(users, cap), first_distinct(torch.stack([pos, neg], 1).reshape(-1), cap), u_all, v_all)
+            items = torch.cat([pos.unsqueeze(1), neg.view(pos.numel(), -1)], 1).reshape(-1)
+            align = self.alignment_loss(first_distinct(users, cap), first_distinct(items, cap), u_all, v_all)
         else:
             u0, v0 = ut.all(), it.all()  # type: ignore[union-attr]
             nu = u0.shape[0]
@@ -473,9 +479,8 @@ class RLMRec(EmbeddingRecommender, nn.Module):
             align = self.reconstruction_loss(pred, torch.cat([su[mu], si[mi]]))
             # BPR on the clean propagation (default) or, as in the paper's code, on the masked one
             u_all, v_all = (mu_all, mv_all) if self.mask_bpr else self._propagate(u0, v0)
-        eu, ei, ej = u_all[users], v_all[pos], v_all[neg]
-        bpr = bpr_loss((eu * ei).sum(1), (eu * ej).sum(1))
-        reg = l2_rows(ut(users), it(pos), it(neg), batch=users.numel())  # type: ignore[misc]
+        ej0 = it(neg.reshape(-1)).view(*neg.shape, -1)  # type: ignore[misc]
+        bpr, reg = triple_loss(u_all[users], v_all[pos], v_all[neg], ut(users), it(pos), ej0)  # type: ignore[misc]
         loss = bpr + bb.reg * reg + self.lam * align
         return loss, {"bpr": bpr.detach(), "reg": reg.detach(), "align": align.detach()}
 

@@ -36,17 +36,44 @@ from .checkpoint import load_checkpoint, save_checkpoint
 from .early_stopping import EarlyStopping
 from .sampler import UniformNegativeSampler, epoch_pairs
 
-__all__ = ["BPRConfig", "BPRTrainer", "TrainResult", "bpr_loss", "carve_validation", "l2_rows"]
+__all__ = ["BPRConfig", "BPRTrainer", "TrainResult", "bpr_loss", "carve_validation", "l2_rows", "triple_loss"]
 
 
 def bpr_loss(pos_scores: torch.Tensor, neg_scores: torch.Tensor) -> torch.Tensor:
-    """Mean BPR loss ``-log σ(s_ui - s_uj) = softplus(s_uj - s_ui)`` over a batch ``(B,)``."""
+    """Mean BPR loss ``-log σ(s_ui - s_uj) = softplus(s_uj - s_ui)`` over a batch.
+
+    ``pos_scores`` is ``(B,)``; ``neg_scores`` is ``(B,)`` or ``(B, m)`` (``m`` negatives per
+    positive, every (u, i, j) triple weighted alike).
+    """
+    if neg_scores.dim() == 2:
+        pos_scores = pos_scores.unsqueeze(1)
     return nn.functional.softplus(neg_scores - pos_scores).mean()
 
 
 def l2_rows(*rows: torch.Tensor, batch: int) -> torch.Tensor:
     """LightGCN's L2 term: ``(Σ ||rows||²) / 2 / batch`` over the given ``(B, d)`` blocks."""
     return sum(r.pow(2).sum() for r in rows) / 2.0 / batch  # type: ignore[return-value]
+
+
+def triple_loss(
+    eu: torch.Tensor, ei: torch.Tensor, ej: torch.Tensor, eu0: torch.Tensor, ei0: torch.Tensor, ej0: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """BPR and L2 terms of a batch of (user, positive, negatives) rows.
+
+    ``eu, ei, eu0, ei0`` are ``(B, d)``; ``ej, ej0`` are ``(B, d)`` (one negative per positive)
+    or ``(B, m, d)``. Scores are dot products; the L2 term is :func:`l2_rows` over the layer-0
+    rows with the negatives' share averaged over ``m``, so ``m = 1`` is LightGCN's term.
+
+    Returns
+    -------
+    (bpr, reg) : scalar tensors
+    """
+    batch = eu.shape[0]
+    pos = (eu * ei).sum(-1)
+    if ej.dim() == 2:
+        return bpr_loss(pos, (eu * ej).sum(-1)), l2_rows(eu0, ei0, ej0, batch=batch)
+    neg = (eu.unsqueeze(1) * ej).sum(-1)
+    return bpr_loss(pos, neg), l2_rows(eu0, ei0, batch=batch) + l2_rows(ej0, batch=batch) / ej0.shape[1]
 
 
 def carve_validation(
@@ -96,13 +123,14 @@ class BPRConfig:
     eval_every: int = 10
     metric: str = "ndcg@20"
     sampling: str = "pairs"
+    negatives: int = 1
     negative_method: str = "rejection"
     checkpoint_dir: str | None = None
     checkpoint_every: int = 1
     progress: bool = False
 
     def __post_init__(self) -> None:
-        for name in ("epochs", "batch", "eval_every", "checkpoint_every"):
+        for name in ("epochs", "batch", "eval_every", "checkpoint_every", "negatives"):
             v = getattr(self, name)
             low = 0 if name == "epochs" else 1
             if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < low:
@@ -184,7 +212,10 @@ class BPRTrainer:
     def train_epoch(self, bar: Any = None) -> float:
         """One epoch of shuffled mini-batches; returns the mean batch loss."""
         users, pos = epoch_pairs(self.train, self.generator, etype=self.etype, mode=self.config.sampling)
-        neg = self.sampler.sample(users, self.generator)
+        m = self.config.negatives
+        neg = self.sampler.sample(users if m == 1 else users.repeat_interleave(m), self.generator)
+        if m > 1:
+            neg = neg.view(-1, m)
         self.model.train()
         total, steps = torch.zeros((), device=users.device), 0
         for s in range(0, users.numel(), self.config.batch):

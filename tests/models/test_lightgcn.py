@@ -114,6 +114,42 @@ def test_batch_loss_matches_formula() -> None:
     torch.testing.assert_close(loss, bpr + 0.5 * reg)
 
 
+def test_batch_loss_with_several_negatives_matches_formula() -> None:
+    g = tiny_graph()
+    model = LightGCN(g, dim=4, layers=2, reg=0.5, seed=1)
+    users, pos, neg = torch.tensor([0, 1]), torch.tensor([1, 2]), torch.tensor([[3, 2, 3], [3, 3, 0]])
+    loss, parts = model.training_loss(users, pos, neg)
+    u, v = model.forward()
+    s_pos = (u[users] * v[pos]).sum(1)
+    s_neg = torch.stack([(u[users] * v[neg[:, k]]).sum(1) for k in range(3)], 1)
+    bpr = torch.log1p(torch.exp(s_neg - s_pos[:, None])).mean()
+    e = model.user_table.weight, model.item_table.weight
+    reg = (e[0][users].pow(2).sum() + e[1][pos].pow(2).sum() + e[1][neg].pow(2).sum() / 3) / 2 / 2
+    torch.testing.assert_close(parts["bpr"], bpr.detach())
+    torch.testing.assert_close(loss, bpr + 0.5 * reg)
+    # one negative per positive, as an (B, 1) block, is the plain BPR batch
+    one, _ = model.training_loss(users, pos, neg[:, :1])
+    torch.testing.assert_close(one, model.training_loss(users, pos, neg[:, 0])[0])
+
+
+def test_several_negatives_train_and_are_never_positives(monkeypatch) -> None:
+    data = community_data()
+    seen: list[torch.Tensor] = []
+    original = MF.training_loss
+
+    def spy(self, users, pos, neg):  # type: ignore[no-untyped-def]
+        seen.append(torch.stack([users.repeat_interleave(neg.shape[1]), neg.reshape(-1)]))
+        return original(self, users, pos, neg)
+
+    monkeypatch.setattr(MF, "training_loss", spy)
+    m = LightGCN(dim=8, lr=0.05, batch=64, epochs=4, patience=None, negatives=5).fit(data)
+    assert m.params()["negatives"] == 5 and m.result.history[-1]["loss"] < m.result.history[0]["loss"]
+    pairs = torch.cat(seen, 1)
+    assert pairs.shape[1] == 4 * 5 * data.train.num_edges(INTERACTS)
+    train = set(zip(*(t.tolist() for t in data.train.edges(INTERACTS).coo())))
+    assert not any((u, j) in train for u, j in zip(*pairs.tolist()))
+
+
 def test_embedding_table_interface() -> None:
     t = FullEmbedding(5, 3, generator=torch.Generator().manual_seed(0))
     assert isinstance(t, EmbeddingTable) and t.num_embeddings == 5 and t.dim == 3
@@ -202,7 +238,7 @@ def test_embeddings_follow_every_optimizer_step() -> None:
 
 def test_zero_layers_is_mf() -> None:
     data = community_data()
-    kw = {"dim": 8, "lr": 0.01, "batch": 64, "epochs": 2, "patience": None, "seed": 2}
+    kw = {"dim": 8, "lr": 0.01, "reg": 1e-3, "negatives": 3, "batch": 64, "epochs": 2, "patience": None, "seed": 2}
     mf = MF(**kw).fit(data)
     lg = LightGCN(layers=0, **kw).fit(data)
     torch.testing.assert_close(mf.embeddings()[0], lg.embeddings()[0])
@@ -271,7 +307,8 @@ def test_registry_and_parameter_validation() -> None:
     assert isinstance(create("mf", dim=8), MF)
     with pytest.raises(ValueError, match="unknown parameter"):
         create("lightgcn", hidden=3)
-    for bad in ({"layers": -1}, {"dim": 0}, {"lr": 0.0}, {"batch": 0}, {"patience": 0}, {"sampling": "x"}, {"valid_fraction": 1.0}):
+    for bad in ({"layers": -1}, {"dim": 0}, {"lr": 0.0}, {"batch": 0}, {"patience": 0}, {"sampling": "x"}, {"valid_fraction": 1.0},
+                {"negatives": 0}):
         with pytest.raises(ValueError, match=next(iter(bad))):
             LightGCN(**bad)
     with pytest.raises(RuntimeError, match="fit"):

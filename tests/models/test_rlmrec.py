@@ -162,12 +162,15 @@ def test_same_seed_same_embeddings_and_another_seed_differs() -> None:
         assert not torch.equal(a[0], c[0])
 
 
-def test_starts_from_the_backbone_initialisation_and_lam_zero_con_is_lightgcn() -> None:
+@pytest.mark.parametrize("negatives", [1, 3])
+def test_starts_from_the_backbone_initialisation_and_lam_zero_is_lightgcn(negatives: int) -> None:
     ds = community_data()
-    kw = {"dim": 8, "layers": 2, "epochs": 3, "batch": 64, "patience": None, "lr": 0.01, "seed": 5}
+    kw = {"dim": 8, "layers": 2, "epochs": 3, "batch": 64, "patience": None, "lr": 0.01, "reg": 1e-3,
+          "negatives": negatives, "seed": 5}
     lgcn = create("lightgcn", **kw).fit(ds)
-    con0 = create("rlmrec-con", lam=0.0, semantic=semantic(), **kw).fit(ds)
-    torch.testing.assert_close(con0.embeddings()[0], lgcn.embeddings()[0])
+    for name in ("rlmrec-con", "rlmrec-gen"):
+        zero = create(name, lam=0.0, semantic=semantic(), **kw).fit(ds)
+        torch.testing.assert_close(zero.embeddings()[0], lgcn.embeddings()[0])
     con = create("rlmrec-con", lam=1.0, semantic=semantic(), **kw).fit(ds)
     assert not torch.allclose(con.embeddings()[0], lgcn.embeddings()[0])
 
