@@ -220,8 +220,8 @@ class RLMRec(EmbeddingRecommender, nn.Module):
         Top-rated items and favourite genres listed in each user profile.
     dim, layers, lr, reg, epochs, batch, seed, patience, eval_every, valid_fraction, sampling, negatives, table, checkpoint_dir, progress, device
         Backbone and training parameters, as in :class:`~graphrec.models.lightgcn.LightGCN`
-        (``layers`` only for LightGCN; default 3). The defaults are the LightGCN paper's (Adam
-        1e-3, L2 1e-4, one negative), the settings λ and τ were chosen with.
+        (``layers`` only for LightGCN; default 3). ``lr``, ``reg`` and ``negatives`` default to
+        the backbone's own defaults, so ``rlmrec-con`` with ``lam=0`` is ``lightgcn``.
 
     Examples
     --------
@@ -260,8 +260,8 @@ class RLMRec(EmbeddingRecommender, nn.Module):
         top_genres: int = 3,
         dim: int = 64,
         layers: int | None = None,
-        lr: float = 1e-3,
-        reg: float = 1e-4,
+        lr: float | None = None,
+        reg: float | None = None,
         epochs: int = 1000,
         batch: int = 2048,
         seed: int = 0,
@@ -269,7 +269,7 @@ class RLMRec(EmbeddingRecommender, nn.Module):
         eval_every: int = 10,
         valid_fraction: float = 0.1,
         sampling: str = "pairs",
-        negatives: int = 1,
+        negatives: int | None = None,
         table: str | TableFactory = "full",
         checkpoint_dir: str | None = None,
         progress: bool = False,
@@ -310,10 +310,12 @@ class RLMRec(EmbeddingRecommender, nn.Module):
         self.semantic_input = semantic
         self._backbone_spec = backbone
         self._backbone_kw: dict[str, Any] = {
-            "dim": dim, "lr": lr, "reg": reg, "epochs": epochs, "batch": batch, "seed": seed, "patience": patience,
-            "eval_every": eval_every, "valid_fraction": valid_fraction, "sampling": sampling, "negatives": negatives, "table": table,
+            "dim": dim, "epochs": epochs, "batch": batch, "seed": seed, "patience": patience,
+            "eval_every": eval_every, "valid_fraction": valid_fraction, "sampling": sampling, "table": table,
             "checkpoint_dir": checkpoint_dir, "progress": progress, "etype": etype,
         }
+        # None: the backbone's own default (LightGCN's and MF's differ)
+        self._backbone_kw.update({k: v for k, v in (("lr", lr), ("reg", reg), ("negatives", negatives)) if v is not None})
         self._layers = layers
         # validates every backbone parameter now (no tables are built without a graph)
         self.backbone: MF = self._make_backbone(None)

@@ -262,3 +262,15 @@ def test_cpu_and_cuda_agree() -> None:
         gpu = small(name, seed=1, epochs=3, device="cuda").fit(ds).embeddings()
         torch.testing.assert_close(gpu[0].cpu(), cpu[0], rtol=1e-4, atol=1e-5)
         torch.testing.assert_close(gpu[1].cpu(), cpu[1], rtol=1e-4, atol=1e-5)
+
+
+def test_training_defaults_follow_the_backbone() -> None:
+    from graphrec.models.lightgcn import LightGCN
+    from graphrec.models.mf import MF
+
+    for backbone, cls in (("lightgcn", LightGCN), ("mf", MF)):
+        own = cls().params()
+        wrapped = create("rlmrec-con", backbone=backbone, semantic=semantic()).backbone.params()
+        assert {k: wrapped[k] for k in ("lr", "reg", "negatives")} == {k: own[k] for k in ("lr", "reg", "negatives")}
+    chosen = create("rlmrec-gen", lr=0.02, reg=0.0, negatives=2, semantic=semantic()).backbone.params()
+    assert (chosen["lr"], chosen["reg"], chosen["negatives"]) == (0.02, 0.0, 2)
