@@ -2,8 +2,9 @@
 Feedback", UAI 2009), as LightGCN trains it (He et al., SIGIR 2020).
 
 One epoch visits ``|train|`` (user, positive) pairs in shuffled mini-batches; each pair gets
-one uniform negative that is never a training positive
-(:class:`~graphrec.train.sampler.UniformNegativeSampler`). The model supplies the batch loss
+``negatives`` uniform negatives (LightGCN: one), none of them a training positive
+(:class:`~graphrec.train.sampler.UniformNegativeSampler`), and the BPR term averages over the
+resulting triples. The model supplies the batch loss
 (BPR ``mean softplus(s_uj - s_ui)`` plus L2 on the batch's layer-0 rows, see
 :func:`bpr_loss` / :func:`l2_rows`); the trainer runs Adam, evaluates NDCG@20 on a validation
 graph every ``eval_every`` epochs with the full-ranking protocol, stops early after
@@ -192,7 +193,7 @@ class BPRTrainer:
         self.fingerprint = dict(fingerprint or {})
         self.fingerprint.update(
             n_users=train.num_nodes(etype[0]), n_items=train.num_nodes(etype[2]), n_train=train.num_edges(etype),
-            seed=config.seed, batch=config.batch, sampling=config.sampling,
+            seed=config.seed, batch=config.batch, sampling=config.sampling, negatives=config.negatives,
         )
         self.sampler = UniformNegativeSampler.from_graph(train, etype, method=config.negative_method)
         self.generator = torch.Generator().manual_seed(int(config.seed) + 104729)

@@ -259,6 +259,8 @@ def test_checkpoint_resume_equals_uninterrupted(tmp_path) -> None:
     assert torch.equal(resumed.embeddings()[1], full.embeddings()[1])
     with pytest.raises(ValueError, match="dim=8"):
         LightGCN(epochs=4, checkpoint_dir=str(tmp_path), **{**kw, "dim": 16}).fit(data)
+    with pytest.raises(ValueError, match="negatives"):
+        LightGCN(epochs=4, checkpoint_dir=str(tmp_path), **{**kw, "negatives": 2}).fit(data)
 
 
 def test_validation_is_carved_from_train_and_early_stopping_restores_best() -> None:
