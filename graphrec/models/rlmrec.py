@@ -424,6 +424,10 @@ class RLMRec(EmbeddingRecommender, nn.Module):
         """Scoring embeddings: the backbone's clean final embeddings (no grad, cached)."""
         return self.backbone.embeddings()
 
+    def invalidate_cache(self) -> None:
+        """Forget the backbone's cached scoring embeddings (the trainer calls this after every step)."""
+        self.backbone.invalidate_cache()
+
     def alignment_loss(self, users: torch.Tensor, items: torch.Tensor, user_emb: torch.Tensor, item_emb: torch.Tensor) -> torch.Tensor:
         """RLMRec-Con's term: InfoNCE(users) + InfoNCE(items) over the distinct nodes given.
 
@@ -488,6 +492,7 @@ class RLMRec(EmbeddingRecommender, nn.Module):
 
     def load_state_dict(self, state_dict: Any, strict: bool = True, assign: bool = False) -> Any:
         out = nn.Module.load_state_dict(self, state_dict, strict=strict, assign=assign)
+        self.backbone.invalidate_cache()
         self._steps = None  # the mask stream continues from the loaded step counter
         return out
 

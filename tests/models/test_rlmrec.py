@@ -198,6 +198,18 @@ def test_mf_backbone_and_early_stopping() -> None:
     assert gr.evaluate(model, ds, k=[5])["recall@5"] > 0
 
 
+@pytest.mark.parametrize("name", ["rlmrec-con", "rlmrec-gen"])
+def test_validation_scores_the_current_weights(name: str) -> None:
+    """Early stopping must see every step's embeddings, not the first validation's cached ones."""
+    ds = community_data()
+    model = small(name, epochs=6, eval_every=1, patience=100, lr=0.05).fit(ds)
+    seen = [h["ndcg@20"] for h in model.result.history if "ndcg@20" in h]
+    assert len(seen) == 6 and len(set(seen)) > 1
+    with torch.no_grad():
+        fresh = model.backbone.forward()
+    torch.testing.assert_close(model.embeddings()[0], fresh[0])
+
+
 def test_profiles_from_metadata_use_training_interactions_only() -> None:
     ds = community_data()
     seen: list[str] = []
