@@ -37,8 +37,10 @@ carries no information about the node.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -47,7 +49,7 @@ from torch import nn
 
 from ..graph.edges import EdgeType
 from ..graph.store import INTERACTS, Graph
-from ..train.bpr import BPRTrainer, TrainResult, carve_validation, triple_loss
+from ..train.bpr import BPRConfig, BPRTrainer, TrainResult, carve_validation, triple_loss
 from .base import EmbeddingRecommender
 from .embedding import TableFactory
 from .lightgcn import LightGCN, lightgcn_propagate
@@ -218,7 +220,7 @@ class RLMRec(EmbeddingRecommender, nn.Module):
         Embedding cache folder (default ``$GRAPHREC_CACHE/text`` or ``~/.cache/graphrec/text``).
     top_titles, top_genres : int
         Top-rated items and favourite genres listed in each user profile.
-    dim, layers, lr, reg, epochs, batch, seed, patience, eval_every, valid_fraction, sampling, negatives, table, checkpoint_dir, progress, device
+    dim, layers, lr, reg, epochs, batch, seed, patience, eval_every, valid_fraction, refit, sampling, negatives, table, checkpoint_dir, progress, device
         Backbone and training parameters, as in :class:`~graphrec.models.lightgcn.LightGCN`
         (``layers`` only for LightGCN; default 3). ``lr``, ``reg`` and ``negatives`` default to
         the backbone's own defaults, so ``rlmrec-con`` with ``lam=0`` is ``lightgcn``.
@@ -268,6 +270,7 @@ class RLMRec(EmbeddingRecommender, nn.Module):
         patience: int | None = 5,
         eval_every: int = 10,
         valid_fraction: float = 0.1,
+        refit: bool = True,
         sampling: str = "pairs",
         negatives: int | None = None,
         table: str | TableFactory = "full",
@@ -311,7 +314,7 @@ class RLMRec(EmbeddingRecommender, nn.Module):
         self._backbone_spec = backbone
         self._backbone_kw: dict[str, Any] = {
             "dim": dim, "epochs": epochs, "batch": batch, "seed": seed, "patience": patience,
-            "eval_every": eval_every, "valid_fraction": valid_fraction, "sampling": sampling, "table": table,
+            "eval_every": eval_every, "valid_fraction": valid_fraction, "refit": refit, "sampling": sampling, "table": table,
             "checkpoint_dir": checkpoint_dir, "progress": progress, "etype": etype,
         }
         # None: the backbone's own default (LightGCN's and MF's differ)
@@ -331,6 +334,7 @@ class RLMRec(EmbeddingRecommender, nn.Module):
         self._semantic: tuple[torch.Tensor, torch.Tensor] | None = None
         self.profiles: tuple[list[str], list[str]] | None = None
         self.result: TrainResult | None = None
+        self.refit_result: TrainResult | None = None
 
     # ------------------------------------------------------------ construction
     def _make_backbone(self, graph: Graph | None) -> MF:
@@ -508,28 +512,37 @@ class RLMRec(EmbeddingRecommender, nn.Module):
             fit_graph, valid_graph = carve_validation(train, self._backbone_kw["valid_fraction"], self.seed, etype=self.etype)
         else:
             fit_graph, valid_graph = train, None
-        self.backbone = self._make_backbone(fit_graph)
-        su, si = self.semantic_vectors(fit_graph)  # profiles read the fit graph only: never test (nor valid)
+        cfg = self._make_backbone(None).config
+        if progress is not None:
+            cfg = dataclasses.replace(cfg, progress=bool(progress))
+        self.refit_result = None
+        self.result = self._train(fit_graph, valid_graph, cfg, serve=train)
+        if self._backbone_kw["refit"] and valid is None and fit_graph is not train and self.result.best_epoch > 0:
+            # as the backbone does: retrain from the seeded start on all of train for the best epoch count
+            ckpt = None if cfg.checkpoint_dir is None else str(Path(cfg.checkpoint_dir) / "refit")
+            again = dataclasses.replace(cfg, epochs=self.result.best_epoch, patience=None, checkpoint_dir=ckpt)
+            self.refit_result = self._train(train, None, again, serve=train)
+
+    def _train(self, graph: Graph, valid_graph: Graph | None, cfg: BPRConfig, *, serve: Graph) -> TrainResult:
+        """Fresh backbone, profiles and heads for ``graph``, one :class:`BPRTrainer` run; then serve ``serve``."""
+        self.backbone = self._make_backbone(graph)
+        su, si = self.semantic_vectors(graph)  # profiles read the graph trained on only: never test (nor valid)
         if self.center:
             su, si = su - su.mean(0, keepdim=True), si - si.mean(0, keepdim=True)
-        dev = fit_graph.device
+        dev = graph.device
         self._semantic = (su.to(dev), si.to(dev))
         self._build_heads(su.shape[1], dev)
         self.step_count.zero_()
         self.step_count = self.step_count.to(dev)
         self._steps = 0
-        cfg = self.backbone.config
-        if progress is not None:
-            cfg.progress = bool(progress)
-        self.graph = fit_graph
-        self.backbone.graph = fit_graph
+        self.graph = graph
+        self.backbone.graph = graph
         try:
-            trainer = BPRTrainer(self, fit_graph, valid_graph, cfg, etype=self.etype, fingerprint=self._fingerprint())
-            self.result = trainer.run()
+            return BPRTrainer(self, graph, valid_graph, cfg, etype=self.etype, fingerprint=self._fingerprint()).run()
         finally:
-            self.graph = train
-            self.backbone.graph = train  # score over the whole training graph, as the backbone does
-            self.backbone._cache = None
+            self.graph = serve
+            self.backbone.graph = serve  # score over the whole training graph, as the backbone does
+            self.backbone.invalidate_cache()
 
 
 def _without_variant() -> inspect.Signature:

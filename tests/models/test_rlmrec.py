@@ -10,6 +10,7 @@ import torch
 
 import graphrec as gr
 from graphrec.data.dataset import Dataset
+from graphrec.graph.store import INTERACTS
 from graphrec.models import create
 from graphrec.models.rlmrec import RLMRec, RLMRecCon, RLMRecGen, info_nce, mask_nodes
 
@@ -208,6 +209,20 @@ def test_validation_scores_the_current_weights(name: str) -> None:
     with torch.no_grad():
         fresh = model.backbone.forward()
     torch.testing.assert_close(model.embeddings()[0], fresh[0])
+
+
+def test_early_stopping_then_refit_matches_the_backbone() -> None:
+    """With lam=0, RLMRec's early stopping on the carve and its refit on all of train are LightGCN's."""
+    ds = community_data()
+    kw = {"dim": 8, "layers": 2, "epochs": 8, "batch": 64, "lr": 0.05, "patience": 2, "eval_every": 1, "seed": 3}
+    lgcn = create("lightgcn", **kw).fit(ds)
+    zero = create("rlmrec-con", lam=0.0, semantic=semantic(), **kw).fit(ds)
+    assert zero.refit_result is not None and zero.result.best_epoch == lgcn.result.best_epoch
+    assert zero.refit_result.epochs_run == zero.result.best_epoch
+    assert zero.graph.num_edges(INTERACTS) == ds.train.num_edges(INTERACTS)
+    torch.testing.assert_close(zero.embeddings()[0], lgcn.embeddings()[0])
+    no_refit = create("rlmrec-con", lam=0.0, refit=False, semantic=semantic(), **kw).fit(ds)
+    assert no_refit.refit_result is None and not torch.allclose(no_refit.embeddings()[0], lgcn.embeddings()[0])
 
 
 def test_profiles_from_metadata_use_training_interactions_only() -> None:
