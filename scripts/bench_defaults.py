@@ -32,7 +32,6 @@ import argparse
 import json
 import sys
 import time
-import types
 from pathlib import Path
 from typing import Any
 
@@ -55,11 +54,17 @@ def outer_split(data: Dataset, seed: int) -> Dataset:
     return Dataset(f"{data.name}-outer{seed}", carved.train, carved.valid)
 
 
-def tuned_als(outer: Dataset, threads: int, bar: Any) -> tuple[Any, dict[str, Any]]:
-    args = types.SimpleNamespace(als_reg=[0.1, 1, 10, 30, 100, 300], als_alpha=[1, 3, 10, 40], als_iters=15,
-                                 factors=64, seed=0, threads=threads)
-    chosen, _ = bench_peers.tune_als(carve_validation(outer, bench_peers.VALID_FRACTION, 0), args, bar)
-    return bench_peers.ImplicitALS(factors=64, seed=0, threads=threads, **chosen).fit(outer.train), chosen
+def peer_args(threads: int) -> argparse.Namespace:
+    """``bench_peers.py``'s default settings (its ALS grid, factors, seed), with ``threads``."""
+    args = bench_peers.build_parser().parse_args([])
+    args.threads = threads
+    return args
+
+
+def tuned_als(outer: Dataset, args: argparse.Namespace, bar: Any) -> tuple[Any, dict[str, Any]]:
+    chosen, _ = bench_peers.tune_als(carve_validation(outer, bench_peers.VALID_FRACTION, args.seed), args, bar)
+    model = bench_peers.ImplicitALS(factors=args.factors, seed=args.seed, threads=args.threads, **chosen).fit(outer.train)
+    return model, chosen
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -80,16 +85,18 @@ def main(argv: list[str] | None = None) -> int:
     extra = {"epochs": 20, "eval_every": 5, "dim": 16} if args.quick else {}
     print(json.dumps({"setup": "bench_defaults", "data": names, "outer": seeds, "outer_fraction": OUTER_FRACTION,
                       "candidates": candidates, "threads": args.threads, "torch": torch.__version__}), flush=True)
+    peers = peer_args(args.threads)
     t_start = time.perf_counter()
     for name in names:
-        data = bench_peers.load_data(name, types.SimpleNamespace(seed=0))
+        data = bench_peers.load_data(name, peers)
         for seed in seeds:
             outer = outer_split(data, seed)
             reference = None
             if args.als:
                 t0 = time.perf_counter()
-                with tqdm(total=24, desc=f"{name}/{seed} ALS grid", unit="fit", leave=False) as bar:
-                    model, chosen = tuned_als(outer, args.threads, bar)
+                grid = len(peers.als_reg) * len(peers.als_alpha)
+                with tqdm(total=grid, desc=f"{name}/{seed} ALS grid", unit="fit", leave=False) as bar:
+                    model, chosen = tuned_als(outer, peers, bar)
                 rep = gr.evaluate(model, outer, k=[20])
                 reference = {m: rep[m] for m in bench_peers.METRICS}
                 print(json.dumps({"data": name, "outer": seed, "model": "als_tuned", "params": chosen,

@@ -15,7 +15,6 @@ A subclass only changes :meth:`MF.forward`.
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
@@ -23,7 +22,7 @@ from torch import nn
 
 from ..graph.edges import EdgeType
 from ..graph.store import INTERACTS, Graph
-from ..train.bpr import BPRConfig, BPRTrainer, TrainResult, carve_validation, triple_loss
+from ..train.bpr import BPRConfig, BPRTrainer, TrainResult, train_with_refit, triple_loss
 from .base import EmbeddingRecommender
 from .embedding import EmbeddingTable, TableFactory, make_table
 from .registry import register
@@ -243,19 +242,11 @@ class MF(EmbeddingRecommender, nn.Module):
             train = train.to(self.target_device)
             self.graph = train
         cfg = self.config if progress is None else dataclasses.replace(self.config, progress=bool(progress))
-        if valid is not None:
-            fit_graph, valid_graph = train, valid.to(train.device)
-        elif cfg.patience is not None:
-            fit_graph, valid_graph = carve_validation(train, self.valid_fraction, self.seed, etype=self.etype)
-        else:
-            fit_graph, valid_graph = train, None
         self.refit_result = None
-        self.result = self._train(fit_graph, valid_graph, cfg, serve=train)
-        if self.refit and valid is None and fit_graph is not train and self.result.best_epoch > 0:
-            # retrain from the seeded initialisation on all of train for the best epoch count
-            ckpt = None if cfg.checkpoint_dir is None else str(Path(cfg.checkpoint_dir) / "refit")
-            again = dataclasses.replace(cfg, epochs=self.result.best_epoch, patience=None, checkpoint_dir=ckpt)
-            self.refit_result = self._train(train, None, again, serve=train)
+        self.result, self.refit_result = train_with_refit(
+            lambda graph, valid_graph, c: self._train(graph, valid_graph, c, serve=train), train, valid, cfg,
+            valid_fraction=self.valid_fraction, seed=self.seed, refit=self.refit, etype=self.etype,
+        )
 
     def _train(self, graph: Graph, valid_graph: Graph | None, cfg: BPRConfig, *, serve: Graph) -> TrainResult:
         """Fresh tables for ``graph``, one :class:`BPRTrainer` run; the model then serves ``serve``."""

@@ -40,7 +40,6 @@ from __future__ import annotations
 import dataclasses
 import inspect
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -49,7 +48,7 @@ from torch import nn
 
 from ..graph.edges import EdgeType
 from ..graph.store import INTERACTS, Graph
-from ..train.bpr import BPRConfig, BPRTrainer, TrainResult, carve_validation, triple_loss
+from ..train.bpr import BPRConfig, BPRTrainer, TrainResult, train_with_refit, triple_loss
 from .base import EmbeddingRecommender
 from .embedding import TableFactory
 from .lightgcn import LightGCN, lightgcn_propagate
@@ -505,23 +504,16 @@ class RLMRec(EmbeddingRecommender, nn.Module):
         if self.target_device is not None and train.device != self.target_device:
             train = train.to(self.target_device)
             self.graph = train
-        patience = self._backbone_kw["patience"]
-        if valid is not None:
-            fit_graph, valid_graph = train, valid.to(train.device)
-        elif patience is not None:
-            fit_graph, valid_graph = carve_validation(train, self._backbone_kw["valid_fraction"], self.seed, etype=self.etype)
-        else:
-            fit_graph, valid_graph = train, None
-        cfg = self._make_backbone(None).config
+        cfg = self.backbone.config  # every backbone built from the same keywords has this config
         if progress is not None:
             cfg = dataclasses.replace(cfg, progress=bool(progress))
         self.refit_result = None
-        self.result = self._train(fit_graph, valid_graph, cfg, serve=train)
-        if self._backbone_kw["refit"] and valid is None and fit_graph is not train and self.result.best_epoch > 0:
-            # as the backbone does: retrain from the seeded start on all of train for the best epoch count
-            ckpt = None if cfg.checkpoint_dir is None else str(Path(cfg.checkpoint_dir) / "refit")
-            again = dataclasses.replace(cfg, epochs=self.result.best_epoch, patience=None, checkpoint_dir=ckpt)
-            self.refit_result = self._train(train, None, again, serve=train)
+        # as the backbone does: early stopping on a carve of train, then a refit on all of it
+        self.result, self.refit_result = train_with_refit(
+            lambda graph, valid_graph, c: self._train(graph, valid_graph, c, serve=train), train, valid, cfg,
+            valid_fraction=self._backbone_kw["valid_fraction"], seed=self.seed, refit=self._backbone_kw["refit"],
+            etype=self.etype,
+        )
 
     def _train(self, graph: Graph, valid_graph: Graph | None, cfg: BPRConfig, *, serve: Graph) -> TrainResult:
         """Fresh backbone, profiles and heads for ``graph``, one :class:`BPRTrainer` run; then serve ``serve``."""

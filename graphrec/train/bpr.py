@@ -20,9 +20,12 @@ Models plug in through a small protocol: an ``nn.Module`` with
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -37,7 +40,7 @@ from .checkpoint import load_checkpoint, save_checkpoint
 from .early_stopping import EarlyStopping
 from .sampler import UniformNegativeSampler, epoch_pairs
 
-__all__ = ["BPRConfig", "BPRTrainer", "TrainResult", "bpr_loss", "carve_validation", "l2_rows", "triple_loss"]
+__all__ = ["BPRConfig", "BPRTrainer", "TrainResult", "bpr_loss", "carve_validation", "l2_rows", "train_with_refit", "triple_loss"]
 
 
 def bpr_loss(pos_scores: torch.Tensor, neg_scores: torch.Tensor) -> torch.Tensor:
@@ -162,6 +165,44 @@ class TrainResult:
         return float(np.mean(secs)) if secs else float("nan")
 
 
+def train_with_refit(
+    run: Callable[[Graph, Graph | None, BPRConfig], TrainResult],
+    train: Graph,
+    valid: Graph | None,
+    config: BPRConfig,
+    *,
+    valid_fraction: float,
+    seed: int,
+    refit: bool,
+    etype: EdgeType = INTERACTS,
+) -> tuple[TrainResult, TrainResult | None]:
+    """graphrec's fit protocol around one training run ``run(graph, valid_graph, config)``.
+
+    With a ``valid`` split, ``run`` trains on ``train`` and stops early on ``valid``. Otherwise,
+    with early stopping on (``config.patience``), it trains on ``train`` minus a seeded
+    ``valid_fraction`` carve (:func:`carve_validation`) and stops early on the carve; then, if
+    ``refit``, ``run`` trains again on all of ``train`` for the best epoch count, without
+    early stopping, checkpointing under ``<checkpoint_dir>/refit``. With ``patience=None``,
+    one run on ``train``.
+
+    Returns
+    -------
+    (result, refit_result) : TrainResult, TrainResult or None
+    """
+    if valid is not None:
+        fit_graph, valid_graph = train, valid.to(train.device)
+    elif config.patience is not None:
+        fit_graph, valid_graph = carve_validation(train, valid_fraction, seed, etype=etype)
+    else:
+        fit_graph, valid_graph = train, None
+    result = run(fit_graph, valid_graph, config)
+    if not (refit and fit_graph is not train and result.best_epoch > 0):
+        return result, None
+    ckpt = None if config.checkpoint_dir is None else str(Path(config.checkpoint_dir) / "refit")
+    again = dataclasses.replace(config, epochs=result.best_epoch, patience=None, checkpoint_dir=ckpt)
+    return result, run(train, None, again)
+
+
 class BPRTrainer:
     """Run BPR on ``model`` over ``train``, with optional validation, early stopping, checkpoints.
 
@@ -214,9 +255,10 @@ class BPRTrainer:
         """One epoch of shuffled mini-batches; returns the mean batch loss."""
         users, pos = epoch_pairs(self.train, self.generator, etype=self.etype, mode=self.config.sampling)
         m = self.config.negatives
-        neg = self.sampler.sample(users if m == 1 else users.repeat_interleave(m), self.generator)
-        if m > 1:
-            neg = neg.view(-1, m)
+        if m == 1:  # (N,): LightGCN's one negative per pair
+            neg = self.sampler.sample(users, self.generator)
+        else:  # (N, m)
+            neg = self.sampler.sample(users.repeat_interleave(m), self.generator).view(-1, m)
         self.model.train()
         total, steps = torch.zeros((), device=users.device), 0
         for s in range(0, users.numel(), self.config.batch):
