@@ -56,7 +56,7 @@ def outer_split(data: Dataset, seed: int) -> Dataset:
 
 def peer_args(threads: int) -> argparse.Namespace:
     """``bench_peers.py``'s default settings (its ALS grid, factors, seed), with ``threads``."""
-    args = bench_peers.build_parser().parse_args([])
+    args = bench_peers.settings([])
     args.threads = threads
     return args
 

@@ -21,12 +21,11 @@ split. For every ``--data`` dataset this script fits, in one process and on the 
     are 0.01, 0.01 and 100).
 ``lightgcn``
     ``graphrec.models.create("lightgcn", seed=SEED)``: all defaults (dim 64, 3 layers, Adam
-    1e-3, L2 1e-4, batch 2048, up to 1000 epochs, early stopping on NDCG@20 of a 10% validation
-    carve-out every 10 epochs, patience 5). On a dataset named in ``--lightgcn-epochs`` it
-    instead trains exactly that many epochs on the whole training split (``patience=None``:
-    early stopping could not act within such a budget, and with it the last epochs after the
-    last validation would be thrown away), stopping sooner if ``--lightgcn-minutes`` would be
-    exceeded.
+    5e-3, L2 2e-3, 4 negatives, batch 2048, up to 1000 epochs, early stopping on NDCG@20 of a
+    10% validation carve-out every 10 epochs, patience 5, then a refit on all of train). On a
+    dataset named in ``--lightgcn-epochs`` it instead trains exactly that many epochs on the
+    whole training split (``patience=None``: early stopping could not act within such a
+    budget), within ``max_minutes`` from ``--lightgcn-minutes`` / ``--dataset-minutes``.
 
 The peers' validation split is graphrec's per-user 10% carve-out with the same seed LightGCN's
 early stopping uses (:func:`graphrec.data.splits.carve_validation`); the chosen parameters are
@@ -37,6 +36,12 @@ items, training items masked, Recall@20 / NDCG@20): implicit's factors are wrapp
 :class:`~graphrec.models.base.EmbeddingRecommender`, row ``u`` of the CSR being graph user ``u``
 and column ``i`` graph item ``i``.
 
+``--seeds 0,1,2,3,4`` repeats everything once per seed: the seed draws the models'
+initialisation and sampling, the validation carve and, on MovieLens-100K (a per-user random
+80/20 split), the test split itself, so the defaults are judged on splits nobody tuned on. An
+``aggregate`` line per dataset then gives each method's mean ± std and the number of seeds on
+which ``lightgcn`` is ahead of each peer on both metrics.
+
 Prints JSON lines: ``setup``; per dataset a ``tune`` line per peer (every grid point's
 validation figures), one line per method (``dataset, method, params, fit_seconds, recall@20,
 ndcg@20``, ...) and a ``summary`` saying whether ``lightgcn`` beats each peer on both metrics;
@@ -46,6 +51,7 @@ Usage::
 
     export GRAPHREC_DATA=../shared/datasets
     python scripts/bench_peers.py --data ml-100k,lastfm
+    python scripts/bench_peers.py --data ml-100k --seeds 0,1,2,3,4
     nohup python scripts/bench_peers.py --data gowalla --lightgcn-epochs gowalla=15 \\
         --dataset-minutes gowalla=44 > /tmp/peers_gowalla.jsonl 2> /tmp/peers_gowalla.err &
     python scripts/bench_peers.py --quick          # synthetic data, < 30 s
@@ -62,7 +68,6 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):  # b
     os.environ.setdefault(_var, "1")
 
 import argparse
-import dataclasses
 import itertools
 import json
 import math
@@ -82,13 +87,14 @@ from graphrec.data.dataset import Dataset
 from graphrec.data.splits import carve_validation
 from graphrec.graph.store import INTERACTS, Graph
 from graphrec.models.base import EmbeddingRecommender
-from graphrec.train.bpr import BPRTrainer, TrainResult
 
 METHODS = ("implicit_als", "implicit_bpr", "lightgcn")
 METRICS = ("recall@20", "ndcg@20")
 #: the validation metric the peers are tuned on (LightGCN's early-stopping metric)
 SELECT = "ndcg@20"
 VALID_FRACTION = 0.1  # LightGCN's default carve-out
+#: datasets whose test split is drawn with the seed (the others ship a fixed split)
+SEEDED_SPLITS = ("ml-100k",)
 
 
 # ------------------------------------------------------------------ implicit as a Recommender
@@ -265,41 +271,6 @@ def tune_bpr(valid_data: Dataset, args: argparse.Namespace, bar: Any) -> tuple[d
 
 
 # ----------------------------------------------------------------------------- LightGCN
-def fit_lightgcn_budget(data: Dataset, epochs: int, minutes: float | None, seed: int, progress: bool) -> Any:
-    """LightGCN defaults, but exactly ``epochs`` epochs on the whole training split (``patience=None``),
-    stopping before an epoch that would end past ``minutes`` (predicted from the slowest epoch so far).
-
-    Runs the same :class:`~graphrec.train.bpr.BPRTrainer` epochs as ``model.fit`` would (same
-    tables, sampler seed and Adam), one at a time so the clock can be checked between them; with
-    no time limit hit the model equals ``create("lightgcn", epochs=epochs, patience=None).fit``.
-    """
-    model = gr.models.create("lightgcn", seed=seed, epochs=epochs, patience=None)
-    planned = model.config
-    model.config = dataclasses.replace(planned, epochs=0)
-    model.fit(data)  # builds the seeded tables on data.train and marks the model fitted; trains nothing
-    model.config = planned
-    trainer = BPRTrainer(model, model.graph, None, planned, etype=model.etype, fingerprint=model._fingerprint())
-    result = TrainResult()
-    t_start = time.perf_counter()
-    budget = math.inf if minutes is None else 60.0 * minutes
-    with tqdm(total=epochs, desc="lightgcn", unit="epoch", disable=not progress, leave=False) as bar:
-        for epoch in range(1, epochs + 1):
-            slowest = max((h["seconds"] for h in result.history), default=0.0)
-            if time.perf_counter() - t_start + slowest > budget:
-                break
-            t0 = time.perf_counter()
-            loss = trainer.train_epoch()
-            if not math.isfinite(loss):
-                raise FloatingPointError(f"LightGCN loss became {loss} at epoch {epoch}")
-            result.history.append({"epoch": epoch, "loss": loss, "seconds": time.perf_counter() - t0})
-            bar.update(1)
-            bar.set_postfix(loss=f"{loss:.4f}")
-    result.epochs_run = len(result.history)
-    model.result = result
-    model.invalidate_cache()
-    return model
-
-
 def run_lightgcn(data: Dataset, args: argparse.Namespace, name: str, minutes_left: float | None = None) -> tuple[Any, dict[str, Any]]:
     """Fit LightGCN (defaults, or the dataset's epoch budget capped at ``--lightgcn-minutes`` and ``minutes_left``)."""
     epochs, minutes = args.lightgcn_epochs.get(name), args.lightgcn_minutes.get(name)
@@ -309,14 +280,16 @@ def run_lightgcn(data: Dataset, args: argparse.Namespace, name: str, minutes_lef
     t0 = time.perf_counter()
     if epochs is None:
         model = gr.models.create("lightgcn", seed=args.seed, progress=args.progress)
-        model.fit(data)
         mode = "defaults (early stopping)"
-    else:
-        model = fit_lightgcn_budget(data, epochs, minutes, args.seed, args.progress)
+    else:  # trained last epochs would be lost to early stopping within such a budget
+        model = gr.models.create("lightgcn", seed=args.seed, progress=args.progress, epochs=epochs, patience=None,
+                                 max_minutes=minutes)
         mode = f"budget: {epochs} epochs, no early stopping" + ("" if minutes is None else f", <= {minutes} min")
+    model.fit(data)
     fit_s = time.perf_counter() - t0
     r = model.result
     extra = {"mode": mode, "epochs_run": r.epochs_run, "best_epoch": r.best_epoch, "stopped_early": r.stopped_early,
+             "stopped_by_time": r.stopped_by_time,
              "epoch_seconds": None if math.isnan(r.epoch_seconds) else round(r.epoch_seconds, 2), "final_loss": round(r.history[-1]["loss"], 5) if r.history else None}
     if not math.isnan(r.best_metric):
         extra["valid_ndcg@20"] = round(r.best_metric, 5)
@@ -329,7 +302,7 @@ def load_data(name: str, args: argparse.Namespace) -> Dataset:
         from graphrec.data.synthetic import make_dataset
 
         return make_dataset(600, 400, avg_degree=20, seed=args.seed)
-    data = gr.datasets.load(name)
+    data = gr.datasets.load(name, seed=args.seed) if name in SEEDED_SPLITS else gr.datasets.load(name)
     if not isinstance(data, Dataset):
         raise TypeError(f"--data {name!r} loads a {type(data).__name__}, not an interaction Dataset")
     return data
@@ -345,7 +318,8 @@ def bench_dataset(name: str, args: argparse.Namespace, emit: Callable[[dict[str,
     torch.manual_seed(args.seed)
     np.random.seed(args.seed)
     data = load_data(name, args)
-    emit({"dataset": name, "method": "data", **data.summary()})
+    emit({"dataset": name, "seed": args.seed, "method": "data", "split_seed": args.seed if name in SEEDED_SPLITS else None,
+          **data.summary()})
     valid_data = carve_validation(data, VALID_FRACTION, args.seed) if {"implicit_als", "implicit_bpr"} & set(args.methods) else None
     rows: list[dict[str, Any]] = []
     for method in args.methods:
@@ -363,14 +337,14 @@ def bench_dataset(name: str, args: argparse.Namespace, emit: Callable[[dict[str,
             with tqdm(total=n_grid, desc=f"{name} {method} grid", unit="fit", disable=not args.progress, leave=False) as bar:
                 chosen, grid = tune(valid_data, args, bar)  # type: ignore[arg-type]
             tune_s = time.perf_counter() - t0
-            emit({"tune": method, "dataset": name, "select": f"valid {SELECT}", "valid_fraction": VALID_FRACTION,
+            emit({"tune": method, "dataset": name, "seed": args.seed, "select": f"valid {SELECT}", "valid_fraction": VALID_FRACTION,
                   "chosen": chosen, "seconds": round(tune_s, 1), "grid": grid})
             t0 = time.perf_counter()
             model = cls(factors=args.factors, seed=args.seed, threads=args.threads, **chosen).fit(data.train)
             fit_s = time.perf_counter() - t0
             params, extra = model.params(), {"tune_seconds": round(tune_s, 1)}
         rep = gr.evaluate(model, data, k=[20])
-        row = _row(name, method, params, fit_s, rep, extra)
+        row = {"seed": args.seed, **_row(name, method, params, fit_s, rep, extra)}
         emit(row)
         rows.append(row)
     emit(summarise(name, rows, time.perf_counter() - t_start))
@@ -380,7 +354,7 @@ def bench_dataset(name: str, args: argparse.Namespace, emit: Callable[[dict[str,
 def summarise(name: str, rows: list[dict[str, Any]], seconds: float) -> dict[str, Any]:
     """``lightgcn`` against each peer: wins (strictly higher) and relative gains per metric."""
     by = {r["method"]: r for r in rows}
-    out: dict[str, Any] = {"summary": name, "wall_seconds": round(seconds, 1)}
+    out: dict[str, Any] = {"summary": name, "seed": rows[0]["seed"] if rows else None, "wall_seconds": round(seconds, 1)}
     ours = by.get("lightgcn")
     if ours is None:
         return out
@@ -397,6 +371,30 @@ def summarise(name: str, rows: list[dict[str, Any]], seconds: float) -> dict[str
         verdicts.append(v["beats_both"])
         out[f"vs_{peer}"] = v
     out["lightgcn_beats_all_peers"] = bool(verdicts) and all(verdicts)
+    return out
+
+
+def aggregate(name: str, runs: list[list[dict[str, Any]]]) -> dict[str, Any]:
+    """Across seeds: each method's mean and sample std per metric, and ``lightgcn`` against each peer
+    (seeds where it is ahead on both metrics, mean per-seed relative gain per metric)."""
+    by_method: dict[str, list[dict[str, Any]]] = {}
+    for rows in runs:
+        for r in rows:
+            by_method.setdefault(r["method"], []).append(r)
+    out: dict[str, Any] = {"aggregate": name, "seeds": [rows[0]["seed"] for rows in runs if rows]}
+    for method, rs in by_method.items():
+        out[method] = {m: {"mean": round(float(np.mean([r[m] for r in rs])), 5),
+                           "std": round(float(np.std([r[m] for r in rs], ddof=1)) if len(rs) > 1 else 0.0, 5)} for m in METRICS}
+    ours = by_method.get("lightgcn")
+    if ours is not None:
+        for peer, rs in by_method.items():
+            if peer == "lightgcn":
+                continue
+            pairs = list(zip(ours, rs))
+            out[f"lightgcn_vs_{peer}"] = {
+                "ahead_on_both": f"{sum(all(a[m] > b[m] for m in METRICS) for a, b in pairs)}/{len(pairs)}",
+                **{f"{m}_gain": round(float(np.mean([a[m] / b[m] - 1.0 for a, b in pairs if b[m] > 0])), 4) for m in METRICS},
+            }
     return out
 
 
@@ -427,7 +425,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data", default="ml-100k,lastfm,gowalla", help="comma-separated dataset names")
     p.add_argument("--methods", default=",".join(METHODS), help=f"subset of {','.join(METHODS)}")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seeds", type=_ints, default=[0],
+                   help="one run per seed: seeds the models, the validation carve and, on ml-100k, the test split; "
+                        "several seeds add an 'aggregate' line per dataset")
     p.add_argument("--factors", type=int, default=64, help="implicit factors (LightGCN uses its default dim 64)")
     p.add_argument("--threads", type=int, default=1, help="torch and implicit threads")
     p.add_argument("--als-reg", type=_floats, default=_floats("0.1,1,10,30,100,300"), help="ALS regularization grid")
@@ -448,8 +448,12 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None, emit: Callable[[dict[str, Any]], None] | None = None) -> int:
+def settings(argv: list[str] | None = None) -> argparse.Namespace:
+    """Parsed and checked arguments; ``seed`` is the first of ``seeds`` (what one run uses)."""
     args = build_parser().parse_args(argv)
+    if not args.seeds:
+        raise ValueError("--seeds: give at least one seed")
+    args.seed = args.seeds[0]
     if args.quick:
         args.data = "synthetic"
         args.als_reg, args.als_alpha, args.als_iters = [0.1, 10.0], [1.0], 10
@@ -459,6 +463,11 @@ def main(argv: list[str] | None = None, emit: Callable[[dict[str, Any]], None] |
     bad = sorted(set(args.methods) - set(METHODS))
     if bad:
         raise ValueError(f"--methods: unknown {bad}; choose from {list(METHODS)}")
+    return args
+
+
+def main(argv: list[str] | None = None, emit: Callable[[dict[str, Any]], None] | None = None) -> int:
+    args = settings(argv)
     datasets = [d.strip() for d in args.data.split(",") if d.strip()]
     torch.set_num_threads(args.threads)
     if emit is None:
@@ -470,14 +479,16 @@ def main(argv: list[str] | None = None, emit: Callable[[dict[str, Any]], None] |
     except ImportError as e:
         raise SystemExit(f"bench_peers needs the 'bench' extra: pip install 'graphrec[bench]' (implicit>=0.7); {e}") from e
 
-    emit({"bench": "peers", "datasets": datasets, "methods": args.methods, "seed": args.seed, "threads": args.threads,
+    emit({"bench": "peers", "datasets": datasets, "methods": args.methods, "seeds": args.seeds, "threads": args.threads,
           "factors": args.factors, "als_grid": {"regularization": args.als_reg, "alpha": args.als_alpha, "iterations": args.als_iters},
           "bpr_grid": {"learning_rate": args.bpr_lr, "regularization": args.bpr_reg, "iterations": args.bpr_iters},
           "lightgcn_epochs": args.lightgcn_epochs, "lightgcn_minutes": args.lightgcn_minutes,
           "dataset_minutes": args.dataset_minutes, "implicit": implicit.__version__, "torch": torch.__version__, "machine": platform.machine(), "cpus": os.cpu_count()})
     t0 = time.perf_counter()
     for name in datasets:
-        bench_dataset(name, args, emit)
+        runs = [bench_dataset(name, argparse.Namespace(**{**vars(args), "seed": seed}), emit) for seed in args.seeds]
+        if len(runs) > 1:
+            emit(aggregate(name, runs))
     emit({"total": "peers", "seconds": round(time.perf_counter() - t0, 1)})
     return 0
 

@@ -87,16 +87,6 @@ def test_implicit_scores_are_factor_dot_products(bench):
     assert torch.equal(again.embeddings()[0], model.embeddings()[0])  # seeded
 
 
-def test_budgeted_lightgcn_equals_plain_fit(bench):
-    data = make_dataset(80, 50, avg_degree=8, seed=2)
-    ours = bench.fit_lightgcn_budget(data, 3, None, 0, False)
-    ref = gr.models.create("lightgcn", seed=0, epochs=3, patience=None).fit(data)
-    assert ours.result.epochs_run == 3
-    for a, b in zip(ours.embeddings(), ref.embeddings()):
-        assert torch.equal(a, b)
-    assert bench.fit_lightgcn_budget(data, 3, 0.0, 0, False).result.epochs_run == 0  # no time: no epoch
-
-
 def test_defaults_study_scores_the_outer_carve_not_test(capsys):
     """scripts/bench_defaults.py: one ALS line and one line per candidate, scored on a carve of train."""
     import json
@@ -115,3 +105,28 @@ def test_defaults_study_scores_the_outer_carve_not_test(capsys):
     fits = [x for x in lines if "model" in x]
     assert [x["model"] for x in fits] == ["als_tuned", "lightgcn", "lightgcn"]
     assert all(0 < x["ndcg@20"] <= 1 and math.isfinite(x["gain_vs_als"]["recall@20"]) for x in fits[1:])
+
+
+def test_aggregate_counts_seeds_ahead_and_averages(bench):
+    def run(seed, ours, als):
+        return [{"seed": seed, "method": "implicit_als", "recall@20": als[0], "ndcg@20": als[1]},
+                {"seed": seed, "method": "lightgcn", "recall@20": ours[0], "ndcg@20": ours[1]}]
+
+    agg = bench.aggregate("x", [run(0, (0.30, 0.20), (0.20, 0.25)), run(1, (0.30, 0.30), (0.25, 0.25))])
+    assert agg["seeds"] == [0, 1]
+    assert agg["lightgcn"]["recall@20"] == {"mean": 0.3, "std": 0.0}
+    assert math.isclose(agg["implicit_als"]["recall@20"]["std"], float(np.std([0.20, 0.25], ddof=1)), abs_tol=1e-5)
+    v = agg["lightgcn_vs_implicit_als"]
+    assert v["ahead_on_both"] == "1/2"  # seed 0 loses on NDCG
+    assert math.isclose(v["recall@20_gain"], (0.5 + 0.2) / 2, abs_tol=1e-4)
+    assert math.isclose(v["ndcg@20_gain"], (-0.2 + 0.2) / 2, abs_tol=1e-4)
+
+
+def test_seeded_split_datasets_draw_their_split_from_the_seed(bench, monkeypatch):
+    calls = []
+    monkeypatch.setattr(bench.gr.datasets, "load", lambda name, **kw: calls.append((name, kw)) or make_dataset(20, 10, avg_degree=5, seed=0))
+    for name in ("ml-100k", "lastfm"):
+        bench.load_data(name, bench.settings(["--seeds", "3"]))
+    assert calls == [("ml-100k", {"seed": 3}), ("lastfm", {})]
+    with pytest.raises(ValueError, match="--seeds"):
+        bench.settings(["--seeds", ""])

@@ -95,7 +95,7 @@ class LightGCN(MF):
     layers : int
         Propagation layers ``K`` (paper: 3). ``0`` is MF.
     lr, reg, epochs, batch, seed, patience, eval_every, valid_fraction, refit, sampling, negatives, table,
-    checkpoint_dir, progress, device
+    checkpoint_dir, progress, max_minutes, device
         As in :class:`~graphrec.models.mf.MF`. Defaults differ from the paper's
         (Adam 1e-3, L2 1e-4, one negative, batch 2048) in ``lr = 5e-3``, ``reg = 2e-3`` and
         ``negatives = 4``: chosen on validation carves of MovieLens-100K and LastFM training
@@ -134,6 +134,7 @@ class LightGCN(MF):
         table: str | TableFactory = "full",
         checkpoint_dir: str | None = None,
         progress: bool = False,
+        max_minutes: float | None = None,
         device: str | torch.device | None = None,
         weighted: bool = False,
         etype: EdgeType = INTERACTS,
@@ -144,7 +145,7 @@ class LightGCN(MF):
         super().__init__(
             graph, dim=dim, lr=lr, reg=reg, epochs=epochs, batch=batch, seed=seed, patience=patience,
             eval_every=eval_every, valid_fraction=valid_fraction, refit=refit, sampling=sampling, negatives=negatives, table=table,
-            checkpoint_dir=checkpoint_dir, progress=progress, device=device, etype=etype,
+            checkpoint_dir=checkpoint_dir, progress=progress, max_minutes=max_minutes, device=device, etype=etype,
         )
 
     def params(self) -> dict[str, Any]:

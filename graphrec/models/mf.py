@@ -82,6 +82,11 @@ class MF(EmbeddingRecommender, nn.Module):
         Directory for a resumable checkpoint (written every epoch; an existing one is resumed).
     progress : bool
         Show a tqdm bar with the loss and the last validation metric.
+    max_minutes : float, optional
+        Wall-clock budget for the whole fit: no epoch starts that would end past it
+        (predicted from the slowest so far), and the refit runs only if it fits in what is
+        left (see :func:`~graphrec.train.bpr.train_with_refit`). ``result.stopped_by_time``
+        says whether it cut training short.
     device : str or torch.device, optional
         Train and score on this device (the graph is moved); default the graph's device.
     """
@@ -108,6 +113,7 @@ class MF(EmbeddingRecommender, nn.Module):
         table: str | TableFactory = "full",
         checkpoint_dir: str | None = None,
         progress: bool = False,
+        max_minutes: float | None = None,
         device: str | torch.device | None = None,
         etype: EdgeType = INTERACTS,
     ) -> None:
@@ -133,6 +139,7 @@ class MF(EmbeddingRecommender, nn.Module):
         self.config = BPRConfig(
             epochs=epochs, batch=batch, lr=self.lr, seed=self.seed, patience=patience, eval_every=eval_every,
             sampling=sampling, negatives=negatives, checkpoint_dir=self.checkpoint_dir, progress=self.progress,
+            max_minutes=max_minutes,
         )
         if patience is not None:
             _check_int("patience", patience, 1)
@@ -150,7 +157,7 @@ class MF(EmbeddingRecommender, nn.Module):
         return {
             "dim": self.dim, "lr": self.lr, "reg": self.reg, "epochs": c.epochs, "batch": c.batch, "seed": self.seed,
             "patience": c.patience, "eval_every": c.eval_every, "refit": self.refit, "sampling": c.sampling,
-            "negatives": c.negatives,
+            "negatives": c.negatives, "max_minutes": c.max_minutes,
             "table": self.table if isinstance(self.table, str) else getattr(self.table, "__name__", "custom"),
         }
 

@@ -219,7 +219,7 @@ class RLMRec(EmbeddingRecommender, nn.Module):
         Embedding cache folder (default ``$GRAPHREC_CACHE/text`` or ``~/.cache/graphrec/text``).
     top_titles, top_genres : int
         Top-rated items and favourite genres listed in each user profile.
-    dim, layers, lr, reg, epochs, batch, seed, patience, eval_every, valid_fraction, refit, sampling, negatives, table, checkpoint_dir, progress, device
+    dim, layers, lr, reg, epochs, batch, seed, patience, eval_every, valid_fraction, refit, sampling, negatives, table, checkpoint_dir, progress, max_minutes, device
         Backbone and training parameters, as in :class:`~graphrec.models.lightgcn.LightGCN`
         (``layers`` only for LightGCN; default 3). ``lr``, ``reg`` and ``negatives`` default to
         the backbone's own defaults, so ``rlmrec-con`` with ``lam=0`` is ``lightgcn``.
@@ -275,6 +275,7 @@ class RLMRec(EmbeddingRecommender, nn.Module):
         table: str | TableFactory = "full",
         checkpoint_dir: str | None = None,
         progress: bool = False,
+        max_minutes: float | None = None,
         device: str | torch.device | None = None,
         etype: EdgeType = INTERACTS,
     ) -> None:
@@ -314,7 +315,7 @@ class RLMRec(EmbeddingRecommender, nn.Module):
         self._backbone_kw: dict[str, Any] = {
             "dim": dim, "epochs": epochs, "batch": batch, "seed": seed, "patience": patience,
             "eval_every": eval_every, "valid_fraction": valid_fraction, "refit": refit, "sampling": sampling, "table": table,
-            "checkpoint_dir": checkpoint_dir, "progress": progress, "etype": etype,
+            "checkpoint_dir": checkpoint_dir, "progress": progress, "max_minutes": max_minutes, "etype": etype,
         }
         # None: the backbone's own default (LightGCN's and MF's differ)
         self._backbone_kw.update({k: v for k, v in (("lr", lr), ("reg", reg), ("negatives", negatives)) if v is not None})

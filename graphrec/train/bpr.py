@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -117,7 +118,12 @@ def _adam(params: list[torch.Tensor], lr: float) -> torch.optim.Optimizer:
 
 @dataclass
 class BPRConfig:
-    """Hyper-parameters of :class:`BPRTrainer` (defaults: LightGCN's)."""
+    """Hyper-parameters of :class:`BPRTrainer` (defaults: LightGCN's).
+
+    ``max_minutes`` is a wall-clock budget for :meth:`BPRTrainer.run`: an epoch (with its
+    validation) that would end past it, predicted from the slowest one so far, is not
+    started (the first always runs); :func:`train_with_refit` spreads it over the whole fit.
+    """
 
     epochs: int = 1000
     batch: int = 2048
@@ -132,6 +138,7 @@ class BPRConfig:
     checkpoint_dir: str | None = None
     checkpoint_every: int = 1
     progress: bool = False
+    max_minutes: float | None = None
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch", "eval_every", "checkpoint_every", "negatives"):
@@ -145,6 +152,9 @@ class BPRConfig:
             raise ValueError(f"sampling must be 'pairs' or 'users', got {self.sampling!r}")
         if "@" not in self.metric:
             raise ValueError(f"metric must look like 'ndcg@20', got {self.metric!r}")
+        if self.max_minutes is not None and (isinstance(self.max_minutes, bool) or not isinstance(self.max_minutes, (int, float))
+                                             or not self.max_minutes > 0):
+            raise ValueError(f"max_minutes must be a number > 0 or None, got {self.max_minutes!r}")
 
 
 @dataclass
@@ -156,6 +166,7 @@ class TrainResult:
     best_metric: float = float("nan")
     epochs_run: int = 0
     stopped_early: bool = False
+    stopped_by_time: bool = False
     resumed_from: int = 0
 
     @property
@@ -183,7 +194,9 @@ def train_with_refit(
     ``valid_fraction`` carve (:func:`carve_validation`) and stops early on the carve; then, if
     ``refit``, ``run`` trains again on all of ``train`` for the best epoch count, without
     early stopping, checkpointing under ``<checkpoint_dir>/refit``. With ``patience=None``,
-    one run on ``train``.
+    one run on ``train``. ``config.max_minutes`` bounds the whole fit: the refit gets what
+    the first run left, and is skipped (with a ``RuntimeWarning``; the early-stopped weights
+    stay) when its predicted time does not fit.
 
     Returns
     -------
@@ -195,11 +208,25 @@ def train_with_refit(
         fit_graph, valid_graph = carve_validation(train, valid_fraction, seed, etype=etype)
     else:
         fit_graph, valid_graph = train, None
+    t_start = time.perf_counter()
     result = run(fit_graph, valid_graph, config)
     if not (refit and fit_graph is not train and result.best_epoch > 0):
         return result, None
+    minutes = config.max_minutes
+    if minutes is not None:
+        minutes -= (time.perf_counter() - t_start) / 60.0
+        # the refit trains on ~1/(1 - valid_fraction) as many pairs per epoch
+        need = result.epoch_seconds * result.best_epoch / (1.0 - valid_fraction) / 60.0
+        if not need <= minutes:
+            warnings.warn(
+                f"refit skipped: {result.best_epoch} epochs on the whole training split need about {need:.1f} min, "
+                f"{max(minutes, 0.0):.1f} min of max_minutes={config.max_minutes} are left; the model keeps the "
+                f"early-stopped weights trained without the validation carve",
+                RuntimeWarning, stacklevel=3,
+            )
+            return result, None
     ckpt = None if config.checkpoint_dir is None else str(Path(config.checkpoint_dir) / "refit")
-    again = dataclasses.replace(config, epochs=result.best_epoch, patience=None, checkpoint_dir=ckpt)
+    again = dataclasses.replace(config, epochs=result.best_epoch, patience=None, checkpoint_dir=ckpt, max_minutes=minutes)
     return result, run(train, None, again)
 
 
@@ -317,10 +344,17 @@ class BPRTrainer:
         steps = math.ceil(self.train.num_edges(self.etype) / cfg.batch)
         last_metric: float | None = next((h[cfg.metric] for h in reversed(result.history) if cfg.metric in h), None)
         epoch = start
+        t_start, slowest = time.perf_counter(), 0.0
+        budget = math.inf if cfg.max_minutes is None else 60.0 * cfg.max_minutes
         with tqdm(total=cfg.epochs, initial=min(start, cfg.epochs), desc=type(self.model).__name__, unit="epoch",
                   disable=not cfg.progress, leave=True) as bar, \
              tqdm(total=steps, desc="steps", unit="step", disable=not cfg.progress, leave=False) as step_bar:
             while epoch < cfg.epochs and not result.stopped_early:
+                if epoch > start and time.perf_counter() - t_start + slowest > budget:
+                    result.stopped_by_time = True
+                    if cfg.checkpoint_dir is not None and epoch % cfg.checkpoint_every:  # resume from here later
+                        save_checkpoint(cfg.checkpoint_dir, self._state(epoch, result))
+                    break
                 step_bar.reset()
                 t0 = time.perf_counter()
                 loss = self.train_epoch(step_bar)
@@ -336,6 +370,7 @@ class BPRTrainer:
                     self.stopper.update(last_metric, epoch, self.model.state_dict())
                     result.stopped_early = self.stopper.should_stop
                 result.history.append(entry)
+                slowest = max(slowest, time.perf_counter() - t0)  # training and validation
                 bar.update(1)
                 post = {"loss": f"{loss:.4f}"}
                 if last_metric is not None:

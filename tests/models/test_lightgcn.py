@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 import torch
@@ -261,6 +263,44 @@ def test_checkpoint_resume_equals_uninterrupted(tmp_path) -> None:
         LightGCN(epochs=4, checkpoint_dir=str(tmp_path), **{**kw, "dim": 16}).fit(data)
     with pytest.raises(ValueError, match="negatives"):
         LightGCN(epochs=4, checkpoint_dir=str(tmp_path), **{**kw, "negatives": 2}).fit(data)
+
+
+def _fake_clock(monkeypatch, step: float = 1.0) -> None:
+    """``time.perf_counter`` advances ``step`` seconds per call: time budgets act deterministically."""
+    now = iter(range(10**9))
+    monkeypatch.setattr(time, "perf_counter", lambda: step * next(now))
+
+
+def test_time_budget_stops_between_epochs_and_resumes(tmp_path, monkeypatch) -> None:
+    data = community_data()
+    kw = {"dim": 8, "layers": 2, "lr": 0.01, "batch": 64, "patience": None, "seed": 4, "epochs": 8}
+    full = LightGCN(**kw).fit(data)
+    generous = LightGCN(max_minutes=60.0, **kw).fit(data)
+    assert not generous.result.stopped_by_time and generous.result.epochs_run == 8
+    assert torch.equal(generous.embeddings()[1], full.embeddings()[1])
+    with monkeypatch.context() as mp:
+        _fake_clock(mp)
+        cut = LightGCN(max_minutes=0.1, checkpoint_dir=str(tmp_path), **kw).fit(data)
+    assert cut.result.stopped_by_time and 1 <= cut.result.epochs_run < 8
+    assert cut.params()["max_minutes"] == 0.1
+    resumed = LightGCN(checkpoint_dir=str(tmp_path), **kw).fit(data)  # the cut run left a checkpoint
+    assert resumed.result.resumed_from == cut.result.epochs_run and not resumed.result.stopped_by_time
+    assert [h["loss"] for h in resumed.result.history] == [h["loss"] for h in full.result.history]
+    assert torch.equal(resumed.embeddings()[1], full.embeddings()[1])
+    for bad in (0, -1.0, "5", True):
+        with pytest.raises(ValueError, match="max_minutes"):
+            LightGCN(max_minutes=bad)
+
+
+def test_refit_that_does_not_fit_the_budget_is_skipped_with_a_warning(monkeypatch) -> None:
+    data = community_data()
+    _fake_clock(monkeypatch)
+    with pytest.warns(RuntimeWarning, match="refit skipped"):
+        m = LightGCN(dim=8, layers=2, lr=0.05, batch=64, epochs=60, patience=2, eval_every=1, seed=3, max_minutes=0.5).fit(data)
+    assert m.result.stopped_by_time and m.result.best_epoch > 0 and m.refit_result is None
+    # the early-stopped weights serve the whole training split
+    assert m.graph.num_edges(INTERACTS) == data.train.num_edges(INTERACTS)
+    assert torch.isfinite(m.score(torch.arange(5))).all()
 
 
 def test_validation_is_carved_from_train_and_early_stopping_restores_best() -> None:
