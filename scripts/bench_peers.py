@@ -272,25 +272,32 @@ def tune_bpr(valid_data: Dataset, args: argparse.Namespace, bar: Any) -> tuple[d
 
 # ----------------------------------------------------------------------------- LightGCN
 def run_lightgcn(data: Dataset, args: argparse.Namespace, name: str, minutes_left: float | None = None) -> tuple[Any, dict[str, Any]]:
-    """Fit LightGCN (defaults, or the dataset's epoch budget capped at ``--lightgcn-minutes`` and ``minutes_left``)."""
+    """Fit LightGCN: its defaults, or the dataset's ``--lightgcn-epochs`` budget without early
+    stopping; either within ``--lightgcn-minutes`` and ``minutes_left`` (``max_minutes``)."""
     epochs, minutes = args.lightgcn_epochs.get(name), args.lightgcn_minutes.get(name)
     if minutes_left is not None:
         minutes = minutes_left if minutes is None else min(minutes, minutes_left)
-        minutes = round(max(minutes, 0.0), 2)
+        minutes = round(max(minutes, 0.01), 2)
+    common = {"seed": args.seed, "progress": args.progress, "max_minutes": minutes, "device": args.device}
     t0 = time.perf_counter()
     if epochs is None:
-        model = gr.models.create("lightgcn", seed=args.seed, progress=args.progress)
-        mode = "defaults (early stopping)"
-    else:  # trained last epochs would be lost to early stopping within such a budget
-        model = gr.models.create("lightgcn", seed=args.seed, progress=args.progress, epochs=epochs, patience=None,
-                                 max_minutes=minutes)
-        mode = f"budget: {epochs} epochs, no early stopping" + ("" if minutes is None else f", <= {minutes} min")
+        model = gr.models.create("lightgcn", **common)
+        mode = "defaults (early stopping, refit)"
+    else:  # the last epochs would be lost to early stopping within such a budget
+        model = gr.models.create("lightgcn", epochs=epochs, patience=None, **common)
+        mode = f"budget: {epochs} epochs, no early stopping"
+    if minutes is not None:
+        mode += f", <= {minutes} min"
     model.fit(data)
+    if model.graph.device.type == "cuda":
+        torch.cuda.synchronize(model.graph.device)
     fit_s = time.perf_counter() - t0
     r = model.result
     extra = {"mode": mode, "epochs_run": r.epochs_run, "best_epoch": r.best_epoch, "stopped_early": r.stopped_early,
              "stopped_by_time": r.stopped_by_time,
-             "epoch_seconds": None if math.isnan(r.epoch_seconds) else round(r.epoch_seconds, 2), "final_loss": round(r.history[-1]["loss"], 5) if r.history else None}
+             "refit_epochs": None if model.refit_result is None else model.refit_result.epochs_run,
+             "epoch_seconds": None if math.isnan(r.epoch_seconds) else round(r.epoch_seconds, 2),
+             "final_loss": round(r.history[-1]["loss"], 5) if r.history else None}
     if not math.isnan(r.best_metric):
         extra["valid_ndcg@20"] = round(r.best_metric, 5)
     return model, {"fit_seconds": round(fit_s, 2), **extra}
@@ -430,6 +437,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "several seeds add an 'aggregate' line per dataset")
     p.add_argument("--factors", type=int, default=64, help="implicit factors (LightGCN uses its default dim 64)")
     p.add_argument("--threads", type=int, default=1, help="torch and implicit threads")
+    p.add_argument("--device", default="cpu", help="LightGCN's device (the implicit peers run on the CPU)")
     p.add_argument("--als-reg", type=_floats, default=_floats("0.1,1,10,30,100,300"), help="ALS regularization grid")
     p.add_argument("--als-alpha", type=_floats, default=_floats("1,3,10,40"), help="ALS confidence scale grid")
     p.add_argument("--als-iters", type=int, default=15, help="ALS iterations (implicit's default)")
@@ -439,7 +447,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lightgcn-epochs", type=_per_dataset(int), default={},
                    help="per-dataset epoch budget, e.g. gowalla=15 (trains exactly that many, no early stopping)")
     p.add_argument("--lightgcn-minutes", type=_per_dataset(float), default={},
-                   help="per-dataset wall-clock cap for a budgeted LightGCN, e.g. gowalla=36")
+                   help="per-dataset wall-clock cap for LightGCN's fit (max_minutes), e.g. gowalla=36")
     p.add_argument("--dataset-minutes", type=_per_dataset(float), default={},
                    help="per-dataset wall-clock budget, e.g. gowalla=44: a budgeted LightGCN (trained last) gets "
                         "what the peers left, less a reserve for its test evaluation")
@@ -474,16 +482,20 @@ def main(argv: list[str] | None = None, emit: Callable[[dict[str, Any]], None] |
         def emit(obj: dict[str, Any]) -> None:
             print(json.dumps(obj), flush=True)
 
-    try:
-        import implicit
-    except ImportError as e:
-        raise SystemExit(f"bench_peers needs the 'bench' extra: pip install 'graphrec[bench]' (implicit>=0.7); {e}") from e
+    implicit_version = None
+    if set(args.methods) - {"lightgcn"}:
+        try:
+            import implicit
+        except ImportError as e:
+            raise SystemExit(f"bench_peers needs the 'bench' extra for its peers: pip install 'graphrec[bench]' "
+                             f"(implicit>=0.7), or --methods lightgcn; {e}") from e
+        implicit_version = implicit.__version__
 
     emit({"bench": "peers", "datasets": datasets, "methods": args.methods, "seeds": args.seeds, "threads": args.threads,
           "factors": args.factors, "als_grid": {"regularization": args.als_reg, "alpha": args.als_alpha, "iterations": args.als_iters},
           "bpr_grid": {"learning_rate": args.bpr_lr, "regularization": args.bpr_reg, "iterations": args.bpr_iters},
           "lightgcn_epochs": args.lightgcn_epochs, "lightgcn_minutes": args.lightgcn_minutes,
-          "dataset_minutes": args.dataset_minutes, "implicit": implicit.__version__, "torch": torch.__version__, "machine": platform.machine(), "cpus": os.cpu_count()})
+          "dataset_minutes": args.dataset_minutes, "device": args.device, "implicit": implicit_version, "torch": torch.__version__, "machine": platform.machine(), "cpus": os.cpu_count()})
     t0 = time.perf_counter()
     for name in datasets:
         runs = [bench_dataset(name, argparse.Namespace(**{**vars(args), "seed": seed}), emit) for seed in args.seeds]
