@@ -303,6 +303,23 @@ def test_refit_that_does_not_fit_the_budget_is_skipped_with_a_warning(monkeypatc
     assert torch.isfinite(m.score(torch.arange(5))).all()
 
 
+def test_budget_cut_early_stopped_fit_resumes_to_the_uninterrupted_result(tmp_path, monkeypatch) -> None:
+    """The README's promise: the same command run again with ``checkpoint_dir`` finishes the fit."""
+    data = community_data()
+    kw = {"dim": 8, "layers": 2, "lr": 0.05, "batch": 64, "epochs": 60, "patience": 2, "eval_every": 1, "seed": 3}
+    whole = LightGCN(**kw).fit(data)
+    with monkeypatch.context() as mp:
+        _fake_clock(mp)
+        with pytest.warns(RuntimeWarning, match="refit skipped"):
+            cut = LightGCN(max_minutes=0.3, checkpoint_dir=str(tmp_path), **kw).fit(data)
+    assert cut.result.stopped_by_time and cut.result.epochs_run < whole.result.epochs_run
+    again = LightGCN(checkpoint_dir=str(tmp_path), **kw).fit(data)
+    assert again.result.resumed_from == cut.result.epochs_run
+    assert (again.result.best_epoch, again.result.epochs_run) == (whole.result.best_epoch, whole.result.epochs_run)
+    assert again.refit_result is not None and again.refit_result.epochs_run == whole.refit_result.epochs_run
+    assert torch.equal(again.embeddings()[1], whole.embeddings()[1])
+
+
 def test_validation_is_carved_from_train_and_early_stopping_restores_best() -> None:
     data = community_data()
     m = LightGCN(dim=8, layers=2, lr=0.05, batch=64, epochs=60, patience=2, eval_every=1, seed=0).fit(data)
