@@ -12,6 +12,9 @@ split. For every ``--data`` dataset this script fits, in one process and on the 
     ``alpha = 1`` weights observed and unobserved cells alike. ``regularization`` and ``alpha``
     are chosen on a validation split carved from TRAIN (``--als-reg`` x ``--als-alpha``,
     default {0.1, 1, 10, 30, 100, 300} x {1, 3, 10, 40}; implicit's own defaults are 0.01 and 1).
+``implicit_als_defaults``
+    The same ALS at implicit's own ``regularization = 0.01`` and ``alpha = 1`` (64 factors,
+    15 iterations), untuned: what a user gets from the library without a tuning run.
 ``implicit_bpr``
     ``implicit.cpu.bpr.BayesianPersonalizedRanking`` (Rendle et al., UAI 2009), 64 factors
     (implicit adds an item-bias column), verified negatives. ``learning_rate`` x
@@ -88,7 +91,7 @@ from graphrec.data.splits import carve_validation
 from graphrec.graph.store import INTERACTS, Graph
 from graphrec.models.base import EmbeddingRecommender
 
-METHODS = ("implicit_als", "implicit_bpr", "lightgcn")
+METHODS = ("implicit_als_defaults", "implicit_als", "implicit_bpr", "lightgcn")
 METRICS = ("recall@20", "ndcg@20")
 #: the validation metric the peers are tuned on (LightGCN's early-stopping metric)
 SELECT = "ndcg@20"
@@ -337,6 +340,11 @@ def bench_dataset(name: str, args: argparse.Namespace, emit: Callable[[dict[str,
                 left = (60.0 * args.dataset_minutes[name] - (time.perf_counter() - t_start) - reserve) / 60.0
             model, extra = run_lightgcn(data, args, name, left)
             params, fit_s = model.params(), extra.pop("fit_seconds")
+        elif method == "implicit_als_defaults":  # what a user gets without a tuning run
+            t0 = time.perf_counter()
+            model = ImplicitALS(factors=args.factors, iterations=args.als_iters, seed=args.seed, threads=args.threads).fit(data.train)
+            fit_s = time.perf_counter() - t0
+            params, extra = model.params(), {}
         else:
             tune, cls = (tune_als, ImplicitALS) if method == "implicit_als" else (tune_bpr, ImplicitBPR)
             n_grid = len(args.als_reg) * len(args.als_alpha) if method == "implicit_als" else len(args.bpr_lr) * len(args.bpr_reg)

@@ -39,7 +39,7 @@ def quick_lines(bench):
 
 def test_quick_run_emits_one_finite_line_per_method(quick_lines):
     rows = {r["method"]: r for r in quick_lines if r.get("dataset") == "synthetic" and "method" in r and r["method"] != "data"}
-    assert sorted(rows) == ["implicit_als", "implicit_bpr", "lightgcn"]
+    assert sorted(rows) == ["implicit_als", "implicit_als_defaults", "implicit_bpr", "lightgcn"]
     for r in rows.values():
         for field in ("dataset", "method", "params", "fit_seconds", "recall@20", "ndcg@20"):
             assert field in r, (r["method"], field)
@@ -47,6 +47,7 @@ def test_quick_run_emits_one_finite_line_per_method(quick_lines):
             assert math.isfinite(r[m]) and 0.0 <= r[m] <= 1.0, (r["method"], m, r[m])
         assert r["fit_seconds"] >= 0
     assert rows["implicit_als"]["params"]["factors"] == 64
+    assert {k: rows["implicit_als_defaults"]["params"][k] for k in ("regularization", "alpha")} == {"regularization": 0.01, "alpha": 1.0}
     assert rows["lightgcn"]["epochs_run"] == 10  # --quick budget
 
 
