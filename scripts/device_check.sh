@@ -4,6 +4,7 @@
 #
 #   scripts/device_check.sh prepare   # here, once: copies the datasets it reads into .data/ (git-ignored)
 #   scripts/device_check.sh run       # there: device tool, carry [".data"], timeout_s 600; logs under $OUT
+#   DEVICE=cpu DATA=ml-100k OUT=/tmp/x scripts/device_check.sh run   # here: a smoke test of the script
 #
 # The device image has torch + CUDA, torch-geometric, scipy, pandas, pyarrow, networkx, tqdm
 # and pytest, which is all these checks import (graphrec runs from the checkout, not installed).
@@ -22,16 +23,16 @@ prepare)
     du -sh .data
     ;;
 run)
-    out="${OUT:?run through the device tool, which sets OUT}"
+    out="${OUT:?run through the device tool, which sets OUT}" device="${DEVICE:-cuda}" data="${DATA:-gowalla}"
     export GRAPHREC_DATA="$PWD/.data" PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
     { nvidia-smi -L; python3 -c 'import torch, torch_geometric as pyg; print("torch", torch.__version__, "cuda", torch.version.cuda, "pyg", pyg.__version__)'; } 2>&1 | tee "$out/machine.txt"
     timeout 100 python3 -m pytest -q -rs -m gpu -p no:cacheprovider \
         tests/models/test_lightgcn.py tests/models/test_rlmrec.py tests/data/test_synthetic.py \
         tests/graph/test_interop.py tests/rank/test_spectral.py tests/rank/test_recommenders.py 2>&1 | tee "$out/gpu_tests.log"
-    timeout 140 python3 scripts/bench_lightgcn.py --dataset gowalla --epochs 2 --device cuda --no-progress \
+    timeout 140 python3 scripts/bench_lightgcn.py --dataset "$data" --epochs 2 --device "$device" --no-progress \
         2>"$out/bench_lightgcn.err" | tee "$out/bench_lightgcn.jsonl"
-    timeout 300 python3 scripts/bench_peers.py --data gowalla --methods lightgcn --device cuda \
-        --lightgcn-minutes gowalla=3.5 --no-progress 2>"$out/peers_gowalla.err" | tee "$out/peers_gowalla.jsonl"
+    timeout 300 python3 scripts/bench_peers.py --data "$data" --methods lightgcn --device "$device" \
+        --lightgcn-minutes "$data=3.5" --no-progress 2>"$out/peers_$data.err" | tee "$out/peers_$data.jsonl"
     ;;
 *)
     echo "usage: $0 prepare|run" >&2
