@@ -9,7 +9,11 @@
 # The device image has torch + CUDA, torch-geometric, scipy, pandas, pyarrow, networkx, tqdm
 # and pytest, which is all these checks import (graphrec runs from the checkout, not installed).
 # Stage limits add up to 540 s, so one call fits the tool's 600 s; every stage writes its own
-# file, so a stage that fails or times out leaves the others' results.
+# file, so a stage that fails or times out leaves the others' results. For a longer Gowalla
+# fit, a second call on the still-warm machine can continue the same run:
+#   python3 -m graphrec.cli evaluate --data gowalla --model lightgcn --device cuda \
+#       --param max_minutes=8 --param checkpoint_dir=runs/gowalla --json
+# (runs/ is git-ignored, so it stays on the machine between calls; each call resumes it).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 

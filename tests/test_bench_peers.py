@@ -131,3 +131,20 @@ def test_seeded_split_datasets_draw_their_split_from_the_seed(bench, monkeypatch
     assert calls == [("ml-100k", {"seed": 3}), ("lastfm", {})]
     with pytest.raises(ValueError, match="--seeds"):
         bench.settings(["--seeds", ""])
+
+
+def test_breakdown_splits_users_by_activity_and_describes_the_lists(bench):
+    data = make_dataset(120, 80, avg_degree=8, seed=1)
+    model = gr.models.create("mostpop").fit(data)
+    rep = gr.evaluate(model, data, k=[20])
+    out = bench.breakdown(model, data, rep)
+    quarters = out["activity_quartiles"]
+    assert sum(q["users"] for q in quarters.values()) == len(rep.users)
+    # the users' mean over quartiles, weighted by size, is the overall mean
+    total = sum(q["ndcg@20"] * q["users"] for q in quarters.values()) / len(rep.users)
+    assert math.isclose(total, rep["ndcg@20"], abs_tol=1e-4)
+    lows = [q["train_interactions"][0] for q in quarters.values()]
+    assert lows == sorted(lows)
+    assert out["top20_distinct_items"] >= 20  # most-popular lists differ only by the seen items removed
+    pop = data.train.degree(INTERACTS, side="dst").to(torch.float64)
+    assert out["top20_mean_item_train_degree"] > float(pop.mean())  # MostPop recommends popular items
