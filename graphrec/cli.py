@@ -76,6 +76,38 @@ def _fit(model: Any, data: Any) -> float:
     return time.perf_counter() - t0
 
 
+def _training_summary(model: Any) -> dict[str, Any] | None:
+    """What a trained model's fit did (epochs, early stopping, time budget, refit), if it trains."""
+    from .train.bpr import TrainResult
+
+    result = getattr(model, "result", None)
+    if not isinstance(result, TrainResult):
+        return None
+    refit = getattr(model, "refit_result", None)
+    out: dict[str, Any] = {
+        "epochs_run": result.epochs_run, "best_epoch": result.best_epoch if result.best_epoch > 0 else None,
+        "stopped_early": result.stopped_early, "stopped_by_time": result.stopped_by_time,
+        "epoch_seconds": None if result.epoch_seconds != result.epoch_seconds else round(result.epoch_seconds, 3),
+        "refit_epochs": None if refit is None else refit.epochs_run,
+    }
+    if refit is not None and refit.stopped_by_time:
+        out["stopped_by_time"] = True
+    return out
+
+
+def _describe_training(t: dict[str, Any]) -> str:
+    text = f"{t['epochs_run']} epochs"
+    if t["best_epoch"] is not None:
+        text += f" (best {t['best_epoch']}{', stopped early' if t['stopped_early'] else ''})"
+    if t["refit_epochs"] is not None:
+        text += f", refit on all of train for {t['refit_epochs']}"
+    if t["epoch_seconds"] is not None:
+        text += f" · {t['epoch_seconds']:.2f}s/epoch"
+    if t["stopped_by_time"]:
+        text += " · cut short by max_minutes"
+    return text
+
+
 # ------------------------------------------------------------------- commands
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from .eval import evaluate
@@ -98,6 +130,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         "eval_seconds": round(report.seconds, 3),
         "device": str(device),
     }
+    training = _training_summary(model)
+    if training is not None:
+        result["training"] = training
     if args.json:
         print(json.dumps(result))
     else:
@@ -105,6 +140,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         for key, val in report.metrics.items():
             print(f"  {key:<14} {val:.4f}")
         print(f"  fit {fit_s:.2f}s · eval {report.seconds:.2f}s")
+        if training is not None:
+            print(f"  training: {_describe_training(training)}")
     return 0
 
 

@@ -47,6 +47,21 @@ def test_evaluate_json_on_split_dir(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert res["device"] == "cpu" and res["model"] == "mostpop"
 
 
+def test_evaluate_reports_what_training_did(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    common = ["evaluate", "--data", "synthetic", "--model", "lightgcn", "--param", "dim=8", "--param", "epochs=4",
+              "--param", "eval_every=2", "--param", "batch=512"]
+    code, out, err = run_cli(capsys, *common, "--json")
+    assert code == 0, err
+    t = json.loads(out.strip().splitlines()[-1])["training"]
+    assert t["epochs_run"] == 4 and t["best_epoch"] in (2, 4) and t["refit_epochs"] == t["best_epoch"]
+    assert t["stopped_by_time"] is False and t["epoch_seconds"] > 0
+    code, out, err = run_cli(capsys, *common)
+    assert code == 0, err
+    assert f"training: 4 epochs (best {t['best_epoch']})" in out and "refit on all of train" in out
+    code, out, _ = run_cli(capsys, "evaluate", "--data", "synthetic", "--model", "mostpop", "--json")
+    assert "training" not in json.loads(out.strip().splitlines()[-1])
+
+
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
