@@ -94,8 +94,8 @@ class LightGCN(MF):
         Embedding width (paper: 64).
     layers : int
         Propagation layers ``K`` (paper: 3). ``0`` is MF.
-    lr, reg, epochs, batch, seed, patience, eval_every, valid_fraction, refit, sampling, negatives, table,
-    checkpoint_dir, progress, max_minutes, device
+    lr, reg, epochs, batch, seed, patience, eval_every, valid_fraction, refit, sampling, negatives,
+    negative_selection, table, checkpoint_dir, progress, max_minutes, device
         As in :class:`~graphrec.models.mf.MF`. Defaults differ from the paper's
         (Adam 1e-3, L2 1e-4, one negative, batch 2048) in ``lr = 5e-3``, ``reg = 2e-3`` and
         ``negatives = 4``: chosen on validation carves of MovieLens-100K and LastFM training
@@ -131,6 +131,7 @@ class LightGCN(MF):
         refit: bool = True,
         sampling: str = "pairs",
         negatives: int = 4,
+        negative_selection: str = "mean",
         table: str | TableFactory = "full",
         checkpoint_dir: str | None = None,
         progress: bool = False,
@@ -144,7 +145,8 @@ class LightGCN(MF):
         self.layers, self.weighted = int(layers), bool(weighted)
         super().__init__(
             graph, dim=dim, lr=lr, reg=reg, epochs=epochs, batch=batch, seed=seed, patience=patience,
-            eval_every=eval_every, valid_fraction=valid_fraction, refit=refit, sampling=sampling, negatives=negatives, table=table,
+            eval_every=eval_every, valid_fraction=valid_fraction, refit=refit, sampling=sampling, negatives=negatives,
+            negative_selection=negative_selection, table=table,
             checkpoint_dir=checkpoint_dir, progress=progress, max_minutes=max_minutes, device=device, etype=etype,
         )
 

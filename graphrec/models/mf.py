@@ -22,7 +22,14 @@ from torch import nn
 
 from ..graph.edges import EdgeType
 from ..graph.store import INTERACTS, Graph
-from ..train.bpr import BPRConfig, BPRTrainer, TrainResult, train_with_refit, triple_loss
+from ..train.bpr import (
+    NEGATIVE_SELECTIONS,
+    BPRConfig,
+    BPRTrainer,
+    TrainResult,
+    train_with_refit,
+    triple_loss,
+)
 from .base import EmbeddingRecommender
 from .embedding import EmbeddingTable, TableFactory, make_table
 from .registry import register
@@ -73,8 +80,11 @@ class MF(EmbeddingRecommender, nn.Module):
     sampling : {'pairs', 'users'}
         Shuffled training pairs per epoch, or LightGCN's user-uniform sampler.
     negatives : int
-        Uniform negatives per (user, positive) pair; the BPR loss averages over all the
-        triples (default 1, as in LightGCN).
+        Uniform negatives per (user, positive) pair (default 1, as in LightGCN).
+    negative_selection : {'mean', 'hardest'}
+        With several negatives: average the BPR loss over all the triples (default), or keep
+        only the highest-scored candidate per pair (dynamic negative sampling, SIGIR 2013; see
+        :func:`~graphrec.train.bpr.triple_loss`).
     table : str or callable
         Embedding table kind (see :func:`~graphrec.models.embedding.make_table`), default
         ``'full'``.
@@ -110,6 +120,7 @@ class MF(EmbeddingRecommender, nn.Module):
         refit: bool = True,
         sampling: str = "pairs",
         negatives: int = 1,
+        negative_selection: str = "mean",
         table: str | TableFactory = "full",
         checkpoint_dir: str | None = None,
         progress: bool = False,
@@ -131,6 +142,9 @@ class MF(EmbeddingRecommender, nn.Module):
         if not isinstance(refit, bool):
             raise TypeError(f"refit must be a bool, got {refit!r}")
         self.refit = refit
+        if negative_selection not in NEGATIVE_SELECTIONS:
+            raise ValueError(f"negative_selection must be one of {NEGATIVE_SELECTIONS}, got {negative_selection!r}")
+        self.negative_selection = negative_selection
         self.table = table
         self.checkpoint_dir = None if checkpoint_dir is None else str(checkpoint_dir)
         self.progress = bool(progress)
@@ -157,7 +171,7 @@ class MF(EmbeddingRecommender, nn.Module):
         return {
             "dim": self.dim, "lr": self.lr, "reg": self.reg, "epochs": c.epochs, "batch": c.batch, "seed": self.seed,
             "patience": c.patience, "eval_every": c.eval_every, "refit": self.refit, "sampling": c.sampling,
-            "negatives": c.negatives, "max_minutes": c.max_minutes,
+            "negatives": c.negatives, "negative_selection": self.negative_selection, "max_minutes": c.max_minutes,
             "table": self.table if isinstance(self.table, str) else getattr(self.table, "__name__", "custom"),
         }
 
@@ -209,7 +223,7 @@ class MF(EmbeddingRecommender, nn.Module):
         """
         self._cache = None  # the parameters are about to change
         rows, layer0 = self.batch_rows(users, pos, neg)
-        bpr, reg = triple_loss(*rows, *layer0)
+        bpr, reg = triple_loss(*rows, *layer0, selection=self.negative_selection)
         return bpr + self.reg * reg, {"bpr": bpr.detach(), "reg": reg.detach()}
 
     def embeddings(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -242,7 +256,8 @@ class MF(EmbeddingRecommender, nn.Module):
 
     # ------------------------------------------------------------------- fit
     def _fingerprint(self) -> dict[str, Any]:
-        return {"model": type(self).__name__, "dim": self.dim, "lr": self.lr, "reg": self.reg, "table": str(self.params()["table"])}
+        return {"model": type(self).__name__, "dim": self.dim, "lr": self.lr, "reg": self.reg, "table": str(self.params()["table"]),
+                "negative_selection": self.negative_selection}
 
     def _fit(self, train: Graph, valid: Graph | None = None, progress: bool | None = None, **_: Any) -> None:
         if self.target_device is not None and train.device != self.target_device:

@@ -60,24 +60,43 @@ def l2_rows(*rows: torch.Tensor, batch: int) -> torch.Tensor:
     return sum(r.pow(2).sum() for r in rows) / 2.0 / batch  # type: ignore[return-value]
 
 
+NEGATIVE_SELECTIONS = ("mean", "hardest")
+
+
 def triple_loss(
-    eu: torch.Tensor, ei: torch.Tensor, ej: torch.Tensor, eu0: torch.Tensor, ei0: torch.Tensor, ej0: torch.Tensor
+    eu: torch.Tensor, ei: torch.Tensor, ej: torch.Tensor, eu0: torch.Tensor, ei0: torch.Tensor, ej0: torch.Tensor,
+    selection: str = "mean",
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """BPR and L2 terms of a batch of (user, positive, negatives) rows.
 
     ``eu, ei, eu0, ei0`` are ``(B, d)``; ``ej, ej0`` are ``(B, d)`` (one negative per positive)
-    or ``(B, m, d)``. Scores are dot products; the L2 term is :func:`l2_rows` over the layer-0
-    rows with the negatives' share averaged over ``m``, so ``m = 1`` is LightGCN's term.
+    or ``(B, m, d)``. Scores are dot products. With ``m`` negatives, ``selection`` says which
+    triples count:
+
+    ``'mean'``
+        all ``m``, averaged; the L2 term is :func:`l2_rows` over the layer-0 rows with the
+        negatives' share averaged over ``m``, so ``m = 1`` is LightGCN's loss.
+    ``'hardest'``
+        only the highest-scored of the ``m`` uniform candidates per pair (dynamic negative
+        sampling: Zhang, Chen, Wang & Yu, "Optimizing Top-N Collaborative Filtering via Dynamic
+        Negative Item Sampling", SIGIR 2013), with its L2 term; this pushes on the items that
+        would enter the top of the list.
 
     Returns
     -------
     (bpr, reg) : scalar tensors
     """
+    if selection not in NEGATIVE_SELECTIONS:
+        raise ValueError(f"selection must be one of {NEGATIVE_SELECTIONS}, got {selection!r}")
     batch = eu.shape[0]
     pos = (eu * ei).sum(-1)
     if ej.dim() == 2:
         return bpr_loss(pos, (eu * ej).sum(-1)), l2_rows(eu0, ei0, ej0, batch=batch)
     neg = (eu.unsqueeze(1) * ej).sum(-1)
+    if selection == "hardest":
+        pick = neg.detach().argmax(1, keepdim=True)  # (B, 1)
+        hard0 = ej0.gather(1, pick.unsqueeze(-1).expand(-1, 1, ej0.shape[-1])).squeeze(1)
+        return bpr_loss(pos, neg.gather(1, pick).squeeze(1)), l2_rows(eu0, ei0, hard0, batch=batch)
     return bpr_loss(pos, neg), l2_rows(eu0, ei0, batch=batch) + l2_rows(ej0, batch=batch) / ej0.shape[1]
 
 
