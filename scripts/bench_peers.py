@@ -284,7 +284,8 @@ def run_lightgcn(data: Dataset, args: argparse.Namespace, name: str, minutes_lef
     if minutes_left is not None:
         minutes = minutes_left if minutes is None else min(minutes, minutes_left)
         minutes = round(max(minutes, 0.01), 2)
-    common = {"seed": args.seed, "progress": args.progress, "max_minutes": minutes, "device": args.device}
+    common = {"seed": args.seed, "progress": args.progress, "max_minutes": minutes, "device": args.device,
+              **args.lightgcn_params}
     t0 = time.perf_counter()
     if epochs is None:
         model = gr.models.create("lightgcn", **common)
@@ -481,6 +482,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bpr-iters", type=_ints, default=_ints("25,50,100,200"), help="BPR epoch counts scored on validation")
     p.add_argument("--lightgcn-epochs", type=_per_dataset(int), default={},
                    help="per-dataset epoch budget, e.g. gowalla=15 (trains exactly that many, no early stopping)")
+    p.add_argument("--lightgcn-params", type=json.loads, default={},
+                   help='JSON object of LightGCN parameters to change from its defaults, e.g. \'{"negative_selection": "hardest"}\'')
     p.add_argument("--lightgcn-minutes", type=_per_dataset(float), default={},
                    help="per-dataset wall-clock cap for LightGCN's fit (max_minutes), e.g. gowalla=36")
     p.add_argument("--dataset-minutes", type=_per_dataset(float), default={},
@@ -498,6 +501,8 @@ def settings(argv: list[str] | None = None) -> argparse.Namespace:
     args = build_parser().parse_args(argv)
     if not args.seeds:
         raise ValueError("--seeds: give at least one seed")
+    if not isinstance(args.lightgcn_params, dict):
+        raise TypeError(f"--lightgcn-params must be a JSON object, got {args.lightgcn_params!r}")
     args.seed = args.seeds[0]
     if args.quick:
         args.data = "synthetic"
@@ -531,7 +536,7 @@ def main(argv: list[str] | None = None, emit: Callable[[dict[str, Any]], None] |
     emit({"bench": "peers", "datasets": datasets, "methods": args.methods, "seeds": args.seeds, "threads": args.threads,
           "factors": args.factors, "als_grid": {"regularization": args.als_reg, "alpha": args.als_alpha, "iterations": args.als_iters},
           "bpr_grid": {"learning_rate": args.bpr_lr, "regularization": args.bpr_reg, "iterations": args.bpr_iters},
-          "lightgcn_epochs": args.lightgcn_epochs, "lightgcn_minutes": args.lightgcn_minutes,
+          "lightgcn_epochs": args.lightgcn_epochs, "lightgcn_params": args.lightgcn_params, "lightgcn_minutes": args.lightgcn_minutes,
           "dataset_minutes": args.dataset_minutes, "device": args.device, "implicit": implicit_version, "torch": torch.__version__, "machine": platform.machine(), "cpus": os.cpu_count()})
     t0 = time.perf_counter()
     for name in datasets:

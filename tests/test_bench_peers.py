@@ -148,3 +148,11 @@ def test_breakdown_splits_users_by_activity_and_describes_the_lists(bench):
     assert out["top20_distinct_items"] >= 20  # most-popular lists differ only by the seen items removed
     pop = data.train.degree(INTERACTS, side="dst").to(torch.float64)
     assert out["top20_mean_item_train_degree"] > float(pop.mean())  # MostPop recommends popular items
+
+
+def test_lightgcn_params_reach_the_model_and_must_be_an_object(bench):
+    args = bench.settings(["--lightgcn-params", '{"negative_selection": "hardest", "dim": 8, "epochs": 2, "patience": null}'])
+    model, extra = bench.run_lightgcn(make_dataset(60, 40, avg_degree=6, seed=0), args, "synthetic")
+    assert model.params()["negative_selection"] == "hardest" and model.params()["dim"] == 8 and extra["epochs_run"] == 2
+    with pytest.raises(TypeError, match="JSON object"):
+        bench.settings(["--lightgcn-params", "[1]"])
