@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -84,15 +85,13 @@ def _training_summary(model: Any) -> dict[str, Any] | None:
     if not isinstance(result, TrainResult):
         return None
     refit = getattr(model, "refit_result", None)
-    out: dict[str, Any] = {
+    return {
         "epochs_run": result.epochs_run, "best_epoch": result.best_epoch if result.best_epoch > 0 else None,
-        "stopped_early": result.stopped_early, "stopped_by_time": result.stopped_by_time,
-        "epoch_seconds": None if result.epoch_seconds != result.epoch_seconds else round(result.epoch_seconds, 3),
+        "stopped_early": result.stopped_early,
+        "stopped_by_time": result.stopped_by_time or (refit is not None and refit.stopped_by_time),
+        "epoch_seconds": None if math.isnan(result.epoch_seconds) else round(result.epoch_seconds, 3),
         "refit_epochs": None if refit is None else refit.epochs_run,
     }
-    if refit is not None and refit.stopped_by_time:
-        out["stopped_by_time"] = True
-    return out
 
 
 def _describe_training(t: dict[str, Any]) -> str:

@@ -22,14 +22,7 @@ from torch import nn
 
 from ..graph.edges import EdgeType
 from ..graph.store import INTERACTS, Graph
-from ..train.bpr import (
-    NEGATIVE_SELECTIONS,
-    BPRConfig,
-    BPRTrainer,
-    TrainResult,
-    train_with_refit,
-    triple_loss,
-)
+from ..train.bpr import BPRConfig, BPRTrainer, TrainResult, train_with_refit, triple_loss
 from .base import EmbeddingRecommender
 from .embedding import EmbeddingTable, TableFactory, make_table
 from .registry import register
@@ -142,18 +135,15 @@ class MF(EmbeddingRecommender, nn.Module):
         if not isinstance(refit, bool):
             raise TypeError(f"refit must be a bool, got {refit!r}")
         self.refit = refit
-        if negative_selection not in NEGATIVE_SELECTIONS:
-            raise ValueError(f"negative_selection must be one of {NEGATIVE_SELECTIONS}, got {negative_selection!r}")
-        self.negative_selection = negative_selection
         self.table = table
         self.checkpoint_dir = None if checkpoint_dir is None else str(checkpoint_dir)
         self.progress = bool(progress)
         self.target_device = None if device is None else torch.device(device)
-        # validates epochs / batch / patience / eval_every / sampling
+        # validates epochs / batch / patience / eval_every / sampling / negatives / negative_selection / max_minutes
         self.config = BPRConfig(
             epochs=epochs, batch=batch, lr=self.lr, seed=self.seed, patience=patience, eval_every=eval_every,
-            sampling=sampling, negatives=negatives, checkpoint_dir=self.checkpoint_dir, progress=self.progress,
-            max_minutes=max_minutes,
+            sampling=sampling, negatives=negatives, negative_selection=negative_selection,
+            checkpoint_dir=self.checkpoint_dir, progress=self.progress, max_minutes=max_minutes,
         )
         if patience is not None:
             _check_int("patience", patience, 1)
@@ -171,7 +161,7 @@ class MF(EmbeddingRecommender, nn.Module):
         return {
             "dim": self.dim, "lr": self.lr, "reg": self.reg, "epochs": c.epochs, "batch": c.batch, "seed": self.seed,
             "patience": c.patience, "eval_every": c.eval_every, "refit": self.refit, "sampling": c.sampling,
-            "negatives": c.negatives, "negative_selection": self.negative_selection, "max_minutes": c.max_minutes,
+            "negatives": c.negatives, "negative_selection": c.negative_selection, "max_minutes": c.max_minutes,
             "table": self.table if isinstance(self.table, str) else getattr(self.table, "__name__", "custom"),
         }
 
@@ -223,7 +213,7 @@ class MF(EmbeddingRecommender, nn.Module):
         """
         self._cache = None  # the parameters are about to change
         rows, layer0 = self.batch_rows(users, pos, neg)
-        bpr, reg = triple_loss(*rows, *layer0, selection=self.negative_selection)
+        bpr, reg = triple_loss(*rows, *layer0, selection=self.config.negative_selection)
         return bpr + self.reg * reg, {"bpr": bpr.detach(), "reg": reg.detach()}
 
     def embeddings(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -256,8 +246,7 @@ class MF(EmbeddingRecommender, nn.Module):
 
     # ------------------------------------------------------------------- fit
     def _fingerprint(self) -> dict[str, Any]:
-        return {"model": type(self).__name__, "dim": self.dim, "lr": self.lr, "reg": self.reg, "table": str(self.params()["table"]),
-                "negative_selection": self.negative_selection}
+        return {"model": type(self).__name__, "dim": self.dim, "lr": self.lr, "reg": self.reg, "table": str(self.params()["table"])}
 
     def _fit(self, train: Graph, valid: Graph | None = None, progress: bool | None = None, **_: Any) -> None:
         if self.target_device is not None and train.device != self.target_device:

@@ -221,7 +221,8 @@ class RLMRec(EmbeddingRecommender, nn.Module):
         Top-rated items and favourite genres listed in each user profile.
     dim, layers, lr, reg, epochs, batch, seed, patience, eval_every, valid_fraction, refit, sampling, negatives, negative_selection, table, checkpoint_dir, progress, max_minutes, device
         Backbone and training parameters, as in :class:`~graphrec.models.lightgcn.LightGCN`
-        (``layers`` only for LightGCN; default 3). ``lr``, ``reg`` and ``negatives`` default to
+        (``layers`` only for LightGCN; default 3). ``lr``, ``reg``, ``negatives`` and
+        ``negative_selection`` default to
         the backbone's own defaults, so ``rlmrec-con`` with ``lam=0`` is ``lightgcn``.
 
     Examples
@@ -272,7 +273,7 @@ class RLMRec(EmbeddingRecommender, nn.Module):
         refit: bool = True,
         sampling: str = "pairs",
         negatives: int | None = None,
-        negative_selection: str = "mean",
+        negative_selection: str | None = None,
         table: str | TableFactory = "full",
         checkpoint_dir: str | None = None,
         progress: bool = False,
@@ -315,12 +316,12 @@ class RLMRec(EmbeddingRecommender, nn.Module):
         self._backbone_spec = backbone
         self._backbone_kw: dict[str, Any] = {
             "dim": dim, "epochs": epochs, "batch": batch, "seed": seed, "patience": patience,
-            "eval_every": eval_every, "valid_fraction": valid_fraction, "refit": refit, "sampling": sampling,
-            "negative_selection": negative_selection, "table": table,
+            "eval_every": eval_every, "valid_fraction": valid_fraction, "refit": refit, "sampling": sampling, "table": table,
             "checkpoint_dir": checkpoint_dir, "progress": progress, "max_minutes": max_minutes, "etype": etype,
         }
         # None: the backbone's own default (LightGCN's and MF's differ)
-        self._backbone_kw.update({k: v for k, v in (("lr", lr), ("reg", reg), ("negatives", negatives)) if v is not None})
+        self._backbone_kw.update({k: v for k, v in (("lr", lr), ("reg", reg), ("negatives", negatives),
+                                                     ("negative_selection", negative_selection)) if v is not None})
         self._layers = layers
         # validates every backbone parameter now (no tables are built without a graph)
         self.backbone: MF = self._make_backbone(None)
@@ -493,7 +494,7 @@ class RLMRec(EmbeddingRecommender, nn.Module):
             u_all, v_all = (mu_all, mv_all) if self.mask_bpr else self._propagate(u0, v0)
         ej0 = it(neg.reshape(-1)).view(*neg.shape, -1)  # type: ignore[misc]
         bpr, reg = triple_loss(u_all[users], v_all[pos], v_all[neg], ut(users), it(pos), ej0,  # type: ignore[misc]
-                               selection=self.backbone.negative_selection)
+                               selection=bb.config.negative_selection)
         loss = bpr + bb.reg * reg + self.lam * align
         return loss, {"bpr": bpr.detach(), "reg": reg.detach(), "align": align.detach()}
 

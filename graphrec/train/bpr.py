@@ -153,6 +153,7 @@ class BPRConfig:
     metric: str = "ndcg@20"
     sampling: str = "pairs"
     negatives: int = 1
+    negative_selection: str = "mean"
     negative_method: str = "rejection"
     checkpoint_dir: str | None = None
     checkpoint_every: int = 1
@@ -169,6 +170,8 @@ class BPRConfig:
             raise ValueError(f"lr must be > 0, got {self.lr!r}")
         if self.sampling not in ("pairs", "users"):
             raise ValueError(f"sampling must be 'pairs' or 'users', got {self.sampling!r}")
+        if self.negative_selection not in NEGATIVE_SELECTIONS:
+            raise ValueError(f"negative_selection must be one of {NEGATIVE_SELECTIONS}, got {self.negative_selection!r}")
         if "@" not in self.metric:
             raise ValueError(f"metric must look like 'ndcg@20', got {self.metric!r}")
         if self.max_minutes is not None and (isinstance(self.max_minutes, bool) or not isinstance(self.max_minutes, (int, float))
@@ -281,6 +284,7 @@ class BPRTrainer:
         self.fingerprint.update(
             n_users=train.num_nodes(etype[0]), n_items=train.num_nodes(etype[2]), n_train=train.num_edges(etype),
             seed=config.seed, batch=config.batch, sampling=config.sampling, negatives=config.negatives,
+            negative_selection=config.negative_selection,
         )
         self.sampler = UniformNegativeSampler.from_graph(train, etype, method=config.negative_method)
         self.generator = torch.Generator().manual_seed(int(config.seed) + 104729)
