@@ -78,7 +78,7 @@ def _fit(model: Any, data: Any) -> float:
 
 
 def _training_summary(model: Any) -> dict[str, Any] | None:
-    """What a trained model's fit did (epochs, early stopping, time budget, refit), if it trains."""
+    """What a trained model's fit did (epochs, early stopping, validation curve, time budget, refit), if it trains."""
     from .train.bpr import TrainResult
 
     result = getattr(model, "result", None)
@@ -91,6 +91,9 @@ def _training_summary(model: Any) -> dict[str, Any] | None:
         "stopped_by_time": result.stopped_by_time or (refit is not None and refit.stopped_by_time),
         "epoch_seconds": None if math.isnan(result.epoch_seconds) else round(result.epoch_seconds, 3),
         "refit_epochs": None if refit is None else refit.epochs_run,
+        "best_valid": None if math.isnan(result.best_metric) else round(result.best_metric, 6),
+        "valid_curve": [[h["epoch"], round(v, 6)] for h in result.history
+                        for k, v in h.items() if k not in ("epoch", "loss", "seconds")],
     }
 
 
@@ -98,6 +101,8 @@ def _describe_training(t: dict[str, Any]) -> str:
     text = f"{t['epochs_run']} epochs"
     if t["best_epoch"] is not None:
         text += f" (best {t['best_epoch']}{', stopped early' if t['stopped_early'] else ''})"
+    if t["best_valid"] is not None:
+        text += f" · best validation {t['best_valid']:.4f}"
     if t["refit_epochs"] is not None:
         text += f", refit on all of train for {t['refit_epochs']}"
     if t["epoch_seconds"] is not None:

@@ -55,6 +55,8 @@ def test_evaluate_reports_what_training_did(tmp_path: Path, capsys: pytest.Captu
     t = json.loads(out.strip().splitlines()[-1])["training"]
     assert t["epochs_run"] == 4 and t["best_epoch"] in (2, 4) and t["refit_epochs"] == t["best_epoch"]
     assert t["stopped_by_time"] is False and t["epoch_seconds"] > 0
+    assert [e for e, _ in t["valid_curve"]] == [2, 4]
+    assert t["best_valid"] == max(v for _, v in t["valid_curve"]) and 0 < t["best_valid"] <= 1
     code, out, err = run_cli(capsys, *common)
     assert code == 0, err
     assert f"training: 4 epochs (best {t['best_epoch']})" in out and "refit on all of train" in out
