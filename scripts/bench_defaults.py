@@ -2,7 +2,7 @@
 """Validation-only study: candidate LightGCN defaults against validation-tuned ALS, test never read.
 
 How ``lightgcn``'s defaults were chosen. For each ``--data`` dataset and each outer seed, a
-per-user 20% share of the TRAINING split is carved off (:func:`graphrec.data.splits.carve_validation`)
+per-user share (``--outer-fraction``, 20%) of the TRAINING split is carved off (:func:`graphrec.data.splits.carve_validation`)
 and plays the test split; the real test split is never loaded into a model or a metric. On that
 outer split this script fits
 
@@ -45,12 +45,10 @@ from graphrec.data.splits import carve_validation
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_peers  # sibling script: the ALS wrapper and its tuning
 
-OUTER_FRACTION = 0.2
 
-
-def outer_split(data: Dataset, seed: int) -> Dataset:
-    """Train minus a per-user 20% carve, and that carve as the split scored (``test``)."""
-    carved = carve_validation(data, OUTER_FRACTION, seed)
+def outer_split(data: Dataset, seed: int, fraction: float = 0.2) -> Dataset:
+    """Train minus a per-user ``fraction`` carve, and that carve as the split scored (``test``)."""
+    carved = carve_validation(data, fraction, seed)
     return Dataset(f"{data.name}-outer{seed}", carved.train, carved.valid)
 
 
@@ -71,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", default="ml-100k,lastfm")
     p.add_argument("--outer", default="100,101", help="outer carve seeds")
+    p.add_argument("--outer-fraction", type=float, default=0.2,
+                   help="share of each user's training items carved off and scored (0.1 keeps the fit denser)")
     p.add_argument("--candidates", default="[{}]", help="JSON list of lightgcn parameter dicts")
     p.add_argument("--als", action=argparse.BooleanOptionalAction, default=True, help="fit the tuned-ALS reference")
     p.add_argument("--threads", type=int, default=1)
@@ -83,14 +83,14 @@ def main(argv: list[str] | None = None) -> int:
     names = ["synthetic"] if args.quick else [s.strip() for s in args.data.split(",") if s.strip()]
     seeds = [int(s) for s in args.outer.split(",")]
     extra = {"epochs": 20, "eval_every": 5, "dim": 16} if args.quick else {}
-    print(json.dumps({"setup": "bench_defaults", "data": names, "outer": seeds, "outer_fraction": OUTER_FRACTION,
+    print(json.dumps({"setup": "bench_defaults", "data": names, "outer": seeds, "outer_fraction": args.outer_fraction,
                       "candidates": candidates, "threads": args.threads, "torch": torch.__version__}), flush=True)
     peers = peer_args(args.threads)
     t_start = time.perf_counter()
     for name in names:
         data = bench_peers.load_data(name, peers)
         for seed in seeds:
-            outer = outer_split(data, seed)
+            outer = outer_split(data, seed, args.outer_fraction)
             reference = None
             if args.als:
                 t0 = time.perf_counter()

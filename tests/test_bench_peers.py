@@ -101,6 +101,8 @@ def test_defaults_study_scores_the_outer_carve_not_test(capsys):
     train_pairs = set(zip(*(t.tolist() for t in train)))
     assert all(p in train_pairs for p in zip(*(t.tolist() for t in held)))  # never the real test split
     assert outer.train.num_edges(INTERACTS) + outer.test.num_edges(INTERACTS) == data.train.num_edges(INTERACTS)
+    dense = study.outer_split(data, 7, 0.1)  # --outer-fraction: a smaller carve leaves the fit denser
+    assert dense.test.num_edges(INTERACTS) < 0.6 * outer.test.num_edges(INTERACTS)
     assert study.main(["--quick", "--outer", "7", "--candidates", '[{}, {"negatives": 1}]']) == 0
     lines = [json.loads(s) for s in capsys.readouterr().out.splitlines()]
     fits = [x for x in lines if "model" in x]

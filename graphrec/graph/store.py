@@ -589,8 +589,8 @@ def _build_edge_set(
             first[1:] = ~dup
             group = torch.cumsum(first.to(torch.int64), 0) - 1
             n_groups = int(first.sum())
-            if w is not None:
-                w = torch.zeros(n_groups, dtype=w.dtype, device=w.device).index_add_(0, group, w)
+            if w is not None:  # summed in float64: the same float32 result in any order, on any device
+                w = torch.zeros(n_groups, dtype=torch.float64, device=w.device).index_add_(0, group, w.double()).to(w.dtype)
             if ts is not None:
                 ts = torch.full((n_groups,), torch.iinfo(torch.int64).min, dtype=ts.dtype, device=ts.device).scatter_reduce_(
                     0, group, ts, reduce="amax"

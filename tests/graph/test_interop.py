@@ -421,4 +421,10 @@ def test_pyg_round_trip_on_cuda(hetero: Graph) -> None:
     back = io.from_pyg(data)
     assert back.device.type == "cuda"
     assert_same_graph(hetero, back.to("cpu"))
+
+
+@pytest.mark.gpu
+def test_igraph_export_from_cuda(hetero: Graph) -> None:
+    pytest.importorskip("igraph", reason="igraph is not installed")
+    g = hetero.to("cuda")
     assert_same_graph(hetero.edge_subgraph([INTERACTS]), io.from_igraph(io.to_igraph(g, INTERACTS)))

@@ -76,6 +76,18 @@ def test_duplicates_merge_sums_weights_and_keeps_latest_time() -> None:
     assert es.timestamp.tolist() == [9, 1]
 
 
+def test_merged_weights_do_not_depend_on_the_order_of_duplicates() -> None:
+    """2**24 + 1 + 1 is 2**24 or 2**24 + 2 in float32, depending on the order it is summed in."""
+    merged = []
+    for w in ([2.0**24, 1.0, 1.0], [1.0, 1.0, 2.0**24]):
+        g = Graph()
+        g.add_node_type("user", 1)
+        g.add_node_type("item", 1)
+        g.add_edges(INTERACTS, [0, 0, 0], [0, 0, 0], w)
+        merged.append(g.edges().weight)
+    assert merged[0].dtype == torch.float32 and merged[0].tolist() == merged[1].tolist() == [2.0**24 + 2]
+
+
 def test_duplicates_keep_and_error() -> None:
     g = Graph()
     g.add_node_type("user", 2)
