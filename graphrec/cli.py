@@ -92,8 +92,7 @@ def _training_summary(model: Any) -> dict[str, Any] | None:
         "epoch_seconds": None if math.isnan(result.epoch_seconds) else round(result.epoch_seconds, 3),
         "refit_epochs": None if refit is None else refit.epochs_run,
         "best_valid": None if math.isnan(result.best_metric) else round(result.best_metric, 6),
-        "valid_curve": [[h["epoch"], round(v, 6)] for h in result.history
-                        for k, v in h.items() if k not in ("epoch", "loss", "seconds")],
+        "valid_curve": [[h["epoch"], round(v, 6)] for h in result.history for k, v in h.items() if "@" in k],
     }
 
 
