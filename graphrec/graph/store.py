@@ -212,7 +212,8 @@ class Graph:
             Integer times (e.g. unix seconds).
         duplicates : {'merge', 'keep', 'error'}
             What to do with repeated ``(src, dst)`` pairs: ``merge`` keeps one edge whose
-            weight is the sum and timestamp the latest; ``keep`` keeps a multi-edge;
+            weight is the sum (taken in float64, so it does not depend on the order of the
+            duplicates or the device) and timestamp the latest; ``keep`` keeps a multi-edge;
             ``error`` raises.
 
         Returns
