@@ -221,9 +221,9 @@ class RLMRec(EmbeddingRecommender, nn.Module):
         Top-rated items and favourite genres listed in each user profile.
     dim, layers, lr, reg, epochs, batch, seed, patience, eval_every, valid_fraction, refit, sampling, negatives, negative_selection, table, checkpoint_dir, progress, max_minutes, device
         Backbone and training parameters, as in :class:`~graphrec.models.lightgcn.LightGCN`
-        (``layers`` only for LightGCN; default 3). ``lr``, ``reg``, ``negatives`` and
-        ``negative_selection`` default to
-        the backbone's own defaults, so ``rlmrec-con`` with ``lam=0`` is ``lightgcn``.
+        (``layers`` only for LightGCN; default 3). ``lr``, ``reg``, ``negatives``,
+        ``negative_selection`` and ``eval_every`` default to the backbone's own defaults, so
+        ``rlmrec-con`` with ``lam=0`` is ``lightgcn``.
 
     Examples
     --------
@@ -268,7 +268,7 @@ class RLMRec(EmbeddingRecommender, nn.Module):
         batch: int = 2048,
         seed: int = 0,
         patience: int | None = 5,
-        eval_every: int = 10,
+        eval_every: int | None = None,
         valid_fraction: float = 0.1,
         refit: bool = True,
         sampling: str = "pairs",
@@ -316,12 +316,13 @@ class RLMRec(EmbeddingRecommender, nn.Module):
         self._backbone_spec = backbone
         self._backbone_kw: dict[str, Any] = {
             "dim": dim, "epochs": epochs, "batch": batch, "seed": seed, "patience": patience,
-            "eval_every": eval_every, "valid_fraction": valid_fraction, "refit": refit, "sampling": sampling, "table": table,
+            "valid_fraction": valid_fraction, "refit": refit, "sampling": sampling, "table": table,
             "checkpoint_dir": checkpoint_dir, "progress": progress, "max_minutes": max_minutes, "etype": etype,
         }
         # None: the backbone's own default (LightGCN's and MF's differ)
         self._backbone_kw.update({k: v for k, v in (("lr", lr), ("reg", reg), ("negatives", negatives),
-                                                     ("negative_selection", negative_selection)) if v is not None})
+                                                     ("negative_selection", negative_selection), ("eval_every", eval_every))
+                                  if v is not None})
         self._layers = layers
         # validates every backbone parameter now (no tables are built without a graph)
         self.backbone: MF = self._make_backbone(None)

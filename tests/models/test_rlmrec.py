@@ -298,7 +298,9 @@ def test_training_defaults_follow_the_backbone() -> None:
     for backbone, cls in (("lightgcn", LightGCN), ("mf", MF)):
         own = cls().params()
         wrapped = create("rlmrec-con", backbone=backbone, semantic=semantic()).backbone.params()
-        keys = ("lr", "reg", "negatives", "negative_selection")
+        keys = ("lr", "reg", "negatives", "negative_selection", "eval_every")
         assert {k: wrapped[k] for k in keys} == {k: own[k] for k in keys}
-    chosen = create("rlmrec-gen", lr=0.02, reg=0.0, negatives=2, negative_selection="hardest", semantic=semantic()).backbone.params()
-    assert (chosen["lr"], chosen["reg"], chosen["negatives"], chosen["negative_selection"]) == (0.02, 0.0, 2, "hardest")
+    chosen = create("rlmrec-gen", lr=0.02, reg=0.0, negatives=2, negative_selection="mean", eval_every=3,
+                    semantic=semantic()).backbone.params()
+    assert (chosen["lr"], chosen["reg"], chosen["negatives"], chosen["negative_selection"], chosen["eval_every"]) == (
+        0.02, 0.0, 2, "mean", 3)
