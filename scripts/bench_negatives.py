@@ -48,19 +48,16 @@ CHUNK = 65_536
 def false_negative_rates(model: gr.models.base.EmbeddingRecommender, outer: Dataset, candidates: int,
                          seed: int) -> dict[str, float]:
     """Shares of uniform and of top-scored candidates that are held-out positives of ``outer``."""
-    train, held = outer.train.edges(INTERACTS), outer.test.edges(INTERACTS)
-    n_items = outer.train.num_nodes(INTERACTS[2])
-    sampler = UniformNegativeSampler(train.indptr, train.indices, n_items)
-    users, _ = train.coo()
-    held_u, held_i = held.coo()
-    held_keys = torch.sort(held_u * n_items + held_i).values
+    sampler = UniformNegativeSampler.from_graph(outer.train)  # never a training positive
+    held_out = UniformNegativeSampler.from_graph(outer.test)  # its is_positive: a held-out pair?
+    users, _ = outer.train.edges(INTERACTS).coo()
     user_emb, item_emb = model.embeddings()
     gen = torch.Generator(device=users.device).manual_seed(seed)
     hits_uniform = hits_hardest = 0
     for s in range(0, users.numel(), CHUNK):
         u = users[s : s + CHUNK]
         cand = sampler.sample(u.repeat_interleave(candidates), gen).view(-1, candidates)  # (b, m)
-        is_held = torch.isin(u[:, None] * n_items + cand, held_keys)
+        is_held = held_out.is_positive(u.repeat_interleave(candidates), cand.reshape(-1)).view(-1, candidates)
         scores = torch.einsum("bd,bmd->bm", user_emb[u], item_emb[cand])
         hits_uniform += int(is_held.sum())
         hits_hardest += int(is_held.gather(1, scores.argmax(1, keepdim=True)).sum())
@@ -84,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     names = ["synthetic"] if args.quick else [s.strip() for s in args.data.split(",") if s.strip()]
     extra = {"epochs": 10, "dim": 16} if args.quick else {}
-    peers = bench_peers.settings([])
+    peers = bench_defaults.peer_args(args.threads)
     for name in names:
         data = bench_peers.load_data(name, peers)
         for seed in (int(s) for s in args.outer.split(",")):
