@@ -74,9 +74,10 @@ class MF(EmbeddingRecommender, nn.Module):
         Shuffled training pairs per epoch, or LightGCN's user-uniform sampler.
     negatives : int
         Uniform negatives per (user, positive) pair (default 1, as in LightGCN).
-    negative_selection : {'mean', 'hardest'}
-        With several negatives: average the BPR loss over all the triples (default), or keep
-        only the highest-scored candidate per pair (dynamic negative sampling, SIGIR 2013; see
+    negative_selection : {'mean', 'hardest', 'semihard'}
+        With several negatives: average the BPR loss over all the triples (default), keep
+        only the highest-scored candidate per pair (dynamic negative sampling, SIGIR 2013), or
+        the highest-scored one still below the positive (see
         :func:`~graphrec.train.bpr.triple_loss`).
     table : str or callable
         Embedding table kind (see :func:`~graphrec.models.embedding.make_table`), default

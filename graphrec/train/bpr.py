@@ -60,7 +60,7 @@ def l2_rows(*rows: torch.Tensor, batch: int) -> torch.Tensor:
     return sum(r.pow(2).sum() for r in rows) / 2.0 / batch  # type: ignore[return-value]
 
 
-NEGATIVE_SELECTIONS = ("mean", "hardest")
+NEGATIVE_SELECTIONS = ("mean", "hardest", "semihard")
 
 
 def triple_loss(
@@ -81,6 +81,12 @@ def triple_loss(
         sampling: Zhang, Chen, Wang & Yu, "Optimizing Top-N Collaborative Filtering via Dynamic
         Negative Item Sampling", SIGIR 2013), with its L2 term; this pushes on the items that
         would enter the top of the list.
+    ``'semihard'``
+        the highest-scored candidate that still scores *below* the positive; when every
+        candidate scores above it, the lowest-scored one (semi-hard negative mining: Schroff,
+        Kalenichenko & Philbin, "FaceNet", CVPR 2015). A candidate the model already ranks
+        above a known positive is the likeliest unobserved positive (a false negative), and
+        ``'hardest'`` would push exactly that one down.
 
     Returns
     -------
@@ -93,11 +99,20 @@ def triple_loss(
     if ej.dim() == 2:
         return bpr_loss(pos, (eu * ej).sum(-1)), l2_rows(eu0, ei0, ej0, batch=batch)
     neg = (eu.unsqueeze(1) * ej).sum(-1)
-    if selection == "hardest":
-        pick = neg.detach().argmax(1, keepdim=True)  # (B, 1)
+    if selection != "mean":
+        pick = _pick_negative(pos.detach(), neg.detach(), selection)  # (B, 1)
         hard0 = ej0.gather(1, pick.unsqueeze(-1).expand(-1, 1, ej0.shape[-1])).squeeze(1)
         return bpr_loss(pos, neg.gather(1, pick).squeeze(1)), l2_rows(eu0, ei0, hard0, batch=batch)
     return bpr_loss(pos, neg), l2_rows(eu0, ei0, batch=batch) + l2_rows(ej0, batch=batch) / ej0.shape[1]
+
+
+def _pick_negative(pos: torch.Tensor, neg: torch.Tensor, selection: str) -> torch.Tensor:
+    """Column ``(B, 1)`` of the candidate ``selection`` keeps, from scores ``pos (B,)``, ``neg (B, m)``."""
+    if selection == "hardest":
+        return neg.argmax(1, keepdim=True)
+    below = neg < pos.unsqueeze(1)
+    semihard = neg.masked_fill(~below, float("-inf")).argmax(1, keepdim=True)
+    return torch.where(below.any(1, keepdim=True), semihard, neg.argmin(1, keepdim=True))
 
 
 def carve_validation(

@@ -17,6 +17,7 @@ from graphrec.train import (
     load_checkpoint,
     save_checkpoint,
 )
+from graphrec.train.bpr import triple_loss
 
 
 def test_bpr_loss_and_l2_by_hand() -> None:
@@ -24,6 +25,25 @@ def test_bpr_loss_and_l2_by_hand() -> None:
     assert math.isclose(float(loss), (math.log1p(math.exp(-1.0)) + math.log1p(math.exp(2.0))) / 2, rel_tol=1e-6)
     reg = l2_rows(torch.tensor([[1.0, 2.0]]), torch.tensor([[3.0, 0.0]]), batch=2)
     assert math.isclose(float(reg), (1 + 4 + 9) / 2 / 2)
+
+
+@pytest.mark.parametrize(
+    ("selection", "expected"),
+    # row 0: positive 1.0, candidates 0.5, 2.0, -1.0, 0.9; row 1: positive 0.5, every candidate above it
+    [("hardest", [1, 3]), ("semihard", [3, 0])],
+)
+def test_selection_keeps_one_candidate_per_pair(selection: str, expected: list[int]) -> None:
+    def rows(*scores: float) -> torch.Tensor:  # against eu = (1, 0), a row's score is its first entry
+        return torch.tensor([[s, 0.0] for s in scores])
+
+    eu = rows(1.0, 1.0)
+    ei = rows(1.0, 0.5)
+    ej = torch.stack([rows(0.5, 2.0, -1.0, 0.9), rows(2.0, 3.0, 4.0, 5.0)])  # (B=2, m=4, d=2)
+    bpr, reg = triple_loss(eu, ei, ej, eu, ei, ej, selection=selection)
+    chosen = ej[torch.arange(2), torch.tensor(expected)]  # (2, d): one negative per pair
+    by_hand, reg_by_hand = triple_loss(eu, ei, chosen, eu, ei, chosen)
+    torch.testing.assert_close(bpr, by_hand)
+    torch.testing.assert_close(reg, reg_by_hand)
 
 
 def test_carve_validation_partitions_train_per_user() -> None:
