@@ -25,8 +25,9 @@ split. For every ``--data`` dataset this script fits, in one process and on the 
     are 0.01, 0.01 and 100).
 ``lightgcn``
     ``graphrec.models.create("lightgcn", seed=SEED)``: all defaults (dim 64, 3 layers, Adam
-    5e-3, L2 2e-3, 4 negatives, batch 2048, up to 1000 epochs, early stopping on NDCG@20 of a
-    10% validation carve-out every 10 epochs, patience 5, then a refit on all of train). On a
+    5e-3, L2 2e-3, BPR on the hardest of 4 uniform negatives, batch 2048, up to 1000 epochs,
+    early stopping on NDCG@20 of a 10% validation carve-out every 5 epochs, patience 5, then a
+    refit on all of train). On a
     dataset named in ``--lightgcn-epochs`` it instead trains exactly that many epochs on the
     whole training split (``patience=None``: early stopping could not act within such a
     budget), within ``max_minutes`` from ``--lightgcn-minutes`` / ``--dataset-minutes``.
