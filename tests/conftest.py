@@ -1,9 +1,11 @@
-"""Shared fixtures: GPU skipping, real-data location, tiny graphs."""
+"""Shared fixtures: GPU skipping, real-data location, tiny graphs, the scripts as modules."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 import torch
@@ -43,3 +45,14 @@ def need_dataset(root: Path, name: str) -> Path:
     if not path.exists():
         pytest.skip(f"dataset {name!r} not found at {path}")
     return path
+
+
+SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
+
+
+def load_script(name: str) -> ModuleType:
+    """``scripts/<name>.py`` imported as a module (the scripts are not a package)."""
+    spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,16 +14,13 @@ pytest.importorskip("implicit")
 import graphrec as gr
 from graphrec.data.synthetic import make_dataset
 from graphrec.graph.store import INTERACTS
-
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "bench_peers.py"
+from tests.conftest import load_script
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_peers", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_peers"] = module
-    spec.loader.exec_module(module)
+    module = load_script("bench_peers")
+    sys.modules["bench_peers"] = module  # the instance bench_defaults.py imports
     yield module
     sys.modules.pop("bench_peers", None)
 
@@ -92,9 +87,7 @@ def test_defaults_study_scores_the_outer_carve_not_test(capsys):
     """scripts/bench_defaults.py: one ALS line and one line per candidate, scored on a carve of train."""
     import json
 
-    spec = importlib.util.spec_from_file_location("bench_defaults", SCRIPT.parent / "bench_defaults.py")
-    study = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(study)
+    study = load_script("bench_defaults")
     data = make_dataset(600, 400, avg_degree=20, seed=0)
     outer = study.outer_split(data, 7)
     held, train = outer.test.edges(INTERACTS).coo(), data.train.edges(INTERACTS).coo()
