@@ -85,7 +85,7 @@ def _training_summary(model: Any) -> dict[str, Any] | None:
     if not isinstance(result, TrainResult):
         return None
     refit = getattr(model, "refit_result", None)
-    return {
+    out = {
         "epochs_run": result.epochs_run, "best_epoch": result.best_epoch if result.best_epoch > 0 else None,
         "stopped_early": result.stopped_early,
         "stopped_by_time": result.stopped_by_time or (refit is not None and refit.stopped_by_time),
@@ -94,6 +94,13 @@ def _training_summary(model: Any) -> dict[str, Any] | None:
         "best_valid": None if math.isnan(result.best_metric) else round(result.best_metric, 6),
         "valid_curve": [[h["epoch"], round(v, 6)] for h in result.history for k, v in h.items() if "@" in k],
     }
+    selection = getattr(model, "selection", None)
+    if selection:  # a hyper-parameter chosen on validation: every candidate's best score and epoch
+        name = next(iter(selection[0]))
+        out["chosen"] = {name: next(row[name] for row in selection if row["chosen"])}
+        out["candidates"] = [{name: row[name], "best_valid": None if math.isnan(row["valid_metric"]) else round(row["valid_metric"], 6),
+                              "best_epoch": row["best_epoch"] if row["best_epoch"] > 0 else None} for row in selection]
+    return out
 
 
 def _describe_training(t: dict[str, Any]) -> str:
@@ -108,6 +115,10 @@ def _describe_training(t: dict[str, Any]) -> str:
         text += f" · {t['epoch_seconds']:.2f}s/epoch"
     if t["stopped_by_time"]:
         text += " · cut short by max_minutes"
+    if "chosen" in t:
+        (name, value), = t["chosen"].items()
+        tried = ", ".join(f"{c[name]:g}: {c['best_valid']}" for c in t["candidates"])
+        text += f" · {name} {value:g} chosen on validation ({tried})"
     return text
 
 

@@ -110,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
                                        **{m: round(rep[m], 5) for m in bench_peers.METRICS},
                                        "best_epoch": model.result.best_epoch, "epoch_seconds": round(model.result.epoch_seconds, 3),
                                        "seconds": round(time.perf_counter() - t0, 1)}
+                if model.selection:  # several L2 weights: the one chosen on the inner validation carve
+                    row["chosen"] = {"reg": model.reg, "valid": {r["reg"]: round(r["valid_metric"], 5) for r in model.selection}}
                 if reference is not None:
                     row["gain_vs_als"] = {m: round(rep[m] / reference[m] - 1.0, 4) for m in bench_peers.METRICS}
                 print(json.dumps(row), flush=True)

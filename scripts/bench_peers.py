@@ -308,6 +308,9 @@ def run_lightgcn(data: Dataset, args: argparse.Namespace, name: str, minutes_lef
              "final_loss": round(r.history[-1]["loss"], 5) if r.history else None}
     if not math.isnan(r.best_metric):
         extra["valid_ndcg@20"] = round(r.best_metric, 5)
+    if model.selection:  # several L2 weights: the one chosen on the validation carve, and each one's score
+        extra["reg_chosen"] = model.reg
+        extra["reg_valid"] = {str(row["reg"]): round(row["valid_metric"], 5) for row in model.selection}
     return model, {"fit_seconds": round(fit_s, 2), **extra}
 
 

@@ -18,6 +18,7 @@ each direction; no sparse transpose, no per-layer autograd graph, no accumulator
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import torch
@@ -125,7 +126,7 @@ class LightGCN(MF):
         dim: int = 64,
         layers: int = 3,
         lr: float = 5e-3,
-        reg: float = 2e-3,
+        reg: float | Sequence[float] = 2e-3,
         epochs: int = 1000,
         batch: int = 2048,
         seed: int = 0,

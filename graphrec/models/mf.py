@@ -15,6 +15,7 @@ A subclass only changes :meth:`MF.forward`.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import torch
@@ -22,12 +23,34 @@ from torch import nn
 
 from ..graph.edges import EdgeType
 from ..graph.store import INTERACTS, Graph
-from ..train.bpr import BPRConfig, BPRTrainer, TrainResult, train_with_refit, triple_loss
+from ..train.bpr import BPRConfig, BPRTrainer, TrainResult, train_with_selection, triple_loss
 from .base import EmbeddingRecommender
 from .embedding import EmbeddingTable, TableFactory, make_table
 from .registry import register
 
 __all__ = ["MF"]
+
+
+def _check_reg(reg: Any) -> tuple[float, ...]:
+    """``reg`` as a non-empty tuple of distinct floats >= 0 (one value, or the values to choose from)."""
+    values = list(reg) if isinstance(reg, (list, tuple)) else [reg]
+    if not values:
+        raise ValueError("reg must be a number >= 0 or a non-empty list of them, got []")
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not v >= 0:
+            raise ValueError(f"reg must be a number >= 0 or a list of them, got {reg!r}")
+    if len(set(values)) < len(values):
+        raise ValueError(f"reg lists a value twice: {reg!r}")
+    return tuple(float(v) for v in values)
+
+
+def selection_table(name: str, values: Sequence[Any], results: Sequence[TrainResult], chosen: int) -> list[dict[str, Any]]:
+    """One row per candidate value of a validation choice: value, best validation metric and epoch, whether chosen."""
+    if len(values) == 1:
+        return []
+    return [{name: v, "valid_metric": r.best_metric, "best_epoch": r.best_epoch, "epochs_run": r.epochs_run,
+             "epoch_seconds": r.epoch_seconds, "chosen": i == chosen}
+            for i, (v, r) in enumerate(zip(values, results))]
 
 
 def _check_int(name: str, value: Any, low: int) -> int:
@@ -47,9 +70,12 @@ class MF(EmbeddingRecommender, nn.Module):
         Embedding width (default 64).
     lr : float
         Adam learning rate (default 1e-3).
-    reg : float
+    reg : float or sequence of floats
         L2 weight on the batch's layer-0 rows, ``reg * (|e_u|² + |e_i|² + |e_j|²) / 2 / B``
-        (default 1e-4).
+        (default 1e-4). Several values: each is fitted on the validation split with early
+        stopping, the one with the best validation NDCG@20 is kept (and refitted, see
+        ``refit``); :attr:`selection` records them (``train_with_selection``). The cost is
+        one early-stopped fit per value.
     epochs : int
         Maximum training epochs; one epoch is ``|train| / batch`` steps.
     batch : int
@@ -89,7 +115,7 @@ class MF(EmbeddingRecommender, nn.Module):
     max_minutes : float, optional
         Wall-clock budget for the whole fit: no epoch starts that would end past it
         (predicted from the slowest so far), and the refit runs only if it fits in what is
-        left (see :func:`~graphrec.train.bpr.train_with_refit`). ``result.stopped_by_time``
+        left (see :func:`~graphrec.train.bpr.train_with_selection`). ``result.stopped_by_time``
         says whether it cut training short.
     device : str or torch.device, optional
         Train and score on this device (the graph is moved); default the graph's device.
@@ -104,7 +130,7 @@ class MF(EmbeddingRecommender, nn.Module):
         *,
         dim: int = 64,
         lr: float = 1e-3,
-        reg: float = 1e-4,
+        reg: float | Sequence[float] = 1e-4,
         epochs: int = 1000,
         batch: int = 2048,
         seed: int = 0,
@@ -128,11 +154,14 @@ class MF(EmbeddingRecommender, nn.Module):
         self.seed = _check_int("seed", seed, 0)
         if not (isinstance(lr, (int, float)) and lr > 0):
             raise ValueError(f"lr must be > 0, got {lr!r}")
-        if not (isinstance(reg, (int, float)) and reg >= 0):
-            raise ValueError(f"reg must be >= 0, got {reg!r}")
+        self.reg_values = _check_reg(reg)
+        if len(self.reg_values) > 1 and patience is None:
+            raise ValueError(f"reg={list(self.reg_values)} is chosen on validation: it needs early stopping (patience), "
+                             "not patience=None")
         if not (isinstance(valid_fraction, (int, float)) and 0 < valid_fraction < 1):
             raise ValueError(f"valid_fraction must be in (0, 1), got {valid_fraction!r}")
-        self.lr, self.reg, self.valid_fraction = float(lr), float(reg), float(valid_fraction)
+        # reg: the L2 weight in use (the one chosen, after fitting several)
+        self.lr, self.reg, self.valid_fraction = float(lr), self.reg_values[0], float(valid_fraction)
         if not isinstance(refit, bool):
             raise TypeError(f"refit must be a bool, got {refit!r}")
         self.refit = refit
@@ -152,6 +181,7 @@ class MF(EmbeddingRecommender, nn.Module):
         self.item_table: EmbeddingTable | None = None
         self.result: TrainResult | None = None
         self.refit_result: TrainResult | None = None
+        self.selection: list[dict[str, Any]] = []
         self._cache: tuple[Any, torch.Tensor, torch.Tensor] | None = None
         if graph is not None:
             self._build_tables(graph.to(self.target_device) if self.target_device is not None else graph)
@@ -160,7 +190,7 @@ class MF(EmbeddingRecommender, nn.Module):
     def params(self) -> dict[str, Any]:
         c = self.config
         return {
-            "dim": self.dim, "lr": self.lr, "reg": self.reg, "epochs": c.epochs, "batch": c.batch, "seed": self.seed,
+            "dim": self.dim, "lr": self.lr, "reg": self.reg if len(self.reg_values) == 1 else list(self.reg_values), "epochs": c.epochs, "batch": c.batch, "seed": self.seed,
             "patience": c.patience, "eval_every": c.eval_every, "refit": self.refit, "sampling": c.sampling,
             "negatives": c.negatives, "negative_selection": c.negative_selection, "max_minutes": c.max_minutes,
             "table": self.table if isinstance(self.table, str) else getattr(self.table, "__name__", "custom"),
@@ -255,13 +285,17 @@ class MF(EmbeddingRecommender, nn.Module):
             self.graph = train
         cfg = self.config if progress is None else dataclasses.replace(self.config, progress=bool(progress))
         self.refit_result = None
-        self.result, self.refit_result = train_with_refit(
-            lambda graph, valid_graph, c: self._train(graph, valid_graph, c, serve=train), train, valid, cfg,
+        chosen, results, self.refit_result = train_with_selection(
+            lambda graph, valid_graph, c, reg: self._train(graph, valid_graph, c, serve=train, reg=reg),
+            self.reg_values, self, train, valid, cfg,
             valid_fraction=self.valid_fraction, seed=self.seed, refit=self.refit, etype=self.etype,
         )
+        self.reg, self.result = self.reg_values[chosen], results[chosen]
+        self.selection = selection_table("reg", self.reg_values, results, chosen)
 
-    def _train(self, graph: Graph, valid_graph: Graph | None, cfg: BPRConfig, *, serve: Graph) -> TrainResult:
-        """Fresh tables for ``graph``, one :class:`BPRTrainer` run; the model then serves ``serve``."""
+    def _train(self, graph: Graph, valid_graph: Graph | None, cfg: BPRConfig, *, serve: Graph, reg: float) -> TrainResult:
+        """Fresh tables for ``graph``, one :class:`BPRTrainer` run with L2 weight ``reg``; the model then serves ``serve``."""
+        self.reg = reg
         self._build_tables(graph)
         self.graph = graph  # the graph propagated over and masked during validation
         try:

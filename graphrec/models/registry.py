@@ -23,6 +23,12 @@ def register(name: str, factory: Callable[..., Recommender]) -> None:
 
 
 def _coerce(value: str) -> Any:
+    """A ``--param`` value: bool, None, int, float, a comma-separated list of numbers, or the string."""
+    if "," in value:
+        parts = [_coerce(v.strip()) for v in value.split(",")]
+        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in parts):
+            return parts
+        return value
     low = value.lower()
     if low in ("true", "false"):
         return low == "true"
@@ -37,7 +43,7 @@ def _coerce(value: str) -> Any:
 
 
 def parse_params(pairs: list[str] | None) -> dict[str, Any]:
-    """``["dim=64", "lr=1e-3"]`` -> ``{"dim": 64, "lr": 0.001}``; malformed pairs raise."""
+    """``["dim=64", "lr=1e-3", "reg=1e-3,2e-3"]`` -> ``{"dim": 64, "lr": 0.001, "reg": [0.001, 0.002]}``; malformed pairs raise."""
     out: dict[str, Any] = {}
     for p in pairs or []:
         key, sep, value = p.partition("=")

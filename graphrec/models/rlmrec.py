@@ -48,11 +48,11 @@ from torch import nn
 
 from ..graph.edges import EdgeType
 from ..graph.store import INTERACTS, Graph
-from ..train.bpr import BPRConfig, BPRTrainer, TrainResult, train_with_refit, triple_loss
+from ..train.bpr import BPRConfig, BPRTrainer, TrainResult, train_with_selection, triple_loss
 from .base import EmbeddingRecommender
 from .embedding import TableFactory
 from .lightgcn import LightGCN, lightgcn_propagate
-from .mf import MF
+from .mf import MF, selection_table
 from .registry import register
 
 __all__ = ["Projector", "RLMRec", "RLMRecCon", "RLMRecGen", "first_distinct", "info_nce", "mask_nodes"]
@@ -263,7 +263,7 @@ class RLMRec(EmbeddingRecommender, nn.Module):
         dim: int = 64,
         layers: int | None = None,
         lr: float | None = None,
-        reg: float | None = None,
+        reg: float | Sequence[float] | None = None,
         epochs: int = 1000,
         batch: int = 2048,
         seed: int = 0,
@@ -339,6 +339,7 @@ class RLMRec(EmbeddingRecommender, nn.Module):
         self.profiles: tuple[list[str], list[str]] | None = None
         self.result: TrainResult | None = None
         self.refit_result: TrainResult | None = None
+        self.selection: list[dict[str, Any]] = []
 
     # ------------------------------------------------------------ construction
     def _make_backbone(self, graph: Graph | None) -> MF:
@@ -514,16 +515,21 @@ class RLMRec(EmbeddingRecommender, nn.Module):
         if progress is not None:
             cfg = dataclasses.replace(cfg, progress=bool(progress))
         self.refit_result = None
-        # as the backbone does: early stopping on a carve of train, then a refit on all of it
-        self.result, self.refit_result = train_with_refit(
-            lambda graph, valid_graph, c: self._train(graph, valid_graph, c, serve=train), train, valid, cfg,
-            valid_fraction=self._backbone_kw["valid_fraction"], seed=self.seed, refit=self._backbone_kw["refit"],
-            etype=self.etype,
+        # as the backbone does: early stopping on a carve of train (choosing its L2 weight there when
+        # given several), then a refit on all of it
+        values = self.backbone.reg_values
+        chosen, results, self.refit_result = train_with_selection(
+            lambda graph, valid_graph, c, reg: self._train(graph, valid_graph, c, serve=train, reg=reg), values, self,
+            train, valid, cfg, valid_fraction=self._backbone_kw["valid_fraction"], seed=self.seed,
+            refit=self._backbone_kw["refit"], etype=self.etype,
         )
+        self.backbone.reg, self.result = values[chosen], results[chosen]
+        self.selection = selection_table("reg", values, results, chosen)
 
-    def _train(self, graph: Graph, valid_graph: Graph | None, cfg: BPRConfig, *, serve: Graph) -> TrainResult:
-        """Fresh backbone, profiles and heads for ``graph``, one :class:`BPRTrainer` run; then serve ``serve``."""
+    def _train(self, graph: Graph, valid_graph: Graph | None, cfg: BPRConfig, *, serve: Graph, reg: float) -> TrainResult:
+        """Fresh backbone (L2 weight ``reg``), profiles and heads for ``graph``, one :class:`BPRTrainer` run; then serve ``serve``."""
         self.backbone = self._make_backbone(graph)
+        self.backbone.reg = reg
         su, si = self.semantic_vectors(graph)  # profiles read the graph trained on only: never test (nor valid)
         if self.center:
             su, si = su - su.mean(0, keepdim=True), si - si.mean(0, keepdim=True)

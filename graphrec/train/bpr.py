@@ -24,7 +24,7 @@ import dataclasses
 import math
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,7 +41,8 @@ from .checkpoint import load_checkpoint, save_checkpoint
 from .early_stopping import EarlyStopping
 from .sampler import UniformNegativeSampler, epoch_pairs
 
-__all__ = ["BPRConfig", "BPRTrainer", "TrainResult", "bpr_loss", "carve_validation", "l2_rows", "train_with_refit", "triple_loss"]
+__all__ = ["BPRConfig", "BPRTrainer", "TrainResult", "bpr_loss", "carve_validation", "l2_rows", "train_with_refit",
+           "train_with_selection", "triple_loss"]
 
 
 def bpr_loss(pos_scores: torch.Tensor, neg_scores: torch.Tensor) -> torch.Tensor:
@@ -240,19 +241,109 @@ def train_with_refit(
     -------
     (result, refit_result) : TrainResult, TrainResult or None
     """
-    if valid is not None:
-        fit_graph, valid_graph = train, valid.to(train.device)
-    elif config.patience is not None:
-        fit_graph, valid_graph = carve_validation(train, valid_fraction, seed, etype=etype)
-    else:
-        fit_graph, valid_graph = train, None
+    fit_graph, valid_graph = _fit_split(train, valid, config, valid_fraction, seed, etype)
     t_start = time.perf_counter()
     result = run(fit_graph, valid_graph, config)
-    if not (refit and fit_graph is not train and result.best_epoch > 0):
+    if not (refit and fit_graph is not train):
         return result, None
+    return result, _refit(run, train, result, config, valid_fraction, time.perf_counter() - t_start)
+
+
+def train_with_selection(
+    run: Callable[[Graph, Graph | None, BPRConfig, Any], TrainResult],
+    values: Sequence[Any],
+    model: nn.Module,
+    train: Graph,
+    valid: Graph | None,
+    config: BPRConfig,
+    *,
+    valid_fraction: float,
+    seed: int,
+    refit: bool,
+    etype: EdgeType = INTERACTS,
+) -> tuple[int, list[TrainResult], TrainResult | None]:
+    """:func:`train_with_refit` with one hyper-parameter chosen on validation among ``values``.
+
+    ``run(graph, valid_graph, config, value)`` trains ``model`` with ``value`` (e.g. an L2
+    weight) in place. Each value gets its own run on the same split (the data's ``valid``, or
+    the seeded ``valid_fraction`` carve of ``train``), with early stopping; the value with the
+    highest best validation metric wins (the first on ties), as a grid search over a
+    validation carve does for any peer. Then, as :func:`train_with_refit`, the winner trains
+    again on all of ``train`` for its best epoch count when ``refit`` and the split was
+    carved; otherwise ``model`` gets the winner's early-stopped weights back (its
+    configuration, e.g. the attribute ``run`` set, is the caller's to restore to
+    ``values[chosen]``). One value is exactly :func:`train_with_refit`.
+
+    ``config.max_minutes`` bounds the whole fit: the values still to run (and the refit,
+    counted as one more) share what is left equally. Checkpoints go to
+    ``<checkpoint_dir>/value<i>`` and ``<checkpoint_dir>/refit``.
+
+    Returns
+    -------
+    (chosen, results, refit_result) : int, list of TrainResult (one per value), TrainResult or None
+    """
+    values = list(values)
+    if not values:
+        raise ValueError("values must hold at least one candidate")
+    if len(values) == 1:
+        result, again = train_with_refit(lambda g, v, c: run(g, v, c, values[0]), train, valid, config,
+                                         valid_fraction=valid_fraction, seed=seed, refit=refit, etype=etype)
+        return 0, [result], again
+    if valid is None and config.patience is None:
+        raise ValueError(f"choosing among {len(values)} values needs validation: keep early stopping (patience) on, "
+                         "or pass a dataset with a valid split")
+    fit_graph, valid_graph = _fit_split(train, valid, config, valid_fraction, seed, etype)
+    refitting = refit and fit_graph is not train
+    t_start = time.perf_counter()
+    results: list[TrainResult] = []
+    chosen, chosen_score, chosen_state = -1, -math.inf, None
+    for i, value in enumerate(values):
+        cfg = config
+        if config.max_minutes is not None:
+            left = config.max_minutes - (time.perf_counter() - t_start) / 60.0
+            cfg = dataclasses.replace(cfg, max_minutes=max(left / (len(values) - i + refitting), 1e-3))
+        if config.checkpoint_dir is not None:
+            cfg = dataclasses.replace(cfg, checkpoint_dir=str(Path(config.checkpoint_dir) / f"value{i}"))
+        result = run(fit_graph, valid_graph, cfg, value)
+        results.append(result)
+        score = result.best_metric if math.isfinite(result.best_metric) else -math.inf
+        if chosen < 0 or score > chosen_score:
+            chosen, chosen_score = i, score
+            chosen_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    again = None
+    if refitting:
+        again = _refit(lambda g, v, c: run(g, v, c, values[chosen]), train, results[chosen], config, valid_fraction,
+                       time.perf_counter() - t_start)
+    if again is None:  # the caller configures the model for values[chosen] (the last run set its own value)
+        model.load_state_dict(chosen_state)  # type: ignore[arg-type]
+    return chosen, results, again
+
+
+def _fit_split(
+    train: Graph, valid: Graph | None, config: BPRConfig, valid_fraction: float, seed: int, etype: EdgeType
+) -> tuple[Graph, Graph | None]:
+    """(graph trained on, validation graph) of the fit protocol (see :func:`train_with_refit`)."""
+    if valid is not None:
+        return train, valid.to(train.device)
+    if config.patience is not None:
+        return carve_validation(train, valid_fraction, seed, etype=etype)
+    return train, None
+
+
+def _refit(
+    run: Callable[[Graph, Graph | None, BPRConfig], TrainResult],
+    train: Graph,
+    result: TrainResult,
+    config: BPRConfig,
+    valid_fraction: float,
+    seconds_spent: float,
+) -> TrainResult | None:
+    """Train again on all of ``train`` for ``result.best_epoch`` epochs, if that fits the budget."""
+    if result.best_epoch <= 0:
+        return None
     minutes = config.max_minutes
     if minutes is not None:
-        minutes -= (time.perf_counter() - t_start) / 60.0
+        minutes -= seconds_spent / 60.0
         # the refit trains on ~1/(1 - valid_fraction) as many pairs per epoch
         need = result.epoch_seconds * result.best_epoch / (1.0 - valid_fraction) / 60.0
         if not need <= minutes:
@@ -260,12 +351,12 @@ def train_with_refit(
                 f"refit skipped: {result.best_epoch} epochs on the whole training split need about {need:.1f} min, "
                 f"{max(minutes, 0.0):.1f} min of max_minutes={config.max_minutes} are left; the model keeps the "
                 f"early-stopped weights trained without the validation carve",
-                RuntimeWarning, stacklevel=3,
+                RuntimeWarning, stacklevel=4,
             )
-            return result, None
+            return None
     ckpt = None if config.checkpoint_dir is None else str(Path(config.checkpoint_dir) / "refit")
     again = dataclasses.replace(config, epochs=result.best_epoch, patience=None, checkpoint_dir=ckpt, max_minutes=minutes)
-    return result, run(train, None, again)
+    return run(train, None, again)
 
 
 class BPRTrainer:

@@ -62,6 +62,14 @@ def test_evaluate_reports_what_training_did(tmp_path: Path, capsys: pytest.Captu
     assert f"training: 4 epochs (best {t['best_epoch']})" in out and "refit on all of train" in out
     code, out, _ = run_cli(capsys, "evaluate", "--data", "synthetic", "--model", "mostpop", "--json")
     assert "training" not in json.loads(out.strip().splitlines()[-1])
+    code, out, err = run_cli(capsys, *common, "--param", "reg=30,1e-3", "--json")  # a comma list: chosen on validation
+    assert code == 0, err
+    t = json.loads(out.strip().splitlines()[-1])["training"]
+    assert t["chosen"] == {"reg": 0.001} and [c["reg"] for c in t["candidates"]] == [30, 0.001]
+    assert t["best_valid"] == t["candidates"][1]["best_valid"] > t["candidates"][0]["best_valid"]
+    code, out, err = run_cli(capsys, *common, "--param", "reg=30,1e-3")
+    assert code == 0, err
+    assert "reg 0.001 chosen on validation (30: " in out
 
 
 @pytest.mark.parametrize(

@@ -384,6 +384,50 @@ def test_refit_retrains_on_all_of_train_for_the_best_epoch_count() -> None:
         LightGCN(refit="yes")
 
 
+@pytest.mark.parametrize("refit", [True, False])
+def test_reg_values_are_chosen_on_validation_and_equal_a_fit_with_the_winner(refit: bool) -> None:
+    data = community_data()
+    kw = {"dim": 8, "layers": 2, "lr": 0.05, "batch": 64, "seed": 3, "epochs": 60, "patience": 2, "eval_every": 1, "refit": refit}
+    values = [30.0, 1e-3, 1e-2]  # an L2 weight of 30 pins the tables near zero: it cannot win
+    m = LightGCN(reg=values, **kw).fit(data)
+    table = m.selection
+    assert [row["reg"] for row in table] == values and sum(row["chosen"] for row in table) == 1
+    winner = next(row for row in table if row["chosen"])
+    assert winner["valid_metric"] == max(row["valid_metric"] for row in table) and winner["reg"] != 30.0
+    assert m.reg == winner["reg"] and m.result.best_epoch == winner["best_epoch"]
+    assert m.params()["reg"] == values
+    # the chosen model is exactly a fit with the winning value alone (same seed, same carve)
+    alone = LightGCN(reg=winner["reg"], **kw).fit(data)
+    assert alone.selection == [] and alone.params()["reg"] == winner["reg"]
+    assert (m.refit_result is None) == (not refit)
+    if refit:
+        assert m.refit_result.epochs_run == alone.refit_result.epochs_run == winner["best_epoch"]
+    for mine, theirs in zip(m.embeddings(), alone.embeddings()):
+        assert torch.equal(mine, theirs)
+
+
+def test_reg_values_checkpoint_per_value_and_resume(tmp_path) -> None:
+    data = community_data()
+    kw = {"dim": 8, "layers": 1, "lr": 0.05, "batch": 64, "seed": 1, "epochs": 6, "patience": 2, "eval_every": 1,
+          "reg": [1e-3, 1e-2], "checkpoint_dir": str(tmp_path)}
+    first = LightGCN(**kw).fit(data)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["refit", "value0", "value1"]
+    again = LightGCN(**kw).fit(data)  # every run resumes from its finished checkpoint
+    assert all(r.resumed_from > 0 for r in (again.result, again.refit_result))
+    assert torch.equal(first.embeddings()[1], again.embeddings()[1]) and again.selection == first.selection
+
+
+def test_reg_values_validation() -> None:
+    for bad, match in (([], "non-empty"), ([1e-3, -1.0], "reg must be"), ([1e-3, 1e-3], "twice"), ("x", "reg must be"),
+                       (True, "reg must be")):
+        with pytest.raises(ValueError, match=match):
+            LightGCN(reg=bad)
+    with pytest.raises(ValueError, match="patience"):
+        LightGCN(reg=[1e-3, 2e-3], patience=None)
+    m = create("lightgcn", reg=[1e-3, 2e-3])
+    assert m.reg_values == (1e-3, 2e-3)
+
+
 def test_dataset_valid_split_is_used() -> None:
     base = community_data()
     tr, va = carve_validation(base.train, 0.25, seed=1)

@@ -225,6 +225,20 @@ def test_early_stopping_then_refit_matches_the_backbone() -> None:
     assert no_refit.refit_result is None and not torch.allclose(no_refit.embeddings()[0], lgcn.embeddings()[0])
 
 
+@pytest.mark.parametrize("refit", [True, False])
+def test_reg_values_are_chosen_as_the_backbone_chooses_them(refit: bool) -> None:
+    """With lam=0 and several L2 weights, RLMRec picks the backbone's value and ends with its weights."""
+    ds = community_data()
+    kw = {"dim": 8, "layers": 2, "epochs": 8, "batch": 64, "lr": 0.05, "patience": 2, "eval_every": 1, "seed": 3,
+          "reg": [30.0, 1e-3], "refit": refit}
+    lgcn = create("lightgcn", **kw).fit(ds)
+    zero = create("rlmrec-con", lam=0.0, semantic=semantic(), **kw).fit(ds)
+    assert [r["chosen"] for r in zero.selection] == [False, True] and zero.backbone.reg == lgcn.reg == 1e-3
+    assert [r["valid_metric"] for r in zero.selection] == pytest.approx([r["valid_metric"] for r in lgcn.selection])
+    assert (zero.refit_result is None) == (not refit)
+    torch.testing.assert_close(zero.embeddings()[0], lgcn.embeddings()[0])
+
+
 def test_profiles_from_metadata_use_training_interactions_only() -> None:
     ds = community_data()
     seen: list[str] = []
