@@ -70,12 +70,14 @@ class MF(EmbeddingRecommender, nn.Module):
         Embedding width (default 64).
     lr : float
         Adam learning rate (default 1e-3).
-    reg : float or sequence of floats
+    reg : float, sequence of floats or 'auto'
         L2 weight on the batch's layer-0 rows, ``reg * (|e_u|² + |e_i|² + |e_j|²) / 2 / B``
         (default 1e-4). Several values: each is fitted on the validation split with early
         stopping, the one with the best validation NDCG@20 is kept (and refitted, see
         ``refit``); :attr:`selection` records them (``train_with_selection``). The cost is
-        one early-stopped fit per value.
+        one early-stopped fit per value. ``'auto'`` (subclasses that define
+        :attr:`auto_reg`, e.g. LightGCN's default) chooses among :attr:`auto_reg` that way,
+        and uses :attr:`auto_reg_without_validation` when ``patience=None``.
     epochs : int
         Maximum training epochs; one epoch is ``|train| / batch`` steps.
     batch : int
@@ -122,6 +124,10 @@ class MF(EmbeddingRecommender, nn.Module):
     """
 
     name = "mf"
+    #: ``reg='auto'``: the L2 weights chosen among on validation, and the one used without validation
+    #: (``patience=None``); MF has none (its default is the paper's fixed 1e-4)
+    auto_reg: ClassVar[tuple[float, ...]] = ()
+    auto_reg_without_validation: ClassVar[float | None] = None
     demo_params: ClassVar[dict[str, Any]] = {"epochs": 40, "dim": 32, "eval_every": 5, "batch": 1024}
 
     def __init__(
@@ -130,7 +136,7 @@ class MF(EmbeddingRecommender, nn.Module):
         *,
         dim: int = 64,
         lr: float = 1e-3,
-        reg: float | Sequence[float] = 1e-4,
+        reg: float | Sequence[float] | str = 1e-4,
         epochs: int = 1000,
         batch: int = 2048,
         seed: int = 0,
@@ -154,10 +160,8 @@ class MF(EmbeddingRecommender, nn.Module):
         self.seed = _check_int("seed", seed, 0)
         if not (isinstance(lr, (int, float)) and lr > 0):
             raise ValueError(f"lr must be > 0, got {lr!r}")
-        self.reg_values = _check_reg(reg)
-        if len(self.reg_values) > 1 and patience is None:
-            raise ValueError(f"reg={list(self.reg_values)} is chosen on validation: it needs early stopping (patience), "
-                             "not patience=None")
+        self.reg_spec = reg if isinstance(reg, str) else list(reg) if isinstance(reg, (list, tuple)) else reg
+        self.reg_values = self._reg_values(reg, patience)
         if not (isinstance(valid_fraction, (int, float)) and 0 < valid_fraction < 1):
             raise ValueError(f"valid_fraction must be in (0, 1), got {valid_fraction!r}")
         # reg: the L2 weight in use (the one chosen, after fitting several)
@@ -186,11 +190,24 @@ class MF(EmbeddingRecommender, nn.Module):
         if graph is not None:
             self._build_tables(graph.to(self.target_device) if self.target_device is not None else graph)
 
+    @classmethod
+    def _reg_values(cls, reg: Any, patience: int | None) -> tuple[float, ...]:
+        """The L2 weights to fit: ``reg`` checked, ``'auto'`` resolved (see :attr:`auto_reg`)."""
+        if isinstance(reg, str):
+            if reg != "auto" or not cls.auto_reg:
+                also = " or 'auto'" if cls.auto_reg else ""
+                raise ValueError(f"reg must be a number >= 0 or a list of them{also}, got {reg!r}")
+            return cls.auto_reg if patience is not None else (float(cls.auto_reg_without_validation),)  # type: ignore[arg-type]
+        values = _check_reg(reg)
+        if len(values) > 1 and patience is None:
+            raise ValueError(f"reg={list(values)} is chosen on validation: it needs early stopping (patience), not patience=None")
+        return values
+
     # ------------------------------------------------------------ parameters
     def params(self) -> dict[str, Any]:
         c = self.config
         return {
-            "dim": self.dim, "lr": self.lr, "reg": self.reg if len(self.reg_values) == 1 else list(self.reg_values), "epochs": c.epochs, "batch": c.batch, "seed": self.seed,
+            "dim": self.dim, "lr": self.lr, "reg": self.reg_spec, "epochs": c.epochs, "batch": c.batch, "seed": self.seed,
             "patience": c.patience, "eval_every": c.eval_every, "refit": self.refit, "sampling": c.sampling,
             "negatives": c.negatives, "negative_selection": c.negative_selection, "max_minutes": c.max_minutes,
             "table": self.table if isinstance(self.table, str) else getattr(self.table, "__name__", "custom"),

@@ -263,7 +263,7 @@ class RLMRec(EmbeddingRecommender, nn.Module):
         dim: int = 64,
         layers: int | None = None,
         lr: float | None = None,
-        reg: float | Sequence[float] | None = None,
+        reg: float | Sequence[float] | str | None = None,
         epochs: int = 1000,
         batch: int = 2048,
         seed: int = 0,

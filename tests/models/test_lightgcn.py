@@ -279,7 +279,7 @@ def test_zero_layers_is_mf() -> None:
 
 def test_checkpoint_resume_equals_uninterrupted(tmp_path) -> None:
     data = community_data()
-    kw = {"dim": 8, "layers": 2, "lr": 0.01, "batch": 64, "patience": 50, "eval_every": 1, "seed": 4}
+    kw = {"dim": 8, "layers": 2, "lr": 0.01, "batch": 64, "patience": 50, "eval_every": 1, "seed": 4, "reg": 2e-3}
     full = LightGCN(epochs=4, **kw).fit(data)
     first = LightGCN(epochs=2, checkpoint_dir=str(tmp_path), **kw).fit(data)
     assert (tmp_path / "checkpoint.pt").is_file() and first.result.epochs_run == 2
@@ -368,7 +368,7 @@ def test_validation_is_carved_from_train_and_early_stopping_restores_best() -> N
 
 def test_refit_retrains_on_all_of_train_for_the_best_epoch_count() -> None:
     data = community_data()
-    kw = {"dim": 8, "layers": 2, "lr": 0.05, "batch": 64, "seed": 3}
+    kw = {"dim": 8, "layers": 2, "lr": 0.05, "batch": 64, "seed": 3, "reg": 2e-3}
     m = LightGCN(epochs=60, patience=2, eval_every=1, **kw).fit(data)
     best = m.result.best_epoch
     assert best > 0 and m.refit_result is not None and m.refit_result.epochs_run == best
@@ -426,6 +426,41 @@ def test_reg_values_validation() -> None:
         LightGCN(reg=[1e-3, 2e-3], patience=None)
     m = create("lightgcn", reg=[1e-3, 2e-3])
     assert m.reg_values == (1e-3, 2e-3)
+    with pytest.raises(ValueError, match="or 'auto'"):
+        LightGCN(reg="automatic")
+    with pytest.raises(ValueError, match="a list of them, got 'auto'"):  # MF has no 'auto' grid
+        MF(reg="auto")
+
+
+def test_default_reg_is_chosen_on_validation_and_fixed_without_it() -> None:
+    """``reg='auto'`` (the default): LightGCN.auto_reg on the carve; 2e-3 with patience=None."""
+    default = LightGCN()
+    assert default.params()["reg"] == "auto" and default.reg_values == LightGCN.auto_reg == (5e-4, 1e-3, 2e-3, 3e-3)
+    no_valid = LightGCN(patience=None)
+    assert no_valid.reg_values == (2e-3,) and no_valid.reg == 2e-3
+    data = community_data()
+    m = LightGCN(dim=8, layers=1, lr=0.05, batch=64, epochs=6, patience=2, eval_every=2, seed=2).fit(data)
+    assert [row["reg"] for row in m.selection] == list(LightGCN.auto_reg) and m.reg in LightGCN.auto_reg
+    assert m.params()["reg"] == "auto"
+
+
+def test_reg_values_share_the_time_budget(monkeypatch) -> None:
+    """Each value gets an equal share of what is left (the refit counts as one more): none starves."""
+    data = community_data()
+    seen: list[float] = []
+    real = LightGCN._train
+
+    def spy(self, graph, valid_graph, cfg, **kw):
+        seen.append(cfg.max_minutes)
+        return real(self, graph, valid_graph, cfg, **kw)
+
+    monkeypatch.setattr(LightGCN, "_train", spy)
+    _fake_clock(monkeypatch)  # one second per clock read
+    m = LightGCN(dim=8, layers=1, lr=0.05, batch=64, epochs=60, patience=20, eval_every=1, seed=3, max_minutes=1.0,
+                 reg=[1e-3, 1e-2, 1e-1]).fit(data)
+    assert len(seen) == 4 and m.refit_result is not None  # three values, then the refit with what is left
+    assert seen[:3] == pytest.approx([0.25, 0.25, 0.25], abs=0.02) and sum(seen[:3]) < 1.0
+    assert all(r["epochs_run"] >= 1 for r in m.selection)
 
 
 def test_dataset_valid_split_is_used() -> None:
