@@ -12,6 +12,11 @@ graph every ``eval_every`` epochs with the full-ranking protocol, stops early af
 checkpoint (model, optimiser, epoch, RNG state, early-stopping state) that a later run with the
 same ``checkpoint_dir`` resumes from, bit-for-bit on the same device.
 
+Around one trainer run sits the fit protocol: :func:`train_with_refit` (early stopping on a
+carve of train, then a refit on all of it for the best epoch count) and
+:func:`train_with_selection` (the same, after choosing one hyper-parameter, e.g. the L2 weight,
+among several values on that carve).
+
 Models plug in through a small protocol: an ``nn.Module`` with
 ``training_loss(users, pos, neg) -> (loss, parts)`` and ``score(users)`` (for validation), whose
 ``graph`` attribute is the graph being trained on, and optionally ``invalidate_cache()``

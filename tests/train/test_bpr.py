@@ -103,3 +103,47 @@ def test_config_validation() -> None:
     for bad in ({"epochs": -1}, {"batch": 0}, {"lr": 0}, {"sampling": "x"}, {"eval_every": 0}, {"metric": "ndcg"}):
         with pytest.raises(ValueError, match=next(iter(bad))):
             BPRConfig(**bad)
+
+
+def _scripted_run(scores: dict[float, float], calls: list, model: torch.nn.Linear):
+    """A stand-in for one trainer run: records its call, sets the weights to the value, reports ``scores[value]``."""
+    from graphrec.train import TrainResult
+
+    def run(graph: Graph, valid: Graph | None, cfg: BPRConfig, value: float) -> TrainResult:
+        calls.append((value, valid is None, cfg.epochs, cfg.patience, cfg.checkpoint_dir))
+        with torch.no_grad():
+            model.weight.fill_(value)
+        best = scores[value]
+        return TrainResult(best_epoch=3 if valid is not None else -1, best_metric=best, epochs_run=cfg.epochs if valid is None else 5,
+                           history=[{"epoch": 1, "seconds": 0.1}])
+    return run
+
+
+@pytest.mark.parametrize("refit", [True, False])
+def test_train_with_selection_keeps_the_best_value_and_refits_only_it(refit: bool, tmp_path) -> None:
+    from graphrec.train import train_with_selection
+
+    g = Graph()
+    g.add_node_type("user", 3)
+    g.add_node_type("item", 6)
+    g.add_edges(INTERACTS, [0, 0, 0, 1, 1, 1, 2, 2], [0, 1, 2, 3, 4, 5, 0, 5])
+    model, calls = torch.nn.Linear(1, 1, bias=False), []
+    scores = {1.0: 0.2, 2.0: float("nan"), 3.0: 0.5, 4.0: 0.5}  # NaN never wins; on a tie the first value does
+    cfg = BPRConfig(epochs=50, patience=2, checkpoint_dir=str(tmp_path))
+    chosen, results, again = train_with_selection(_scripted_run(scores, calls, model), [1.0, 2.0, 3.0, 4.0], model, g, None, cfg,
+                                                  valid_fraction=0.3, seed=0, refit=refit)
+    assert chosen == 2 and len(results) == 4 and math.isnan(results[1].best_metric) and results[2].best_metric == 0.5
+    carve_calls = calls[:4]
+    assert [c[0] for c in carve_calls] == [1.0, 2.0, 3.0, 4.0] and not any(c[1] for c in carve_calls)
+    assert [c[4] for c in carve_calls] == [str(tmp_path / f"value{i}") for i in range(4)]
+    if refit:  # the winner again, on all of train, for its best epoch count, without early stopping
+        assert calls[4:] == [(3.0, True, 3, None, str(tmp_path / "refit"))] and again is not None
+    else:  # no refit: the winner's weights are put back (the last run had left 4.0's)
+        assert len(calls) == 4 and again is None and model.weight.item() == 3.0
+    one = train_with_selection(_scripted_run(scores, [], model), [1.0], model, g, None, cfg, valid_fraction=0.3, seed=0, refit=refit)
+    assert one[0] == 0 and len(one[1]) == 1
+    with pytest.raises(ValueError, match="at least one"):
+        train_with_selection(_scripted_run(scores, [], model), [], model, g, None, cfg, valid_fraction=0.3, seed=0, refit=refit)
+    with pytest.raises(ValueError, match="needs validation"):
+        train_with_selection(_scripted_run(scores, [], model), [1.0, 3.0], model, g, None, BPRConfig(patience=None),
+                             valid_fraction=0.3, seed=0, refit=refit)
