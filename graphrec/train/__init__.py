@@ -8,7 +8,6 @@ from .bpr import (
     bpr_loss,
     carve_validation,
     l2_rows,
-    train_with_refit,
     train_with_selection,
 )
 from .checkpoint import load_checkpoint, save_checkpoint
@@ -17,6 +16,6 @@ from .sampler import UniformNegativeSampler, epoch_pairs
 
 __all__ = [
     "BPRConfig", "BPRTrainer", "EarlyStopping", "TrainResult", "UniformNegativeSampler", "bpr_loss",
-    "carve_validation", "epoch_pairs", "l2_rows", "load_checkpoint", "save_checkpoint", "train_with_refit",
+    "carve_validation", "epoch_pairs", "l2_rows", "load_checkpoint", "save_checkpoint",
     "train_with_selection",
 ]

@@ -12,10 +12,9 @@ graph every ``eval_every`` epochs with the full-ranking protocol, stops early af
 checkpoint (model, optimiser, epoch, RNG state, early-stopping state) that a later run with the
 same ``checkpoint_dir`` resumes from, bit-for-bit on the same device.
 
-Around one trainer run sits the fit protocol: :func:`train_with_refit` (early stopping on a
-carve of train, then a refit on all of it for the best epoch count) and
-:func:`train_with_selection` (the same, after choosing one hyper-parameter, e.g. the L2 weight,
-among several values on that carve).
+Around the trainer runs sits the fit protocol, :func:`train_with_selection`: early stopping on
+a carve of train (choosing one hyper-parameter, e.g. the L2 weight, among several values there),
+then a refit on all of train for the best epoch count.
 
 Models plug in through a small protocol: an ``nn.Module`` with
 ``training_loss(users, pos, neg) -> (loss, parts)`` and ``score(users)`` (for validation), whose
@@ -46,8 +45,8 @@ from .checkpoint import load_checkpoint, save_checkpoint
 from .early_stopping import EarlyStopping
 from .sampler import UniformNegativeSampler, epoch_pairs
 
-__all__ = ["BPRConfig", "BPRTrainer", "TrainResult", "bpr_loss", "carve_validation", "l2_rows", "train_with_refit",
-           "train_with_selection", "triple_loss"]
+__all__ = ["BPRConfig", "BPRTrainer", "TrainResult", "bpr_loss", "carve_validation", "l2_rows", "train_with_selection",
+           "triple_loss"]
 
 
 def bpr_loss(pos_scores: torch.Tensor, neg_scores: torch.Tensor) -> torch.Tensor:
@@ -163,7 +162,7 @@ class BPRConfig:
 
     ``max_minutes`` is a wall-clock budget for :meth:`BPRTrainer.run`: an epoch (with its
     validation) that would end past it, predicted from the slowest one so far, is not
-    started (the first always runs); :func:`train_with_refit` spreads it over the whole fit.
+    started (the first always runs); :func:`train_with_selection` spreads it over the whole fit.
     """
 
     epochs: int = 1000
@@ -220,40 +219,6 @@ class TrainResult:
         return float(np.mean(secs)) if secs else float("nan")
 
 
-def train_with_refit(
-    run: Callable[[Graph, Graph | None, BPRConfig], TrainResult],
-    train: Graph,
-    valid: Graph | None,
-    config: BPRConfig,
-    *,
-    valid_fraction: float,
-    seed: int,
-    refit: bool,
-    etype: EdgeType = INTERACTS,
-) -> tuple[TrainResult, TrainResult | None]:
-    """graphrec's fit protocol around one training run ``run(graph, valid_graph, config)``.
-
-    With a ``valid`` split, ``run`` trains on ``train`` and stops early on ``valid``. Otherwise,
-    with early stopping on (``config.patience``), it trains on ``train`` minus a seeded
-    ``valid_fraction`` carve (:func:`carve_validation`) and stops early on the carve; then, if
-    ``refit``, ``run`` trains again on all of ``train`` for the best epoch count, without
-    early stopping, checkpointing under ``<checkpoint_dir>/refit``. With ``patience=None``,
-    one run on ``train``. ``config.max_minutes`` bounds the whole fit: the refit gets what
-    the first run left, and is skipped (with a ``RuntimeWarning``; the early-stopped weights
-    stay) when its predicted time does not fit.
-
-    Returns
-    -------
-    (result, refit_result) : TrainResult, TrainResult or None
-    """
-    fit_graph, valid_graph = _fit_split(train, valid, config, valid_fraction, seed, etype)
-    t_start = time.perf_counter()
-    result = run(fit_graph, valid_graph, config)
-    if not (refit and fit_graph is not train):
-        return result, None
-    return result, _refit(run, train, result, config, valid_fraction, time.perf_counter() - t_start)
-
-
 def train_with_selection(
     run: Callable[[Graph, Graph | None, BPRConfig, Any], TrainResult],
     values: Sequence[Any],
@@ -267,21 +232,27 @@ def train_with_selection(
     refit: bool,
     etype: EdgeType = INTERACTS,
 ) -> tuple[int, list[TrainResult], TrainResult | None]:
-    """:func:`train_with_refit` with one hyper-parameter chosen on validation among ``values``.
+    """graphrec's fit protocol around training runs ``run(graph, valid_graph, config, value)``.
 
-    ``run(graph, valid_graph, config, value)`` trains ``model`` with ``value`` (e.g. an L2
-    weight) in place. Each value gets its own run on the same split (the data's ``valid``, or
-    the seeded ``valid_fraction`` carve of ``train``), with early stopping; the value with the
-    highest best validation metric wins (the first on ties), as a grid search over a
-    validation carve does for any peer. Then, as :func:`train_with_refit`, the winner trains
-    again on all of ``train`` for its best epoch count when ``refit`` and the split was
-    carved; otherwise ``model`` gets the winner's early-stopped weights back (its
-    configuration, e.g. the attribute ``run`` set, is the caller's to restore to
-    ``values[chosen]``). One value is exactly :func:`train_with_refit`.
+    ``run`` trains ``model`` in place with one value of a hyper-parameter (e.g. an L2 weight).
+    With a ``valid`` split, each run trains on ``train`` and stops early on ``valid``.
+    Otherwise, with early stopping on (``config.patience``), it trains on ``train`` minus a
+    seeded ``valid_fraction`` carve (:func:`carve_validation`) and stops early on the carve;
+    with ``patience=None`` (one value only) it trains on all of ``train``.
 
-    ``config.max_minutes`` bounds the whole fit: the values still to run (and the refit,
-    counted as one more) share what is left equally. Checkpoints go to
-    ``<checkpoint_dir>/value<i>`` and ``<checkpoint_dir>/refit``.
+    Each of ``values`` gets its own run on the same split. The one with the highest best
+    validation metric wins (the first on ties; a run that never validated never wins over one
+    that did), as a grid search over a validation carve does for any peer. Then, if ``refit``
+    and the split was carved, ``run`` trains the winner again on all of ``train`` for its best
+    epoch count, without early stopping; otherwise ``model`` gets the winner's early-stopped
+    weights back (its configuration, e.g. the attribute ``run`` set, is the caller's to restore
+    to ``values[chosen]``).
+
+    ``config.max_minutes`` bounds the whole fit. With several values, those still to run and
+    the refit share what is left equally; one value's run may use all of it. The refit gets
+    what the runs left, and is skipped (with a ``RuntimeWarning``; the early-stopped weights
+    stay) when its predicted time does not fit. Checkpoints go to ``<checkpoint_dir>/value<i>``
+    (with several values; else ``<checkpoint_dir>``) and ``<checkpoint_dir>/refit``.
 
     Returns
     -------
@@ -290,49 +261,39 @@ def train_with_selection(
     values = list(values)
     if not values:
         raise ValueError("values must hold at least one candidate")
-    if len(values) == 1:
-        result, again = train_with_refit(lambda g, v, c: run(g, v, c, values[0]), train, valid, config,
-                                         valid_fraction=valid_fraction, seed=seed, refit=refit, etype=etype)
-        return 0, [result], again
-    if valid is None and config.patience is None:
+    several = len(values) > 1
+    if several and valid is None and config.patience is None:
         raise ValueError(f"choosing among {len(values)} values needs validation: keep early stopping (patience) on, "
                          "or pass a dataset with a valid split")
-    fit_graph, valid_graph = _fit_split(train, valid, config, valid_fraction, seed, etype)
+    if valid is not None:
+        fit_graph, valid_graph = train, valid.to(train.device)
+    elif config.patience is not None:
+        fit_graph, valid_graph = carve_validation(train, valid_fraction, seed, etype=etype)
+    else:
+        fit_graph, valid_graph = train, None
     refitting = refit and fit_graph is not train
     t_start = time.perf_counter()
     results: list[TrainResult] = []
-    chosen, chosen_score, chosen_state = -1, -math.inf, None
+    chosen, chosen_score, chosen_state = 0, -math.inf, None
     for i, value in enumerate(values):
         cfg = config
-        if config.max_minutes is not None:
+        if several and config.max_minutes is not None:
             left = config.max_minutes - (time.perf_counter() - t_start) / 60.0
             cfg = dataclasses.replace(cfg, max_minutes=max(left / (len(values) - i + refitting), 1e-3))
-        if config.checkpoint_dir is not None:
+        if several and config.checkpoint_dir is not None:
             cfg = dataclasses.replace(cfg, checkpoint_dir=str(Path(config.checkpoint_dir) / f"value{i}"))
-        result = run(fit_graph, valid_graph, cfg, value)
-        results.append(result)
-        score = result.best_metric if math.isfinite(result.best_metric) else -math.inf
-        if chosen < 0 or score > chosen_score:
+        results.append(run(fit_graph, valid_graph, cfg, value))
+        score = results[-1].best_metric if math.isfinite(results[-1].best_metric) else -math.inf
+        if several and (i == 0 or score > chosen_score):
             chosen, chosen_score = i, score
             chosen_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
     again = None
     if refitting:
         again = _refit(lambda g, v, c: run(g, v, c, values[chosen]), train, results[chosen], config, valid_fraction,
                        time.perf_counter() - t_start)
-    if again is None:  # the caller configures the model for values[chosen] (the last run set its own value)
+    if again is None and chosen != len(values) - 1:  # the last run's weights are not the winner's
         model.load_state_dict(chosen_state)  # type: ignore[arg-type]
     return chosen, results, again
-
-
-def _fit_split(
-    train: Graph, valid: Graph | None, config: BPRConfig, valid_fraction: float, seed: int, etype: EdgeType
-) -> tuple[Graph, Graph | None]:
-    """(graph trained on, validation graph) of the fit protocol (see :func:`train_with_refit`)."""
-    if valid is not None:
-        return train, valid.to(train.device)
-    if config.patience is not None:
-        return carve_validation(train, valid_fraction, seed, etype=etype)
-    return train, None
 
 
 def _refit(
