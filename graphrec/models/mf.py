@@ -23,7 +23,14 @@ from torch import nn
 
 from ..graph.edges import EdgeType
 from ..graph.store import INTERACTS, Graph
-from ..train.bpr import BPRConfig, BPRTrainer, TrainResult, train_with_selection, triple_loss
+from ..train.bpr import (
+    BPRConfig,
+    BPRTrainer,
+    TrainResult,
+    selection_table,
+    train_with_selection,
+    triple_loss,
+)
 from .base import EmbeddingRecommender
 from .embedding import EmbeddingTable, TableFactory, make_table
 from .registry import register
@@ -42,15 +49,6 @@ def _check_reg(reg: Any) -> tuple[float, ...]:
     if len(set(values)) < len(values):
         raise ValueError(f"reg lists a value twice: {reg!r}")
     return tuple(float(v) for v in values)
-
-
-def selection_table(name: str, values: Sequence[Any], results: Sequence[TrainResult], chosen: int) -> list[dict[str, Any]]:
-    """One row per candidate value of a validation choice: value, best validation metric and epoch, whether chosen."""
-    if len(values) == 1:
-        return []
-    return [{name: v, "valid_metric": r.best_metric, "best_epoch": r.best_epoch, "epochs_run": r.epochs_run,
-             "epoch_seconds": r.epoch_seconds, "chosen": i == chosen}
-            for i, (v, r) in enumerate(zip(values, results))]
 
 
 def _check_int(name: str, value: Any, low: int) -> int:

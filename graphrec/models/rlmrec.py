@@ -48,11 +48,18 @@ from torch import nn
 
 from ..graph.edges import EdgeType
 from ..graph.store import INTERACTS, Graph
-from ..train.bpr import BPRConfig, BPRTrainer, TrainResult, train_with_selection, triple_loss
+from ..train.bpr import (
+    BPRConfig,
+    BPRTrainer,
+    TrainResult,
+    selection_table,
+    train_with_selection,
+    triple_loss,
+)
 from .base import EmbeddingRecommender
 from .embedding import TableFactory
 from .lightgcn import LightGCN, lightgcn_propagate
-from .mf import MF, selection_table
+from .mf import MF
 from .registry import register
 
 __all__ = ["Projector", "RLMRec", "RLMRecCon", "RLMRecGen", "first_distinct", "info_nce", "mask_nodes"]

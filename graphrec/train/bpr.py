@@ -45,8 +45,8 @@ from .checkpoint import load_checkpoint, save_checkpoint
 from .early_stopping import EarlyStopping
 from .sampler import UniformNegativeSampler, epoch_pairs
 
-__all__ = ["BPRConfig", "BPRTrainer", "TrainResult", "bpr_loss", "carve_validation", "l2_rows", "train_with_selection",
-           "triple_loss"]
+__all__ = ["BPRConfig", "BPRTrainer", "TrainResult", "bpr_loss", "carve_validation", "l2_rows", "selection_table",
+           "train_with_selection", "triple_loss"]
 
 
 def bpr_loss(pos_scores: torch.Tensor, neg_scores: torch.Tensor) -> torch.Tensor:
@@ -294,6 +294,15 @@ def train_with_selection(
     if again is None and chosen != len(values) - 1:  # the last run's weights are not the winner's
         model.load_state_dict(chosen_state)  # type: ignore[arg-type]
     return chosen, results, again
+
+
+def selection_table(name: str, values: Sequence[Any], results: Sequence[TrainResult], chosen: int) -> list[dict[str, Any]]:
+    """One row per candidate value of a validation choice: value, best validation metric and epoch, whether chosen."""
+    if len(values) == 1:
+        return []
+    return [{name: v, "valid_metric": r.best_metric, "best_epoch": r.best_epoch, "epochs_run": r.epochs_run,
+             "epoch_seconds": r.epoch_seconds, "chosen": i == chosen}
+            for i, (v, r) in enumerate(zip(values, results))]
 
 
 def _refit(
