@@ -287,10 +287,25 @@ def train_with_selection(
         if several and (i == 0 or score > chosen_score):
             chosen, chosen_score = i, score
             chosen_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-    again = None
-    if refitting:
-        again = _refit(lambda g, v, c: run(g, v, c, values[chosen]), train, results[chosen], config, valid_fraction,
-                       time.perf_counter() - t_start)
+    again, best = None, results[chosen]
+    if refitting and best.best_epoch > 0:
+        minutes, fits = config.max_minutes, True
+        if minutes is not None:
+            minutes -= (time.perf_counter() - t_start) / 60.0
+            # the refit trains on ~1/(1 - valid_fraction) as many pairs per epoch
+            need = best.epoch_seconds * best.best_epoch / (1.0 - valid_fraction) / 60.0
+            fits = need <= minutes
+            if not fits:
+                warnings.warn(
+                    f"refit skipped: {best.best_epoch} epochs on the whole training split need about {need:.1f} min, "
+                    f"{max(minutes, 0.0):.1f} min of max_minutes={config.max_minutes} are left; the model keeps the "
+                    f"early-stopped weights trained without the validation carve",
+                    RuntimeWarning, stacklevel=3,
+                )
+        if fits:
+            ckpt = None if config.checkpoint_dir is None else str(Path(config.checkpoint_dir) / "refit")
+            again = run(train, None, dataclasses.replace(config, epochs=best.best_epoch, patience=None, checkpoint_dir=ckpt,
+                                                         max_minutes=minutes), values[chosen])
     if again is None and chosen != len(values) - 1:  # the last run's weights are not the winner's
         model.load_state_dict(chosen_state)  # type: ignore[arg-type]
     return chosen, results, again
@@ -303,35 +318,6 @@ def selection_table(name: str, values: Sequence[Any], results: Sequence[TrainRes
     return [{name: v, "valid_metric": r.best_metric, "best_epoch": r.best_epoch, "epochs_run": r.epochs_run,
              "epoch_seconds": r.epoch_seconds, "chosen": i == chosen}
             for i, (v, r) in enumerate(zip(values, results))]
-
-
-def _refit(
-    run: Callable[[Graph, Graph | None, BPRConfig], TrainResult],
-    train: Graph,
-    result: TrainResult,
-    config: BPRConfig,
-    valid_fraction: float,
-    seconds_spent: float,
-) -> TrainResult | None:
-    """Train again on all of ``train`` for ``result.best_epoch`` epochs, if that fits the budget."""
-    if result.best_epoch <= 0:
-        return None
-    minutes = config.max_minutes
-    if minutes is not None:
-        minutes -= seconds_spent / 60.0
-        # the refit trains on ~1/(1 - valid_fraction) as many pairs per epoch
-        need = result.epoch_seconds * result.best_epoch / (1.0 - valid_fraction) / 60.0
-        if not need <= minutes:
-            warnings.warn(
-                f"refit skipped: {result.best_epoch} epochs on the whole training split need about {need:.1f} min, "
-                f"{max(minutes, 0.0):.1f} min of max_minutes={config.max_minutes} are left; the model keeps the "
-                f"early-stopped weights trained without the validation carve",
-                RuntimeWarning, stacklevel=4,
-            )
-            return None
-    ckpt = None if config.checkpoint_dir is None else str(Path(config.checkpoint_dir) / "refit")
-    again = dataclasses.replace(config, epochs=result.best_epoch, patience=None, checkpoint_dir=ckpt, max_minutes=minutes)
-    return run(train, None, again)
 
 
 class BPRTrainer:
