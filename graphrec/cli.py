@@ -27,12 +27,14 @@ class CliError(Exception):
 
 # ---------------------------------------------------------------------- helpers
 def _device(name: str) -> torch.device:
+    from .graph.store import store_device
+
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise CliError(f"--device {name}: CUDA is not available on this machine")
     try:
-        return torch.device(name)
-    except RuntimeError:
-        raise CliError(f"--device: unknown device {name!r} (use cpu or cuda)") from None
+        return store_device(name)
+    except ValueError as err:
+        raise CliError(f"--device: {err}") from None
 
 
 def _ks(text: str) -> list[int]:

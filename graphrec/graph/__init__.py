@@ -2,6 +2,6 @@
 
 from .edges import EdgeSet, EdgeType
 from .idmap import IdMap
-from .store import INTERACTS, ITEM, TRUSTS, USER, Graph
+from .store import INTERACTS, ITEM, TRUSTS, USER, Graph, store_device
 
-__all__ = ["INTERACTS", "ITEM", "TRUSTS", "USER", "EdgeSet", "EdgeType", "Graph", "IdMap"]
+__all__ = ["INTERACTS", "ITEM", "TRUSTS", "USER", "EdgeSet", "EdgeType", "Graph", "IdMap", "store_device"]

@@ -21,7 +21,7 @@ import torch
 from .edges import EdgeSet, EdgeType, coo_to_csr
 from .idmap import IdMap, _as_id_array
 
-__all__ = ["INTERACTS", "ITEM", "TRUSTS", "USER", "Graph"]
+__all__ = ["INTERACTS", "ITEM", "TRUSTS", "USER", "Graph", "store_device"]
 
 USER = "user"
 ITEM = "item"
@@ -29,6 +29,24 @@ INTERACTS: EdgeType = ("user", "interacts", "item")
 TRUSTS: EdgeType = ("user", "trusts", "user")
 
 _FORMAT_VERSION = 1
+
+#: device types torch offers that graphrec cannot compute on, and why
+UNSUPPORTED_DEVICE_TYPES = {"mps": "it has no float64, which graphrec's exact weight merges, samplers and metrics use"}
+
+
+def store_device(device: str | torch.device) -> torch.device:
+    """``device`` as a ``torch.device``; ``ValueError`` for an unknown name or a device graphrec cannot use.
+
+    graphrec computes on CPU and CUDA. Apple's ``mps`` lacks float64 and is refused here, at the
+    entry point, rather than deep inside a fit.
+    """
+    try:
+        d = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"unknown device {device!r}; graphrec runs on 'cpu' or 'cuda'") from None
+    if d.type in UNSUPPORTED_DEVICE_TYPES:
+        raise ValueError(f"device {str(d)!r} is not supported: {UNSUPPORTED_DEVICE_TYPES[d.type]}; use 'cpu' or 'cuda'")
+    return d
 
 
 def _tensor(x: Any, dtype: torch.dtype, what: str, device: torch.device) -> torch.Tensor:
@@ -83,7 +101,7 @@ class Graph:
     """
 
     def __init__(self, device: str | torch.device = "cpu") -> None:
-        self._device = torch.device(device)
+        self._device = store_device(device)
         self._nodes: dict[str, IdMap] = {}
         self._edges: dict[EdgeType, EdgeSet] = {}
         self.node_attrs: dict[str, dict[str, Any]] = {}
@@ -302,7 +320,7 @@ class Graph:
     # ------------------------------------------------------------ transforms
     def to(self, device: str | torch.device) -> Graph:
         """A graph on ``device`` (the same object when already there). Id maps are shared."""
-        device = torch.device(device)
+        device = store_device(device)
         if device == self._device:
             return self
         out = self._shallow(device)

@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from ..graph.edges import EdgeType
-from ..graph.store import INTERACTS, Graph
+from ..graph.store import INTERACTS, Graph, store_device
 from ..train.bpr import (
     BPRConfig,
     BPRTrainer,
@@ -170,7 +170,7 @@ class MF(EmbeddingRecommender, nn.Module):
         self.table = table
         self.checkpoint_dir = None if checkpoint_dir is None else str(checkpoint_dir)
         self.progress = bool(progress)
-        self.target_device = None if device is None else torch.device(device)
+        self.target_device = None if device is None else store_device(device)
         # validates epochs / batch / patience / eval_every / sampling / negatives / negative_selection / max_minutes
         self.config = BPRConfig(
             epochs=epochs, batch=batch, lr=self.lr, seed=self.seed, patience=patience, eval_every=eval_every,

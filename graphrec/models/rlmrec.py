@@ -47,7 +47,7 @@ import torch
 from torch import nn
 
 from ..graph.edges import EdgeType
-from ..graph.store import INTERACTS, Graph
+from ..graph.store import INTERACTS, Graph, store_device
 from ..train.bpr import (
     BPRConfig,
     BPRTrainer,
@@ -318,7 +318,7 @@ class RLMRec(EmbeddingRecommender, nn.Module):
         self.hidden, self.center, self.text_model, self.cache_dir = hidden, bool(center), text_model, cache_dir
         self.top_titles, self.top_genres = int(top_titles), int(top_genres)
         self.seed = seed
-        self.target_device = None if device is None else torch.device(device)
+        self.target_device = None if device is None else store_device(device)
         self.semantic_input = semantic
         self._backbone_spec = backbone
         self._backbone_kw: dict[str, Any] = {

@@ -63,7 +63,7 @@ from tqdm.auto import tqdm
 
 from ..graph.edges import _INT32_MAX, _sparse_csr
 from ..graph.ops import gather_rows
-from ..graph.store import Graph
+from ..graph.store import Graph, store_device
 from ..walks.engine import WalkEngine
 from .exact import _check_alpha, as_engine, transpose_step
 from .spectral import SpectralTail, spectral_tail, spectral_tail_or_none
@@ -284,7 +284,7 @@ class PowerWalkIndex:
         return self._combine(rows, nodes, torch.ones(nodes.numel(), device=self.device), nodes.numel(), background)
 
     def to(self, device: str | torch.device) -> PowerWalkIndex:
-        d = torch.device(device)
+        d = store_device(device)
         return PowerWalkIndex(
             self.indptr.to(d), self.indices.to(d), self.values.to(d), self.residual.to(d), self.background.to(d),
             self.node_types, self.offsets.to(d), self.params, self.spectral.to(d) if self.spectral else None,
@@ -497,7 +497,7 @@ class PowerWalkIndex:
         d = torch.load(path, map_location="cpu", weights_only=True)
         if not isinstance(d, dict) or d.get("format") not in _READABLE_FORMATS:
             raise ValueError(f"{path} is not a PowerWalk index (format {d.get('format') if isinstance(d, dict) else None!r})")
-        dev = torch.device(device)
+        dev = store_device(device)
         params = json.loads(d["params"])
         spectral = None
         if "spectral_vectors" in d:

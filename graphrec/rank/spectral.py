@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import torch
 
+from ..graph.store import store_device
 from ..walks.engine import WalkEngine
 
 __all__ = ["SpectralTail", "is_reversible", "spectral_tail", "spectral_tail_or_none"]
@@ -142,7 +143,7 @@ class SpectralTail:
         return sum(t.numel() * t.element_size() for t in (self._project, self._expand, self.eigenvalues, self.sqrt_degree))
 
     def to(self, device: str | torch.device) -> SpectralTail:
-        d = torch.device(device)
+        d = store_device(device)
         return SpectralTail(self.vectors.to(d), self.eigenvalues.to(d), self.sqrt_degree.to(d), self.alpha, self.slabs)
 
     def accumulate(self, out: torch.Tensor, x: torch.Tensor, weight: float = 1.0, live: list[tuple[int, int]] | None = None) -> None:

@@ -110,6 +110,12 @@ def test_cuda_request_without_cuda(tmp_path: Path, capsys: pytest.CaptureFixture
     assert code == 2 and "CUDA is not available" in err
 
 
+def test_unsupported_device_is_a_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    d = write_split_dir(tmp_path / "tiny")
+    code, _, err = run_cli(capsys, "evaluate", "--data", str(d), "--model", "mostpop", "--device", "mps")
+    assert code == 2 and "'mps' is not supported" in err and "float64" in err
+
+
 @pytest.mark.parametrize("ext", ["csv", "parquet"])
 def test_score_writes_all_users(tmp_path: Path, capsys: pytest.CaptureFixture[str], ext: str) -> None:
     d = write_split_dir(tmp_path / "tiny")

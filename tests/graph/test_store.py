@@ -351,6 +351,14 @@ def test_to_same_device_is_identity_and_other_device_moves_everything() -> None:
     assert m.id_map("user") is g.id_map("user")
 
 
+@pytest.mark.parametrize("device", ["mps", torch.device("mps"), "nonsense"])
+def test_devices_graphrec_cannot_use_are_refused_by_name(device: object) -> None:
+    with pytest.raises(ValueError, match="mps.*float64|unknown device 'nonsense'"):
+        Graph(device=device)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="mps.*float64|unknown device 'nonsense'"):
+        tiny().to(device)  # type: ignore[arg-type]
+
+
 def test_nbytes_by_hand() -> None:
     g = tiny()
     es = g.edges(INTERACTS)

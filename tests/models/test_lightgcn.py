@@ -94,6 +94,12 @@ def test_propagation_gradient_equals_dense_autograd() -> None:
     )
 
 
+@pytest.mark.parametrize("name", ["mf", "lightgcn", "rlmrec-con"])
+def test_models_refuse_an_unsupported_device_when_built(name: str) -> None:
+    with pytest.raises(ValueError, match="'mps' is not supported"):
+        create(name, device="mps")
+
+
 def test_propagation_rejects_mismatched_shapes() -> None:
     r, rt = tiny_graph().norm_adj()
     with pytest.raises(ValueError, match="do not match"):
