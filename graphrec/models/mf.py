@@ -68,6 +68,13 @@ class MF(EmbeddingRecommender, nn.Module):
         Embedding width (default 64).
     lr : float
         Adam learning rate (default 1e-3).
+    lr_milestones : int or sequence of int
+        Step decay: after each of these epoch counts the learning rate is multiplied by
+        ``lr_gamma`` (default none). A resumed checkpoint continues on the schedule, and one
+        trained without a decay can be resumed with one added (see
+        :class:`~graphrec.train.bpr.BPRConfig`).
+    lr_gamma : float
+        The decay factor, in (0, 1] (default 0.1).
     reg : float, sequence of floats or 'auto'
         L2 weight on the batch's layer-0 rows, ``reg * (|e_u|² + |e_i|² + |e_j|²) / 2 / B``
         (default 1e-4). Several values: each is fitted on the validation split with early
@@ -134,6 +141,8 @@ class MF(EmbeddingRecommender, nn.Module):
         *,
         dim: int = 64,
         lr: float = 1e-3,
+        lr_milestones: int | Sequence[int] = (),
+        lr_gamma: float = 0.1,
         reg: float | Sequence[float] | str = 1e-4,
         epochs: int = 1000,
         batch: int = 2048,
@@ -176,6 +185,7 @@ class MF(EmbeddingRecommender, nn.Module):
             epochs=epochs, batch=batch, lr=self.lr, seed=self.seed, patience=patience, eval_every=eval_every,
             sampling=sampling, negatives=negatives, negative_selection=negative_selection,
             checkpoint_dir=self.checkpoint_dir, progress=self.progress, max_minutes=max_minutes,
+            lr_milestones=lr_milestones, lr_gamma=lr_gamma,
         )
         if patience is not None:
             _check_int("patience", patience, 1)
@@ -208,6 +218,7 @@ class MF(EmbeddingRecommender, nn.Module):
             "dim": self.dim, "lr": self.lr, "reg": self.reg_spec, "epochs": c.epochs, "batch": c.batch, "seed": self.seed,
             "patience": c.patience, "eval_every": c.eval_every, "refit": self.refit, "sampling": c.sampling,
             "negatives": c.negatives, "negative_selection": c.negative_selection, "max_minutes": c.max_minutes,
+            "lr_milestones": list(c.lr_milestones), "lr_gamma": c.lr_gamma,
             "table": self.table if isinstance(self.table, str) else getattr(self.table, "__name__", "custom"),
         }
 

@@ -25,6 +25,7 @@ Models plug in through a small protocol: an ``nn.Module`` with
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 import time
 import warnings
@@ -156,6 +157,17 @@ def _adam(params: list[torch.Tensor], lr: float) -> torch.optim.Optimizer:
         return torch.optim.Adam(params, lr=lr)
 
 
+def _check_milestones(milestones: Any) -> tuple[int, ...]:
+    """``lr_milestones`` as a strictly increasing tuple of epoch counts >= 1 (one int or a sequence)."""
+    values = list(milestones) if isinstance(milestones, (list, tuple)) else [milestones]
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+            raise ValueError(f"lr_milestones must be epoch counts >= 1 (an int or a list of them), got {milestones!r}")
+    if any(b <= a for a, b in itertools.pairwise(values)):
+        raise ValueError(f"lr_milestones must be strictly increasing, got {milestones!r}")
+    return tuple(int(v) for v in values)
+
+
 @dataclass
 class BPRConfig:
     """Hyper-parameters of :class:`BPRTrainer` (defaults: LightGCN's).
@@ -163,6 +175,12 @@ class BPRConfig:
     ``max_minutes`` is a wall-clock budget for :meth:`BPRTrainer.run`: an epoch (with its
     validation) that would end past it, predicted from the slowest one so far, is not
     started (the first always runs); :func:`train_with_selection` spreads it over the whole fit.
+
+    ``lr_milestones`` is a step decay of Adam's learning rate: after each listed epoch count
+    it is multiplied by ``lr_gamma`` (PyTorch's ``MultiStepLR``), so epoch ``e`` (1-based)
+    trains at ``lr * lr_gamma ** (number of milestones < e)``. The rate follows from the epoch
+    count alone, so a resumed run continues on schedule; neither is part of a checkpoint's
+    fingerprint, so a run that has levelled off can be resumed with a decay added.
     """
 
     epochs: int = 1000
@@ -180,6 +198,8 @@ class BPRConfig:
     checkpoint_every: int = 1
     progress: bool = False
     max_minutes: float | None = None
+    lr_milestones: tuple[int, ...] = ()
+    lr_gamma: float = 0.1
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch", "eval_every", "checkpoint_every", "negatives"):
@@ -195,6 +215,9 @@ class BPRConfig:
             raise ValueError(f"negative_selection must be one of {NEGATIVE_SELECTIONS}, got {self.negative_selection!r}")
         if "@" not in self.metric:
             raise ValueError(f"metric must look like 'ndcg@20', got {self.metric!r}")
+        self.lr_milestones = _check_milestones(self.lr_milestones)
+        if isinstance(self.lr_gamma, bool) or not isinstance(self.lr_gamma, (int, float)) or not 0 < self.lr_gamma <= 1:
+            raise ValueError(f"lr_gamma must be a number in (0, 1], got {self.lr_gamma!r}")
         if self.max_minutes is not None and (isinstance(self.max_minutes, bool) or not isinstance(self.max_minutes, (int, float))
                                              or not self.max_minutes > 0):
             raise ValueError(f"max_minutes must be a number > 0 or None, got {self.max_minutes!r}")
@@ -369,6 +392,11 @@ class BPRTrainer:
         report = evaluate(self.model, self._valid_data, k=[int(k)])  # type: ignore[arg-type]
         return report[self.config.metric]
 
+    def lr_at(self, epoch: int) -> float:
+        """Adam's learning rate for the epoch after ``epoch`` completed ones (the step decay of ``lr_milestones``)."""
+        cfg = self.config
+        return cfg.lr * cfg.lr_gamma ** sum(1 for m in cfg.lr_milestones if m <= epoch)
+
     def train_epoch(self, bar: Any = None) -> float:
         """One epoch of shuffled mini-batches; returns the mean batch loss."""
         users, pos = epoch_pairs(self.train, self.generator, etype=self.etype, mode=self.config.sampling)
@@ -447,6 +475,8 @@ class BPRTrainer:
                         save_checkpoint(cfg.checkpoint_dir, self._state(epoch, result))
                     break
                 step_bar.reset()
+                for group in self.optimizer.param_groups:
+                    group["lr"] = self.lr_at(epoch)
                 t0 = time.perf_counter()
                 loss = self.train_epoch(step_bar)
                 if self.train.device.type == "cuda":

@@ -15,7 +15,7 @@ from graphrec.models import create
 from graphrec.models.embedding import EmbeddingTable, FullEmbedding, make_table
 from graphrec.models.lightgcn import LightGCN, lightgcn_propagate
 from graphrec.models.mf import MF
-from graphrec.train import carve_validation
+from graphrec.train import BPRTrainer, carve_validation
 
 # 3 users, 4 items; item 3 has no interaction (zero degree must propagate to zeros, not NaN)
 EDGES = ([0, 0, 1, 1, 1, 2], [0, 1, 0, 1, 2, 2])
@@ -301,6 +301,30 @@ def test_checkpoint_resume_equals_uninterrupted(tmp_path) -> None:
         LightGCN(epochs=4, checkpoint_dir=str(tmp_path), **{**kw, "negatives": 2}).fit(data)
     with pytest.raises(ValueError, match="negative_selection"):
         LightGCN(epochs=4, checkpoint_dir=str(tmp_path), **{**kw, "negative_selection": "mean"}).fit(data)
+
+
+def test_lr_step_decay_follows_the_schedule_and_can_be_added_on_resume(tmp_path) -> None:
+    """``lr_milestones``: the decayed run differs from the plain one only after the milestone, and
+    a checkpoint trained without a decay, resumed with one, equals the run that had it throughout."""
+    data = community_data()
+    kw = {"dim": 8, "layers": 2, "lr": 0.01, "batch": 64, "patience": None, "seed": 4, "reg": 2e-3}
+    plain = LightGCN(epochs=4, **kw).fit(data)
+    decayed = LightGCN(epochs=4, lr_milestones=2, lr_gamma=0.1, **kw).fit(data)
+    plain_loss = [h["loss"] for h in plain.result.history]
+    decayed_loss = [h["loss"] for h in decayed.result.history]
+    assert decayed_loss[:2] == plain_loss[:2] and decayed_loss[2:] != plain_loss[2:]
+    assert not torch.equal(decayed.embeddings()[1], plain.embeddings()[1])
+    trainer_lrs = [BPRTrainer(decayed, data.train, None, decayed.config).lr_at(e) for e in range(4)]
+    assert trainer_lrs == pytest.approx([0.01, 0.01, 0.001, 0.001])
+    assert [h["loss"] for h in LightGCN(epochs=4, lr_milestones=2, lr_gamma=1.0, **kw).fit(data).result.history] == plain_loss
+    LightGCN(epochs=2, checkpoint_dir=str(tmp_path), **kw).fit(data)  # levelled off: add a decay and go on
+    resumed = LightGCN(epochs=4, lr_milestones=[2], checkpoint_dir=str(tmp_path), **kw).fit(data)
+    assert resumed.result.resumed_from == 2 and [h["loss"] for h in resumed.result.history] == decayed_loss
+    assert torch.equal(resumed.embeddings()[1], decayed.embeddings()[1])
+    assert resumed.params()["lr_milestones"] == [2] and resumed.params()["lr_gamma"] == 0.1
+    for bad in ({"lr_milestones": [3, 2]}, {"lr_milestones": 0}, {"lr_gamma": 0.0}, {"lr_gamma": 2}):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            LightGCN(**bad)
 
 
 def _fake_clock(monkeypatch, step: float = 1.0) -> None:
