@@ -156,9 +156,9 @@ class LightGCN(MF):
             raise ValueError(f"layers must be an integer >= 0, got {layers!r}")
         self.layers, self.weighted = int(layers), bool(weighted)
         super().__init__(
-            graph, dim=dim, lr=lr, lr_milestones=lr_milestones, lr_gamma=lr_gamma, reg=reg, epochs=epochs, batch=batch, seed=seed, patience=patience,
-            eval_every=eval_every, valid_fraction=valid_fraction, refit=refit, sampling=sampling, negatives=negatives,
-            negative_selection=negative_selection, table=table,
+            graph, dim=dim, lr=lr, lr_milestones=lr_milestones, lr_gamma=lr_gamma, reg=reg, epochs=epochs, batch=batch,
+            seed=seed, patience=patience, eval_every=eval_every, valid_fraction=valid_fraction, refit=refit,
+            sampling=sampling, negatives=negatives, negative_selection=negative_selection, table=table,
             checkpoint_dir=checkpoint_dir, progress=progress, max_minutes=max_minutes, device=device, etype=etype,
         )
 
