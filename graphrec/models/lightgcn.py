@@ -95,7 +95,7 @@ class LightGCN(MF):
         Embedding width (paper: 64).
     layers : int
         Propagation layers ``K`` (paper: 3). ``0`` is MF.
-    lr, lr_milestones, lr_gamma, reg, epochs, batch, seed, patience, eval_every, valid_fraction, refit, sampling,
+    lr, lr_milestones, lr_gamma, ema, reg, epochs, batch, seed, patience, eval_every, valid_fraction, refit, sampling,
     negatives, negative_selection, table, checkpoint_dir, progress, max_minutes, device
         As in :class:`~graphrec.models.mf.MF`. Defaults differ from the paper's
         (Adam 1e-3, L2 1e-4, one negative, batch 2048) in ``lr = 5e-3``, ``negatives = 4``,
@@ -133,6 +133,7 @@ class LightGCN(MF):
         lr: float = 5e-3,
         lr_milestones: int | Sequence[int] = (),
         lr_gamma: float = 0.1,
+        ema: float | None = None,
         reg: float | Sequence[float] | str = "auto",
         epochs: int = 1000,
         batch: int = 2048,
@@ -156,7 +157,7 @@ class LightGCN(MF):
             raise ValueError(f"layers must be an integer >= 0, got {layers!r}")
         self.layers, self.weighted = int(layers), bool(weighted)
         super().__init__(
-            graph, dim=dim, lr=lr, lr_milestones=lr_milestones, lr_gamma=lr_gamma, reg=reg, epochs=epochs, batch=batch,
+            graph, dim=dim, lr=lr, lr_milestones=lr_milestones, lr_gamma=lr_gamma, ema=ema, reg=reg, epochs=epochs, batch=batch,
             seed=seed, patience=patience, eval_every=eval_every, valid_fraction=valid_fraction, refit=refit,
             sampling=sampling, negatives=negatives, negative_selection=negative_selection, table=table,
             checkpoint_dir=checkpoint_dir, progress=progress, max_minutes=max_minutes, device=device, etype=etype,

@@ -75,6 +75,12 @@ class MF(EmbeddingRecommender, nn.Module):
         :class:`~graphrec.train.bpr.BPRConfig`).
     lr_gamma : float
         The decay factor, in (0, 1] (default 0.1).
+    ema : float or None
+        Serve a running average of the weights over about this many epochs (Polyak averaging;
+        default None: the raw weights). Validation and early stopping score the average too;
+        the optimiser steps the raw weights. Early in a run the average spans only the last
+        third of its steps, so a short run is not averaged with its untrained start (see
+        :class:`~graphrec.train.averaging.WeightAverage`).
     reg : float, sequence of floats or 'auto'
         L2 weight on the batch's layer-0 rows, ``reg * (|e_u|² + |e_i|² + |e_j|²) / 2 / B``
         (default 1e-4). Several values: each is fitted on the validation split with early
@@ -143,6 +149,7 @@ class MF(EmbeddingRecommender, nn.Module):
         lr: float = 1e-3,
         lr_milestones: int | Sequence[int] = (),
         lr_gamma: float = 0.1,
+        ema: float | None = None,
         reg: float | Sequence[float] | str = 1e-4,
         epochs: int = 1000,
         batch: int = 2048,
@@ -185,7 +192,7 @@ class MF(EmbeddingRecommender, nn.Module):
             epochs=epochs, batch=batch, lr=self.lr, seed=self.seed, patience=patience, eval_every=eval_every,
             sampling=sampling, negatives=negatives, negative_selection=negative_selection,
             checkpoint_dir=self.checkpoint_dir, progress=self.progress, max_minutes=max_minutes,
-            lr_milestones=lr_milestones, lr_gamma=lr_gamma,
+            lr_milestones=lr_milestones, lr_gamma=lr_gamma, ema=ema,
         )
         if patience is not None:
             _check_int("patience", patience, 1)
@@ -218,7 +225,7 @@ class MF(EmbeddingRecommender, nn.Module):
             "dim": self.dim, "lr": self.lr, "reg": self.reg_spec, "epochs": c.epochs, "batch": c.batch, "seed": self.seed,
             "patience": c.patience, "eval_every": c.eval_every, "refit": self.refit, "sampling": c.sampling,
             "negatives": c.negatives, "negative_selection": c.negative_selection, "max_minutes": c.max_minutes,
-            "lr_milestones": list(c.lr_milestones), "lr_gamma": c.lr_gamma,
+            "lr_milestones": list(c.lr_milestones), "lr_gamma": c.lr_gamma, "ema": c.ema,
             "table": self.table if isinstance(self.table, str) else getattr(self.table, "__name__", "custom"),
         }
 

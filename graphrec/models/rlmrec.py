@@ -226,7 +226,7 @@ class RLMRec(EmbeddingRecommender, nn.Module):
         Embedding cache folder (default ``$GRAPHREC_CACHE/text`` or ``~/.cache/graphrec/text``).
     top_titles, top_genres : int
         Top-rated items and favourite genres listed in each user profile.
-    dim, layers, lr, lr_milestones, lr_gamma, reg, epochs, batch, seed, patience, eval_every, valid_fraction, refit, sampling, negatives, negative_selection, table, checkpoint_dir, progress, max_minutes, device
+    dim, layers, lr, lr_milestones, lr_gamma, ema, reg, epochs, batch, seed, patience, eval_every, valid_fraction, refit, sampling, negatives, negative_selection, table, checkpoint_dir, progress, max_minutes, device
         Backbone and training parameters, as in :class:`~graphrec.models.lightgcn.LightGCN`
         (``layers`` only for LightGCN; default 3). ``lr``, ``reg``, ``negatives``,
         ``negative_selection`` and ``eval_every`` default to the backbone's own defaults, so
@@ -272,6 +272,7 @@ class RLMRec(EmbeddingRecommender, nn.Module):
         lr: float | None = None,
         lr_milestones: int | Sequence[int] = (),
         lr_gamma: float = 0.1,
+        ema: float | None = None,
         reg: float | Sequence[float] | str | None = None,
         epochs: int = 1000,
         batch: int = 2048,
@@ -327,7 +328,7 @@ class RLMRec(EmbeddingRecommender, nn.Module):
             "dim": dim, "epochs": epochs, "batch": batch, "seed": seed, "patience": patience,
             "valid_fraction": valid_fraction, "refit": refit, "sampling": sampling, "table": table,
             "checkpoint_dir": checkpoint_dir, "progress": progress, "max_minutes": max_minutes, "etype": etype,
-            "lr_milestones": lr_milestones, "lr_gamma": lr_gamma,
+            "lr_milestones": lr_milestones, "lr_gamma": lr_gamma, "ema": ema,
         }
         # None: the backbone's own default (LightGCN's and MF's differ)
         self._backbone_kw.update({k: v for k, v in (("lr", lr), ("reg", reg), ("negatives", negatives),

@@ -24,12 +24,13 @@ Models plug in through a small protocol: an ``nn.Module`` with
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import itertools
 import math
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,7 @@ from tqdm.auto import tqdm
 from ..data.dataset import Dataset, held_out_graph
 from ..graph.edges import EdgeType
 from ..graph.store import INTERACTS, Graph
+from .averaging import WeightAverage
 from .checkpoint import load_checkpoint, save_checkpoint
 from .early_stopping import EarlyStopping
 from .sampler import UniformNegativeSampler, epoch_pairs
@@ -181,6 +183,14 @@ class BPRConfig:
     trains at ``lr * lr_gamma ** (number of milestones < e)``. The rate follows from the epoch
     count alone, so a resumed run continues on schedule; neither is part of a checkpoint's
     fingerprint, so a run that has levelled off can be resumed with a decay added.
+
+    ``ema`` (epochs, default off) keeps a running average of the weights that spans about
+    that many epochs (:class:`~graphrec.train.averaging.WeightAverage`: Polyak averaging,
+    polynomial-decay early on, then an EMA with that time constant); validation, early
+    stopping and the trained model use the average, while the optimiser steps the raw weights.
+    Like the schedule it is not in the fingerprint: a run that has levelled off can be resumed
+    with averaging added, which then starts at the resumed epoch (a different ``ema`` than the
+    checkpoint's own raises).
     """
 
     epochs: int = 1000
@@ -200,6 +210,7 @@ class BPRConfig:
     max_minutes: float | None = None
     lr_milestones: tuple[int, ...] = ()
     lr_gamma: float = 0.1
+    ema: float | None = None
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch", "eval_every", "checkpoint_every", "negatives"):
@@ -218,6 +229,8 @@ class BPRConfig:
         self.lr_milestones = _check_milestones(self.lr_milestones)
         if isinstance(self.lr_gamma, bool) or not isinstance(self.lr_gamma, (int, float)) or not 0 < self.lr_gamma <= 1:
             raise ValueError(f"lr_gamma must be a number in (0, 1], got {self.lr_gamma!r}")
+        if self.ema is not None and (isinstance(self.ema, bool) or not isinstance(self.ema, (int, float)) or not self.ema > 0):
+            raise ValueError(f"ema must be a number of epochs > 0 or None, got {self.ema!r}")
         if self.max_minutes is not None and (isinstance(self.max_minutes, bool) or not isinstance(self.max_minutes, (int, float))
                                              or not self.max_minutes > 0):
             raise ValueError(f"max_minutes must be a number > 0 or None, got {self.max_minutes!r}")
@@ -382,6 +395,8 @@ class BPRTrainer:
         self.optimizer = _adam(list(model.parameters()), config.lr)
         self.stopper = EarlyStopping(config.patience if valid is not None else None)
         self._valid_data = None if valid is None else Dataset("valid", train, valid)
+        steps = math.ceil(train.num_edges(etype) / config.batch)
+        self.average = None if config.ema is None else WeightAverage(model.parameters(), max(config.ema * steps, 1.0))
 
     # ---------------------------------------------------------------- pieces
     def validate(self) -> float:
@@ -412,6 +427,8 @@ class BPRTrainer:
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.optimizer.step()
+            if self.average is not None:
+                self.average.update()
             self._parameters_changed()
             total += loss.detach()
             steps += 1
@@ -419,6 +436,19 @@ class BPRTrainer:
                 bar.update(1)
         self.model.eval()
         return float(total) / max(steps, 1)
+
+    @contextlib.contextmanager
+    def _serving_weights(self) -> Iterator[None]:
+        """Within the block the model holds the weights it would serve (the average, with ``ema``)."""
+        if self.average is None:
+            yield
+            return
+        try:
+            with self.average.applied():
+                self._parameters_changed()
+                yield
+        finally:
+            self._parameters_changed()
 
     def _parameters_changed(self) -> None:
         hook = getattr(self.model, "invalidate_cache", None)
@@ -432,6 +462,7 @@ class BPRTrainer:
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "generator": self.generator.get_state(),
+            "average": None if self.average is None else self.average.state_dict(),
             "stopper": self.stopper.state_dict(),
             "history": result.history,
             "stopped_early": result.stopped_early,
@@ -449,6 +480,8 @@ class BPRTrainer:
         self.optimizer.load_state_dict(state["optimizer"])
         self.generator.set_state(state["generator"].cpu())
         self.stopper.load_state_dict(state["stopper"])
+        if self.average is not None and state.get("average") is not None:
+            self.average.load_state_dict(state["average"])  # a run without averaging starts the average here
         result.history = list(state["history"])
         result.stopped_early = bool(state["stopped_early"])
         return int(state["epoch"])
@@ -486,9 +519,10 @@ class BPRTrainer:
                 if not math.isfinite(loss):
                     raise FloatingPointError(f"training loss became {loss} at epoch {epoch}; lower lr or raise reg")
                 if self._valid_data is not None and epoch % cfg.eval_every == 0:
-                    last_metric = self.validate()
+                    with self._serving_weights():
+                        last_metric = self.validate()
+                        self.stopper.update(last_metric, epoch, self.model.state_dict())
                     entry[cfg.metric] = last_metric
-                    self.stopper.update(last_metric, epoch, self.model.state_dict())
                     result.stopped_early = self.stopper.should_stop
                 result.history.append(entry)
                 slowest = max(slowest, time.perf_counter() - t0)  # training and validation
@@ -502,6 +536,9 @@ class BPRTrainer:
         result.epochs_run = epoch
         if self.stopper.best_state is not None and cfg.patience is not None:
             self.model.load_state_dict(self.stopper.best_state)
+            self._parameters_changed()
+        elif self.average is not None:
+            self.average.copy_to_params()
             self._parameters_changed()
         result.best_epoch = self.stopper.best_epoch
         result.best_metric = self.stopper.best if self.stopper.best_epoch >= 0 else float("nan")

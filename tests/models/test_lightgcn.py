@@ -327,6 +327,44 @@ def test_lr_step_decay_follows_the_schedule_and_can_be_added_on_resume(tmp_path)
             LightGCN(**bad)
 
 
+
+def test_weight_average_is_what_validation_scores_and_the_model_serves(tmp_path) -> None:
+    """``ema``: training steps are untouched, the fitted model holds the average, validation and
+    early stopping score the average, a resumed run equals the uninterrupted one, and averaging
+    can be added to a checkpoint trained without it."""
+    data = community_data()
+    kw = {"dim": 8, "layers": 2, "lr": 0.01, "batch": 64, "patience": None, "seed": 4, "reg": 2e-3}
+    plain = LightGCN(epochs=4, **kw).fit(data)
+    averaged = LightGCN(epochs=4, ema=2, **kw).fit(data)
+    assert [h["loss"] for h in averaged.result.history] == [h["loss"] for h in plain.result.history]
+    assert not torch.equal(averaged.embeddings()[1], plain.embeddings()[1])
+    one_step = LightGCN(epochs=4, ema=1e-9, **kw).fit(data)  # a horizon of one step: the raw weights
+    assert torch.equal(one_step.embeddings()[1], plain.embeddings()[1])
+    assert averaged.params()["ema"] == 2 and plain.params()["ema"] is None
+
+    fit_part, held = carve_validation(data.train, 0.2, 0)
+    carved, scored = Dataset("carve", fit_part, held, valid=held), Dataset("carve", fit_part, held)
+    curve = LightGCN(epochs=4, eval_every=2, ema=2, **kw).fit(carved)  # patience=None: the last weights stay
+    assert curve.result.history[-1]["ndcg@20"] == pytest.approx(gr.evaluate(curve, scored, k=[20])["ndcg@20"])
+    stopped = LightGCN(epochs=8, eval_every=2, ema=2, **{**kw, "patience": 1}).fit(carved)
+    assert stopped.result.best_metric == pytest.approx(gr.evaluate(stopped, scored, k=[20])["ndcg@20"])
+
+    LightGCN(epochs=2, ema=2, checkpoint_dir=str(tmp_path / "avg"), **kw).fit(data)
+    resumed = LightGCN(epochs=4, ema=2, checkpoint_dir=str(tmp_path / "avg"), **kw).fit(data)
+    assert resumed.result.resumed_from == 2
+    assert torch.equal(resumed.embeddings()[1], averaged.embeddings()[1])
+    with pytest.raises(ValueError, match="horizon"):  # an average over another horizon is not continued
+        LightGCN(epochs=6, ema=3, checkpoint_dir=str(tmp_path / "avg"), **kw).fit(data)
+    LightGCN(epochs=2, checkpoint_dir=str(tmp_path / "raw"), **kw).fit(data)  # levelled off: average from here on
+    added = LightGCN(epochs=4, ema=2, checkpoint_dir=str(tmp_path / "raw"), **kw).fit(data)
+    assert added.result.resumed_from == 2 and [h["loss"] for h in added.result.history] == [h["loss"] for h in plain.result.history]
+    assert not torch.equal(added.embeddings()[1], plain.embeddings()[1])
+    assert not torch.equal(added.embeddings()[1], averaged.embeddings()[1])  # the average starts at epoch 2
+    for bad in (0, -1.0, True, "2"):
+        with pytest.raises(ValueError, match="ema"):
+            LightGCN(ema=bad)
+
+
 def _fake_clock(monkeypatch, step: float = 1.0) -> None:
     """``time.perf_counter`` advances ``step`` seconds per call: time budgets act deterministically."""
     now = iter(range(10**9))

@@ -318,3 +318,4 @@ def test_training_defaults_follow_the_backbone() -> None:
                     semantic=semantic()).backbone.params()
     assert (chosen["lr"], chosen["reg"], chosen["negatives"], chosen["negative_selection"], chosen["eval_every"]) == (
         0.02, 0.0, 2, "mean", 3)
+    assert create("rlmrec-con", ema=5, semantic=semantic()).backbone.config.ema == 5  # the weight average is the trainer's
