@@ -480,8 +480,12 @@ class BPRTrainer:
         self.optimizer.load_state_dict(state["optimizer"])
         self.generator.set_state(state["generator"].cpu())
         self.stopper.load_state_dict(state["stopper"])
-        if self.average is not None and state.get("average") is not None:
-            self.average.load_state_dict(state["average"])  # a run without averaging starts the average here
+        if self.average is not None and state.get("average") is not None:  # without one, the average starts here
+            try:
+                self.average.load_state_dict(state["average"])
+            except ValueError as err:
+                raise ValueError(f"the checkpoint in {self.config.checkpoint_dir} averages its weights differently ({err}): "
+                                 f"resume with its own ema, or start a fresh checkpoint_dir") from err
         result.history = list(state["history"])
         result.stopped_early = bool(state["stopped_early"])
         return int(state["epoch"])
