@@ -327,7 +327,6 @@ def test_lr_step_decay_follows_the_schedule_and_can_be_added_on_resume(tmp_path)
             LightGCN(**bad)
 
 
-
 def test_weight_average_is_what_validation_scores_and_the_model_serves(tmp_path) -> None:
     """``ema``: training steps are untouched, the fitted model holds the average, validation and
     early stopping score the average, a resumed run equals the uninterrupted one, and averaging
