@@ -73,9 +73,11 @@ class WeightAverage:
 
     @torch.no_grad()
     def copy_to_params(self) -> None:
-        """Overwrite the parameters with their averages, for good."""
-        for p, a in zip(self.params, self.averaged()):
-            p.copy_(a)
+        """Overwrite the parameters with their averages, for good (before any step they already are)."""
+        if self.steps == 0:
+            return
+        for p, s in zip(self.params, self.shadow):
+            p.copy_(s)
 
     @contextlib.contextmanager
     def applied(self) -> Iterator[None]:

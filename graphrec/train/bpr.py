@@ -229,11 +229,10 @@ class BPRConfig:
         self.lr_milestones = _check_milestones(self.lr_milestones)
         if isinstance(self.lr_gamma, bool) or not isinstance(self.lr_gamma, (int, float)) or not 0 < self.lr_gamma <= 1:
             raise ValueError(f"lr_gamma must be a number in (0, 1], got {self.lr_gamma!r}")
-        if self.ema is not None and (isinstance(self.ema, bool) or not isinstance(self.ema, (int, float)) or not self.ema > 0):
-            raise ValueError(f"ema must be a number of epochs > 0 or None, got {self.ema!r}")
-        if self.max_minutes is not None and (isinstance(self.max_minutes, bool) or not isinstance(self.max_minutes, (int, float))
-                                             or not self.max_minutes > 0):
-            raise ValueError(f"max_minutes must be a number > 0 or None, got {self.max_minutes!r}")
+        for name, what in (("ema", "a number of epochs"), ("max_minutes", "a number")):
+            v = getattr(self, name)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0):
+                raise ValueError(f"{name} must be {what} > 0 or None, got {v!r}")
 
 
 @dataclass
@@ -395,8 +394,9 @@ class BPRTrainer:
         self.optimizer = _adam(list(model.parameters()), config.lr)
         self.stopper = EarlyStopping(config.patience if valid is not None else None)
         self._valid_data = None if valid is None else Dataset("valid", train, valid)
-        steps = math.ceil(train.num_edges(etype) / config.batch)
-        self.average = None if config.ema is None else WeightAverage(model.parameters(), max(config.ema * steps, 1.0))
+        self.steps_per_epoch = math.ceil(train.num_edges(etype) / config.batch)
+        self.average = (None if config.ema is None
+                        else WeightAverage(model.parameters(), max(config.ema * self.steps_per_epoch, 1.0)))
 
     # ---------------------------------------------------------------- pieces
     def validate(self) -> float:
@@ -497,14 +497,13 @@ class BPRTrainer:
         result = TrainResult()
         start = self._resume(result)
         result.resumed_from = start
-        steps = math.ceil(self.train.num_edges(self.etype) / cfg.batch)
         last_metric: float | None = next((h[cfg.metric] for h in reversed(result.history) if cfg.metric in h), None)
         epoch = start
         t_start, slowest = time.perf_counter(), 0.0
         budget = math.inf if cfg.max_minutes is None else 60.0 * cfg.max_minutes
         with tqdm(total=cfg.epochs, initial=min(start, cfg.epochs), desc=type(self.model).__name__, unit="epoch",
                   disable=not cfg.progress, leave=True) as bar, \
-             tqdm(total=steps, desc="steps", unit="step", disable=not cfg.progress, leave=False) as step_bar:
+             tqdm(total=self.steps_per_epoch, desc="steps", unit="step", disable=not cfg.progress, leave=False) as step_bar:
             while epoch < cfg.epochs and not result.stopped_early:
                 if epoch > start and time.perf_counter() - t_start + slowest > budget:
                     result.stopped_by_time = True
