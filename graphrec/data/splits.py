@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..checks import check_int, check_number
 from ..graph.store import INTERACTS, Graph
 from .dataset import Dataset
 
@@ -57,13 +58,7 @@ def _as_index_array(x: Any, what: str) -> np.ndarray:
 
 
 def _check_fraction(value: float, what: str) -> float:
-    try:
-        f = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{what} must be a number in (0, 1), got {value!r}") from None
-    if not 0.0 < f < 1.0:
-        raise ValueError(f"{what} must be in (0, 1), got {value!r}")
-    return f
+    return check_number(what, value, 0, 1, low_open=True, high_open=True)
 
 
 def _group_ranks(users: np.ndarray, order: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -87,7 +82,7 @@ def random_holdout_mask(users: Any, test_fraction: float = 0.2, seed: int = 0) -
         Share of each user's interactions to hold out: user ``u`` with ``n_u`` interactions
         holds out ``min(floor(test_fraction * n_u + 0.5), n_u - 1)`` of them (so a user with
         one interaction holds out none, and every user keeps at least one in train).
-    seed : int
+    seed : int >= 0
         Seed of the ``numpy.random.default_rng`` that orders each user's interactions.
 
     Returns
@@ -104,6 +99,7 @@ def random_holdout_mask(users: Any, test_fraction: float = 0.2, seed: int = 0) -
     """
     u = _as_index_array(users, "users")
     f = _check_fraction(test_fraction, "test_fraction")
+    seed = check_int("seed", seed, 0)
     if u.size == 0:
         return np.zeros(0, dtype=bool)
     key = np.random.default_rng(seed).random(u.size)
@@ -145,15 +141,14 @@ def temporal_holdout_mask(users: Any, timestamps: Any, n_last: int = 1) -> np.nd
         raise ValueError(f"timestamps has shape {ts.shape}, users has shape {u.shape}")
     if ts.size and ts.dtype.kind not in "iu":
         raise TypeError(f"timestamps must be integers, got dtype {ts.dtype}")
-    if isinstance(n_last, bool) or not isinstance(n_last, (int, np.integer)) or n_last < 1:
-        raise ValueError(f"n_last must be an integer >= 1, got {n_last!r}")
+    n_last = check_int("n_last", n_last, 1)
     if u.size == 0:
         return np.zeros(0, dtype=bool)
     pos = np.arange(u.size, dtype=np.int64)
     order = np.lexsort((pos, ts.astype(np.int64), u))  # by user, then time, then position
     rank, u_sorted, counts = _group_ranks(u, order)
     from_end = counts[u_sorted] - 1 - rank
-    k = np.minimum(int(n_last), counts - 1)
+    k = np.minimum(n_last, counts - 1)
     held = from_end < k[u_sorted]
     mask = np.empty(u.size, dtype=bool)
     mask[order] = held
@@ -258,9 +253,10 @@ def random_holdout(graph: Graph, test_fraction: float = 0.2, seed: int = 0, *,
     -------
     Dataset with ``info`` recording the split, fraction and seed.
     """
+    test_fraction, seed = _check_fraction(test_fraction, "test_fraction"), check_int("seed", seed, 0)
     src, _, _, _ = _interactions(graph)
     mask = random_holdout_mask(src.cpu().numpy(), test_fraction, seed)
-    info = {"split": "random", "test_fraction": float(test_fraction), "seed": int(seed)}
+    info = {"split": "random", "test_fraction": test_fraction, "seed": seed}
     return split_by_mask(graph, mask, name=_name_of(graph, name), info=info)
 
 
@@ -272,11 +268,12 @@ def temporal_leave_last_out(graph: Graph, n_last: int = 1, *, name: str | None =
     ValueError
         If the interactions carry no timestamps.
     """
+    n_last = check_int("n_last", n_last, 1)
     src, _, _, ts = _interactions(graph)
     if ts is None:
         raise ValueError("temporal split needs interaction timestamps; this graph's interactions have none")
     mask = temporal_holdout_mask(src.cpu().numpy(), ts.cpu().numpy(), n_last)
-    info = {"split": "temporal", "n_last": int(n_last)}
+    info = {"split": "temporal", "n_last": n_last}
     return split_by_mask(graph, mask, name=_name_of(graph, name), info=info)
 
 
@@ -304,9 +301,10 @@ def carve_validation(dataset: Dataset, fraction: float = 0.1, seed: int = 0) -> 
         raise TypeError(f"carve_validation needs a Dataset, got {type(dataset).__name__}")
     if dataset.valid is not None:
         raise ValueError(f"dataset {dataset.name!r} already has a validation split")
+    fraction, seed = _check_fraction(fraction, "fraction"), check_int("seed", seed, 0)
     src, dst, w, ts = _interactions(dataset.train)
     mask = torch.from_numpy(random_holdout_mask(src.cpu().numpy(), fraction, seed)).to(src.device)
     train = _without_interactions(dataset.train, ~mask)
     valid = pairs_graph(train, src[mask], dst[mask], None if w is None else w[mask], None if ts is None else ts[mask])
-    info = dict(dataset.info, valid_fraction=float(fraction), valid_seed=int(seed))
+    info = dict(dataset.info, valid_fraction=fraction, valid_seed=seed)
     return Dataset(dataset.name, train, dataset.test, valid, info)

@@ -49,6 +49,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..checks import check_bool, check_choice, check_int, check_number
 from ..graph.idmap import IdMap
 from ..graph.store import INTERACTS, ITEM, TRUSTS, USER, Graph
 from .dataset import Dataset
@@ -72,23 +73,20 @@ _WEIGHT_IN_COMMUNITY_MU = math.log(2.0)
 
 
 # ---------------------------------------------------------------------------- validation
+# A value of the wrong kind (a float or str for a count, a str for a rate) is a TypeError here,
+# as documented by make_graph; the range is then checked by graphrec.checks (ValueError).
 def _check_int(name: str, value: Any, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an integer, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
+    return check_int(name, value, minimum)
 
 
-def _check_real(name: str, value: Any, low: float, high: float = math.inf, *, low_open: bool = False) -> float:
+def _check_real(
+    name: str, value: Any, low: float, high: float | None = None, *, low_open: bool = False, high_open: bool = False
+) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a number, got {value!r}")
-    v = float(value)
-    if not math.isfinite(v) or v > high or (v <= low if low_open else v < low):
-        lo = "(" if low_open else "["
-        hi = f"{high}]" if math.isfinite(high) else "inf)"
-        raise ValueError(f"{name} must be in {lo}{low}, {hi}, got {value!r}")
-    return v
+    return check_number(name, value, low, high, low_open=low_open, high_open=high_open)
 
 
 @dataclass(frozen=True)
@@ -137,8 +135,7 @@ class SybilSpec:
         _check_int("SybilSpec.attack_edges", self.attack_edges, 0)
         _check_int("SybilSpec.camouflage", self.camouflage, 0)
         _check_real("SybilSpec.target_weight", self.target_weight, 0.0, low_open=True)
-        if self.topology not in TOPOLOGIES:
-            raise ValueError(f"SybilSpec.topology must be one of {TOPOLOGIES}, got {self.topology!r}")
+        check_choice("SybilSpec.topology", self.topology, TOPOLOGIES)
         t = self.target_items
         if isinstance(t, numbers.Integral) and not isinstance(t, bool):
             _check_int("SybilSpec.target_items", t, 1)
@@ -383,9 +380,9 @@ def make_graph(
     if t1 <= t0:
         raise ValueError(f"time_span must have t0 < t1, got {time_span!r}")
     seed = _check_int("seed", seed, 0)
-    for name, flag in (("weights", weights), ("trust_symmetric", trust_symmetric), ("string_ids", string_ids)):
-        if not isinstance(flag, (bool, np.bool_)):
-            raise TypeError(f"{name} must be a bool, got {flag!r}")
+    weights = check_bool("weights", weights)
+    trust_symmetric = check_bool("trust_symmetric", trust_symmetric)
+    string_ids = check_bool("string_ids", string_ids)
     if sybil is not None and not isinstance(sybil, SybilSpec):
         raise TypeError(f"sybil must be a SybilSpec or None, got {type(sybil).__name__}")
 
@@ -557,9 +554,7 @@ def make_dataset(
     >>> d.summary()["train"] + d.summary()["test"] == make_graph(300, 100, avg_degree=10, seed=3).num_edges("interacts")
     True
     """
-    tf = _check_real("test_fraction", test_fraction, 0.0, 1.0)
-    if not 0.0 < tf < 1.0:
-        raise ValueError(f"test_fraction must be in (0, 1), got {test_fraction!r}")
+    tf = _check_real("test_fraction", test_fraction, 0.0, 1.0, low_open=True, high_open=True)
     full = make_graph(num_users, num_items, seed=seed, **graph_kwargs)
     split_seed = int(np.random.SeedSequence(seed).spawn(_N_STREAMS)[_S_SPLIT].generate_state(1)[0])
     users = full.edges(INTERACTS).row().cpu().numpy()

@@ -13,6 +13,7 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
+from ..checks import check_bool, check_int, check_number
 from ..graph.edges import _sparse_csr
 from ..graph.store import Graph
 from .base import Recommender
@@ -50,16 +51,15 @@ class ItemKNN(Recommender):
 
     def __init__(self, graph: Graph | None = None, *, neighbors: int = 200, shrink: float = 0.0, block: int = 2048, **kw: Any) -> None:
         super().__init__(graph, **kw)
-        if neighbors < 1:
-            raise ValueError(f"neighbors must be >= 1, got {neighbors}")
-        if shrink < 0:
-            raise ValueError(f"shrink must be >= 0, got {shrink}")
-        self.neighbors, self.shrink, self.block = int(neighbors), float(shrink), int(block)
+        self.neighbors = check_int("neighbors", neighbors, 1)
+        self.shrink = check_number("shrink", shrink, 0)
+        self.block = check_int("block", block, 1)
 
     def params(self) -> dict[str, Any]:
-        return {"neighbors": self.neighbors, "shrink": self.shrink}
+        return {"neighbors": self.neighbors, "shrink": self.shrink, "block": self.block}
 
     def _fit(self, train: Graph, valid: Graph | None = None, progress: bool = False, **_: Any) -> None:
+        progress = check_bool("progress", progress)
         es = train.edges(self.etype)
         n_items = es.num_dst
         ones_t = torch.ones(es.num_edges, device=self.device)

@@ -44,6 +44,7 @@ from typing import Any, ClassVar
 
 import torch
 
+from ..checks import check_int, check_number
 from ..eval.metrics import ndcg
 from ..graph.edges import EdgeType
 from ..graph.ops import gather_rows
@@ -132,12 +133,12 @@ def randomized_svd(
     (s, v) : Tensor ``(k,)`` float32 descending, Tensor ``(n, k)`` float32 orthonormal columns.
     """
     m, n = mat.shape
-    if not 1 <= k <= min(m, n):
-        raise ValueError(f"k must be in [1, {min(m, n)}], got {k}")
-    width = min(k + max(int(oversample), 0), min(m, n))
+    k = check_int("k", k, 1, min(m, n))
+    oversample, iters = check_int("oversample", oversample, 0), check_int("iters", iters, 0)
+    width = min(k + oversample, min(m, n))
     omega = torch.randn(n, width, generator=generator, dtype=torch.float32).to(mat.device)
     q = _orthonormalize(torch.sparse.mm(mat, omega))
-    for _ in range(max(int(iters), 0)):
+    for _ in range(iters):
         z = _orthonormalize(torch.sparse.mm(mat_t, q))
         q = _orthonormalize(torch.sparse.mm(mat, z))
     bt = torch.sparse.mm(mat_t, q).to(torch.float64)  # (n, width) = (Qᵀ mat)ᵀ
@@ -175,22 +176,24 @@ class _Filter:
     singular_values: torch.Tensor | None  # (k,)
 
 
-def _auto_or(value: Any, name: str, check: Any) -> Any:
-    if value == "auto":
+def _auto_number(name: str, value: Any) -> float | str:
+    """``"auto"``, or a finite number >= 0."""
+    if isinstance(value, str) and value == "auto":
         return "auto"
-    return check(name, value)
+    try:
+        return check_number(name, value, 0)
+    except ValueError:
+        raise ValueError(f"{name} must be a finite number >= 0 or 'auto', got {value!r}") from None
 
 
-def _nonneg_number(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0 or 'auto', got {value!r}")
-    return float(value)
-
-
-def _pos_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1 or 'auto', got {value!r}")
-    return int(value)
+def _auto_int(name: str, value: Any) -> int | str:
+    """``"auto"``, or an integer >= 1."""
+    if isinstance(value, str) and value == "auto":
+        return "auto"
+    try:
+        return check_int(name, value, 1)
+    except ValueError:
+        raise ValueError(f"{name} must be an integer >= 1 or 'auto', got {value!r}") from None
 
 
 class GFCF(Recommender):
@@ -224,6 +227,8 @@ class GFCF(Recommender):
     alpha_, k_, sharpen_ : the values in use after :meth:`fit`.
     tuning_ : list of dict — every candidate tried with its validation NDCG@20 (empty when
         nothing was ``"auto"``).
+    tuned_ : bool — whether :meth:`fit` chose any parameter on validation data (``tuning_`` is
+        not empty). Not part of :meth:`params`, which lists constructor keywords only.
 
     References
     ----------
@@ -251,30 +256,28 @@ class GFCF(Recommender):
         etype: EdgeType = ("user", "interacts", "item"),
     ) -> None:
         super().__init__(graph, etype=etype)
-        self.alpha = _auto_or(alpha, "alpha", _nonneg_number)
-        self.k = _auto_or(k, "k", _pos_int)
-        self.sharpen = _auto_or(sharpen, "sharpen", _nonneg_number)
-        if isinstance(seed, bool) or not isinstance(seed, int):
-            raise TypeError(f"seed must be an int, got {type(seed).__name__}")
-        if not (isinstance(valid_fraction, (int, float)) and 0 < valid_fraction < 1):
-            raise ValueError(f"valid_fraction must be in (0, 1), got {valid_fraction!r}")
-        if isinstance(svd_iters, bool) or not isinstance(svd_iters, int) or svd_iters < 0:
-            raise ValueError(f"svd_iters must be an integer >= 0, got {svd_iters!r}")
-        if isinstance(svd_oversample, bool) or not isinstance(svd_oversample, int) or svd_oversample < 0:
-            raise ValueError(f"svd_oversample must be an integer >= 0, got {svd_oversample!r}")
-        self.tune_users = _pos_int("tune_users", tune_users)
-        self.batch_users = _pos_int("batch_users", batch_users)
-        self.seed, self.valid_fraction = int(seed), float(valid_fraction)
-        self.svd_iters, self.svd_oversample = svd_iters, svd_oversample
+        self.alpha = _auto_number("alpha", alpha)
+        self.k = _auto_int("k", k)
+        self.sharpen = _auto_number("sharpen", sharpen)
+        self.seed = check_int("seed", seed, 0)
+        self.valid_fraction = check_number("valid_fraction", valid_fraction, 0, 1, low_open=True, high_open=True)
+        self.tune_users = check_int("tune_users", tune_users, 1)
+        self.batch_users = check_int("batch_users", batch_users, 1)
+        self.svd_iters = check_int("svd_iters", svd_iters, 0)
+        self.svd_oversample = check_int("svd_oversample", svd_oversample, 0)
         self.alpha_: float | None = None
         self.k_: int | None = None
         self.sharpen_: float | None = None
         self.tuning_: list[dict[str, float]] = []
+        self.tuned_ = False
 
     def params(self) -> dict[str, Any]:
-        if self._fitted:
-            return {"alpha": self.alpha_, "k": self.k_, "sharpen": self.sharpen_, "seed": self.seed, "tuned": bool(self.tuning_)}
-        return {"alpha": self.alpha, "k": self.k, "sharpen": self.sharpen, "seed": self.seed}
+        """Constructor keywords (after :meth:`fit`, the values in use), so ``create("gfcf", **m.params())`` rebuilds the model."""
+        rest = {"seed": self.seed, "valid_fraction": self.valid_fraction, "tune_users": self.tune_users,
+                "batch_users": self.batch_users, "svd_iters": self.svd_iters, "svd_oversample": self.svd_oversample}
+        if self._fitted:  # k_ is 0 when the ideal term is off (alpha 0): the constructor's k then
+            return {"alpha": self.alpha_, "k": self.k_ or self.k, "sharpen": self.sharpen_, **rest}
+        return {"alpha": self.alpha, "k": self.k, "sharpen": self.sharpen, **rest}
 
     @property
     def singular_values(self) -> torch.Tensor | None:
@@ -307,6 +310,7 @@ class GFCF(Recommender):
         if "auto" in (alpha, k, sharpen):
             alpha, k, sharpen = self._tune(train, valid, alpha, k, sharpen)
         self.alpha_, self.k_, self.sharpen_ = float(alpha), int(k), float(sharpen)
+        self.tuned_ = bool(self.tuning_)
         self._filter = self._prepare(train, self.k_ if self.alpha_ > 0 else 0)
         if self._filter.left is not None:
             self.k_ = int(self._filter.left.shape[1])

@@ -28,6 +28,7 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
+from ..checks import check_bool, check_int, check_number
 from ..graph.store import Graph
 from ..walks.engine import WalkEngine, bipartite_engine
 
@@ -75,10 +76,8 @@ def transpose_step(
 
 
 def _check_alpha(alpha: float) -> float:
-    alpha = float(alpha)
-    if not 0.0 < alpha < 1.0:
-        raise ValueError(f"alpha (restart probability) must be in (0, 1), got {alpha}")
-    return alpha
+    """The restart probability ``alpha`` as a float in (0, 1)."""
+    return check_number("alpha", alpha, 0, 1, low_open=True, high_open=True)
 
 
 def power_iteration(
@@ -138,8 +137,9 @@ def power_iteration(
     """
     eng = as_engine(graph)
     alpha = _check_alpha(alpha)
-    if tol <= 0 or max_iter < 1 or batch_size < 1:
-        raise ValueError(f"tol, max_iter and batch_size must be positive, got {tol}, {max_iter}, {batch_size}")
+    tol = check_number("tol", tol, 0, low_open=True)
+    max_iter, batch_size = check_int("max_iter", max_iter, 1), check_int("batch_size", batch_size, 1)
+    progress, return_info = check_bool("progress", progress), check_bool("return_info", return_info)
     if dtype not in (torch.float32, torch.float64):
         raise TypeError(f"dtype must be torch.float32 or torch.float64, got {dtype}")
     dev = eng.device

@@ -61,6 +61,7 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
+from ..checks import check_bool, check_choice, check_int
 from ..graph.edges import _INT32_MAX, _sparse_csr
 from ..graph.ops import gather_rows
 from ..graph.store import Graph, store_device
@@ -279,6 +280,7 @@ class PowerWalkIndex:
 
         With ``background`` the residual is spread over the background (rows sum to 1).
         """
+        background = check_bool("background", background)
         nodes = torch.as_tensor(nodes, dtype=torch.int64, device=self.device).reshape(-1)
         rows = torch.arange(nodes.numel(), device=self.device)
         return self._combine(rows, nodes, torch.ones(nodes.numel(), device=self.device), nodes.numel(), background)
@@ -364,17 +366,15 @@ class PowerWalkIndex:
         """
         eng = as_engine(engine)
         self._check_engine(eng)
-        if tail not in ("auto", "spectral", "fingerprint"):
-            raise ValueError(f"tail must be 'auto', 'spectral' or 'fingerprint', got {tail!r}")
+        check_choice("tail", tail, ("auto", "spectral", "fingerprint"))
+        background, progress = check_bool("background", background), check_bool("progress", progress)
+        batch_size = check_int("batch_size", batch_size, 1)
         if tail == "spectral" and self.spectral is None:
             raise ValueError("this index has no spectral tail (built with spectral_rank=0 or on a non-reversible walk)")
         spectral = tail == "spectral" or (tail == "auto" and self.spectral is not None)
         if rounds is None:
             rounds = SPECTRAL_ROUNDS if spectral else 1
-        if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 0:
-            raise ValueError(f"rounds must be an integer >= 0, got {rounds!r}")
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        rounds = check_int("rounds", rounds, 0)
         dev = self.device
         src = torch.as_tensor(sources, dtype=torch.int64, device=dev).reshape(-1)
         n = self.num_nodes
@@ -538,8 +538,9 @@ class PowerWalkIndex:
         LongTensor of the refreshed global node ids.
         """
         eng = as_engine(engine)
-        if hops < 0:
-            raise ValueError(f"hops must be >= 0, got {hops}")
+        hops, progress = check_int("hops", hops, 0), check_bool("progress", progress)
+        if seed is not None:
+            seed = check_int("seed", seed)
         if eng.node_types[: len(self.node_types)] != self.node_types:
             raise ValueError(f"engine node types {eng.node_types} do not extend the index's {self.node_types}")
         self._relayout(eng)
@@ -570,7 +571,7 @@ class PowerWalkIndex:
             return todo
         self._refreshes += 1
         self.params["refreshes"] = self._refreshes
-        s = self.seed * 1_000_003 + self._refreshes if seed is None else int(seed)
+        s = self.seed * 1_000_003 + self._refreshes if seed is None else seed
         gen = torch.Generator(device=eng.device)
         gen.manual_seed(s)
         m_walk = int(self.params.get("walk_top_m", self.top_m))
@@ -812,41 +813,37 @@ def build_index(
     """
     eng = as_engine(graph)
     alpha = _check_alpha(alpha)
-    if walks < 1:
-        raise ValueError(f"walks must be >= 1, got {walks}")
-    if top_m < 1:
-        raise ValueError(f"top_m must be >= 1, got {top_m}")
-    if refine < 0:
-        raise ValueError(f"refine must be >= 0, got {refine}")
-    if walk_top_m is not None and walk_top_m < 1:
-        raise ValueError(f"walk_top_m must be >= 1, got {walk_top_m}")
-    if refine_top_m is not None and refine_top_m < 1:
-        raise ValueError(f"refine_top_m must be >= 1, got {refine_top_m}")
-    if tail not in ("background", "renormalize"):
-        raise ValueError(f"tail must be 'background' or 'renormalize', got {tail!r}")
-    if spectral_rank is not None and (isinstance(spectral_rank, bool) or not isinstance(spectral_rank, int) or spectral_rank < 0):
-        raise ValueError(f"spectral_rank must be an integer >= 0 or None, got {spectral_rank!r}")
+    walks, top_m, refine = check_int("walks", walks, 1), check_int("top_m", top_m, 1), check_int("refine", refine, 0)
+    walk_top_m = None if walk_top_m is None else check_int("walk_top_m", walk_top_m, 1)
+    refine_top_m = None if refine_top_m is None else check_int("refine_top_m", refine_top_m, 1)
+    check_choice("tail", tail, ("background", "renormalize"))
+    if spectral_rank is not None:
+        try:
+            spectral_rank = check_int("spectral_rank", spectral_rank, 0)
+        except ValueError:
+            raise ValueError(f"spectral_rank must be an integer >= 0 or None, got {spectral_rank!r}") from None
+    seed, progress = check_int("seed", seed), check_bool("progress", progress)
     t0 = time.perf_counter()
     dev = eng.device
     gen = torch.Generator(device=dev)
-    gen.manual_seed(int(seed))
+    gen.manual_seed(seed)
     n = eng.num_nodes
     nodes = torch.arange(n, device=dev)
-    m_walk = int(top_m) if (walk_top_m is None or refine == 0) else int(walk_top_m)
-    rows = _walk_rows(eng, nodes, alpha, int(walks), m_walk, tail, gen, progress)
+    m_walk = top_m if (walk_top_m is None or refine == 0) else walk_top_m
+    rows = _walk_rows(eng, nodes, alpha, walks, m_walk, tail, gen, progress)
     params = {
-        "alpha": alpha, "walks": int(walks), "top_m": int(top_m), "refine": int(refine), "walk_top_m": m_walk,
-        "refine_top_m": int(top_m) if refine_top_m is None else int(refine_top_m), "tail": tail, "seed": int(seed),
+        "alpha": alpha, "walks": walks, "top_m": top_m, "refine": refine, "walk_top_m": m_walk,
+        "refine_top_m": top_m if refine_top_m is None else refine_top_m, "tail": tail, "seed": seed,
     }
     index = PowerWalkIndex(rows.indptr, rows.cols, rows.vals, rows.residual, _background(eng), eng.node_types, eng.offsets.clone(), params)
-    for k in range(int(refine)):
-        m_out = int(top_m) if k == int(refine) - 1 else index.params["refine_top_m"]
+    for k in range(refine):
+        m_out = top_m if k == refine - 1 else index.params["refine_top_m"]
         r = _refine_rows(eng, index, nodes, progress, m_out=m_out)
         index.indptr, index.indices, index.values, index.residual = _compact(r.indptr), _compact(r.cols), r.vals, r.residual
     if spectral_rank is None:
-        index.spectral = spectral_tail_or_none(eng, DEFAULT_SPECTRAL_RANK, alpha, seed=int(seed))
+        index.spectral = spectral_tail_or_none(eng, DEFAULT_SPECTRAL_RANK, alpha, seed=seed)
     elif spectral_rank > 0:
-        index.spectral = spectral_tail(eng, spectral_rank, alpha, seed=int(seed))
+        index.spectral = spectral_tail(eng, spectral_rank, alpha, seed=seed)
     if dev.type == "cuda":
         torch.cuda.synchronize(dev)
     index.build_seconds = time.perf_counter() - t0

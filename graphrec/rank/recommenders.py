@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 
 import torch
 
+from ..checks import check_bool, check_choice, check_int, check_number
 from ..graph.store import INTERACTS, TRUSTS, Graph
 from ..models.base import Recommender
 from ..models.registry import register
@@ -29,6 +30,16 @@ from .exact import _check_alpha, power_iteration
 from .powerwalk import PowerWalkIndex, build_index
 
 __all__ = ["PPRRecommender", "PowerWalkRecommender"]
+
+
+def _optional_int(name: str, value: Any, low: int) -> int | None:
+    """``None``, or an integer >= ``low``."""
+    if value is None:
+        return None
+    try:
+        return check_int(name, value, low)
+    except ValueError:
+        raise ValueError(f"{name} must be an integer >= {low} or None, got {value!r}") from None
 
 
 class _PPRBase(Recommender):
@@ -45,12 +56,8 @@ class _PPRBase(Recommender):
     ) -> None:
         super().__init__(graph, etype=etype)
         self.alpha = _check_alpha(alpha)
-        beta = float(beta)
-        if not beta >= 0.0:
-            raise ValueError(f"beta must be >= 0, got {beta}")
-        if not isinstance(trust, bool):
-            raise TypeError(f"trust must be a bool, got {trust!r}")
-        self.beta, self.trust = beta, trust
+        self.beta = check_number("beta", beta, 0)
+        self.trust = check_bool("trust", trust)
         self.engine: WalkEngine | None = None
 
     def _make_engine(self, train: Graph) -> WalkEngine:
@@ -107,11 +114,8 @@ class PPRRecommender(_PPRBase):
         etype: tuple[str, str, str] = INTERACTS,
     ) -> None:
         super().__init__(graph, alpha=alpha, beta=beta, trust=trust, etype=etype)
-        if not tol > 0:
-            raise ValueError(f"tol must be > 0, got {tol}")
-        if int(max_iter) < 1:
-            raise ValueError(f"max_iter must be >= 1, got {max_iter}")
-        self.tol, self.max_iter = float(tol), int(max_iter)
+        self.tol = check_number("tol", tol, 0, low_open=True)
+        self.max_iter = check_int("max_iter", max_iter, 1)
 
     def params(self) -> dict[str, Any]:
         return {"alpha": self.alpha, "beta": self.beta, "trust": self.trust, "tol": self.tol, "max_iter": self.max_iter}
@@ -183,28 +187,14 @@ class PowerWalkRecommender(_PPRBase):
         etype: tuple[str, str, str] = INTERACTS,
     ) -> None:
         super().__init__(graph, alpha=alpha, beta=beta, trust=trust, etype=etype)
-        checks = [("walks", walks, 1), ("top_m", top_m, 1), ("refine", refine, 0)]
-        for name, v in (("rounds", rounds), ("spectral_rank", spectral_rank)):
-            if v is not None:
-                checks.append((name, v, 0))
-        if walk_top_m is not None:
-            checks.append(("walk_top_m", walk_top_m, 1))
-        if refine_top_m is not None:
-            checks.append(("refine_top_m", refine_top_m, 1))
-        for name, v, lo in checks:
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or int(v) != v or int(v) < lo:
-                raise ValueError(f"{name} must be an integer >= {lo}, got {v!r}")
-        self.walks, self.top_m, self.refine, self.seed = int(walks), int(top_m), int(refine), int(seed)
-        self.rounds = None if rounds is None else int(rounds)
-        self.spectral_rank = None if spectral_rank is None else int(spectral_rank)
-        if tail not in ("auto", "spectral", "fingerprint"):
-            raise ValueError(f"tail must be 'auto', 'spectral' or 'fingerprint', got {tail!r}")
-        self.tail = tail
-        self.walk_top_m = None if walk_top_m is None else int(walk_top_m)
-        self.refine_top_m = None if refine_top_m is None else int(refine_top_m)
-        if not isinstance(background, bool):
-            raise TypeError(f"background must be a bool, got {background!r}")
-        self.background = background
+        self.walks, self.top_m = check_int("walks", walks, 1), check_int("top_m", top_m, 1)
+        self.refine, self.seed = check_int("refine", refine, 0), check_int("seed", seed)
+        self.rounds = _optional_int("rounds", rounds, 0)
+        self.spectral_rank = _optional_int("spectral_rank", spectral_rank, 0)
+        self.walk_top_m = _optional_int("walk_top_m", walk_top_m, 1)
+        self.refine_top_m = _optional_int("refine_top_m", refine_top_m, 1)
+        self.tail = check_choice("tail", tail, ("auto", "spectral", "fingerprint"))
+        self.background = check_bool("background", background)
         self.index: PowerWalkIndex | None = None
 
     def params(self) -> dict[str, Any]:
@@ -216,6 +206,7 @@ class PowerWalkRecommender(_PPRBase):
         }
 
     def _fit(self, train: Graph, valid: Graph | None = None, progress: bool = False, **_: Any) -> None:
+        progress = check_bool("progress", progress)
         self.engine = self._make_engine(train)
         self.index = build_index(
             self.engine, alpha=self.alpha, walks=self.walks, top_m=self.top_m, refine=self.refine,

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import torch
 
+from ..checks import check_int, check_number
 from ..graph.store import store_device
 from ..walks.engine import WalkEngine
 
@@ -120,7 +121,8 @@ class SpectralTail:
             raise ValueError(f"a bipartite tail needs ±sigma pairs (2k = {2 * k} eigenvalues), got {eigenvalues.numel()}")
         if len(self.slabs) not in (1, 2):
             raise ValueError(f"slabs must be one range or two (bipartite), got {self.slabs}")
-        self.eigenvalues, self.sqrt_degree, self.alpha = eigenvalues, sqrt_degree, float(alpha)
+        alpha = check_number("alpha", alpha, 0, 1, low_open=True, high_open=True)
+        self.eigenvalues, self.sqrt_degree, self.alpha = eigenvalues, sqrt_degree, alpha
         self.vectors = vectors
         c = self.alpha
         g = c / (1.0 - (1.0 - c) * eigenvalues)
@@ -203,8 +205,8 @@ def spectral_tail(engine: WalkEngine, rank: int, alpha: float, *, niter: int = 4
     ValueError
         A non-reversible walk, ``rank`` < 1 or larger than the graph allows.
     """
-    if isinstance(rank, bool) or not isinstance(rank, int) or rank < 1:
-        raise ValueError(f"rank must be an integer >= 1, got {rank!r}")
+    rank, niter, seed = check_int("rank", rank, 1), check_int("niter", niter, 0), check_int("seed", seed)
+    alpha = check_number("alpha", alpha, 0, 1, low_open=True, high_open=True)
     parts = _reversible_symmetrized(engine)
     if parts is None:
         raise ValueError(
@@ -220,6 +222,8 @@ def spectral_tail_or_none(engine: WalkEngine, rank: int, alpha: float, *, niter:
     The cap is ``n`` (twice the smaller node type, rounded down to even, with two node
     types). ``None`` when the walk is not reversible or the capped rank is below 2.
     """
+    rank, niter, seed = check_int("rank", rank), check_int("niter", niter, 0), check_int("seed", seed)
+    alpha = check_number("alpha", alpha, 0, 1, low_open=True, high_open=True)
     parts = _reversible_symmetrized(engine)
     if parts is None:
         return None
@@ -242,7 +246,7 @@ def _seeded_tail(
     types = engine.node_type_of(row), engine.node_type_of(col)
     bipartite = len(offs) == 3 and bool((types[0] != types[1]).all())
     with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):
-        torch.manual_seed(int(seed))
+        torch.manual_seed(seed)
         return _svd_tail(engine, row, col, vals, sq, rank, alpha, bipartite, niter)
 
 

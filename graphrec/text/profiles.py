@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..checks import check_int
 from ..graph.edges import EdgeType
 from ..graph.store import INTERACTS, Graph
 
@@ -143,8 +144,7 @@ def top_items(graph: Graph, k: int, *, etype: EdgeType = INTERACTS) -> np.ndarra
     -------
     ndarray int64 ``(n_users, k)`` of item indices, ``-1``-padded for users with fewer items.
     """
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise ValueError(f"k must be an integer >= 1, got {k!r}")
+    k = check_int("k", k, 1)
     es = graph.edges(etype)
     row = es.row().cpu().numpy()
     col = es.indices.to(torch.int64).cpu().numpy()
@@ -170,11 +170,13 @@ def favourite_categories(graph: Graph, categories: np.ndarray, k: int, *, etype:
     ----------
     categories : float32 ``(n_items, G)`` multi-hot matrix
     k : int
+        Categories per user (>= 0).
 
     Returns
     -------
     ndarray int64 ``(n_users, k)``, ``-1`` where the user has fewer than ``k`` scored categories.
     """
+    k = check_int("k", k, 0)
     es = graph.edges(etype)
     if categories.shape[0] != es.num_dst:
         raise ValueError(f"categories has {categories.shape[0]} rows for {es.num_dst} items")
@@ -182,7 +184,7 @@ def favourite_categories(graph: Graph, categories: np.ndarray, k: int, *, etype:
     w = es.weight.cpu() if es.weight is not None else torch.ones(col.numel())
     cat = torch.from_numpy(np.ascontiguousarray(categories, dtype=np.float32))
     scores = torch.zeros(es.num_src, cat.shape[1]).index_add_(0, row, cat[col] * w[:, None])
-    k = min(int(k), cat.shape[1])
+    k = min(k, cat.shape[1])
     # stable descending sort: equal scores keep the lower category index first
     order = torch.sort(scores, dim=1, descending=True, stable=True).indices[:, :k]
     top = torch.gather(scores, 1, order)
@@ -302,9 +304,7 @@ def user_profiles(
     list of str, length ``n_users``, e.g. ``'User: 25-34 years old, male, occupation
     engineer. Favourite genres: Drama, Comedy, Thriller. Top-rated: Fargo (1996); ...'``
     """
-    for name, v in (("top_genres", top_genres), ("top_titles", top_titles)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
-            raise ValueError(f"{name} must be an integer >= 0, got {v!r}")
+    top_genres, top_titles = check_int("top_genres", top_genres, 0), check_int("top_titles", top_titles, 0)
     et = graph.resolve_etype(etype) if graph.has_edge_type(etype) else tuple(etype)
     ut, _, it = et
     n = graph.num_nodes(ut)

@@ -22,6 +22,8 @@ from typing import Any
 
 import torch
 
+from ..checks import check_number
+
 __all__ = ["WeightAverage"]
 
 
@@ -33,22 +35,19 @@ class WeightAverage:
     params : iterable of Tensor
         The parameters to average (updated in place by the optimiser).
     horizon : float
-        Time constant, in steps, of the EMA the average becomes (``1 / (1 - β)``); >= 1
-        (1 means no averaging).
+        Time constant, in steps, of the EMA the average becomes (``1 / (1 - β)``); finite,
+        >= 1 (1 means no averaging).
     nu : float
         The polynomial-decay exponent ν >= 0 of the early phase: iterate ``s`` of ``t`` has
         weight ∝ ``s (s+1) ... (s+ν-1)`` (ν = 0: the uniform average; default 2).
     """
 
     def __init__(self, params: Iterable[torch.Tensor], horizon: float, nu: float = 2.0) -> None:
-        if isinstance(horizon, bool) or not isinstance(horizon, (int, float)) or not horizon >= 1:
-            raise ValueError(f"horizon must be a number of steps >= 1, got {horizon!r}")
-        if isinstance(nu, bool) or not isinstance(nu, (int, float)) or not nu >= 0:
-            raise ValueError(f"nu must be a number >= 0, got {nu!r}")
+        horizon, nu = check_number("horizon", horizon, 1), check_number("nu", nu, 0)
         self.params = [p for p in params]
         if not self.params:
             raise ValueError("WeightAverage needs at least one parameter")
-        self.horizon, self.nu = float(horizon), float(nu)
+        self.horizon, self.nu = horizon, nu
         self.steps = 0
         self.shadow = [torch.zeros_like(p, memory_format=torch.preserve_format) for p in self.params]
 

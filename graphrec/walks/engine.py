@@ -54,6 +54,7 @@ from typing import Any
 
 import torch
 
+from ..checks import check_bool, check_choice, check_int, check_number
 from ..graph.edges import EdgeType, _sparse_csr
 from ..graph.store import INTERACTS, TRUSTS, Graph
 
@@ -211,18 +212,15 @@ class WalkEngine:
     def __init__(self, graph: Graph, moves: Sequence[Move], *, weighted: bool = False, mix: str = "degree") -> None:
         if not moves:
             raise ValueError("moves must name at least one Move")
-        if mix not in ("degree", "fixed"):
-            raise ValueError(f"mix must be 'degree' or 'fixed', got {mix!r}")
+        self.mix = check_choice("mix", mix, ("degree", "fixed"))
+        self.weighted = check_bool("weighted", weighted)
         self.graph = graph
         self.device = graph.device
-        self.weighted = bool(weighted)
-        self.mix = mix
         types: list[str] = []
         for m in moves:
             if not isinstance(m, Move):
                 raise TypeError(f"moves must be Move objects, got {type(m).__name__}")
-            if not (m.prob > 0):
-                raise ValueError(f"Move {m.etype} prob must be > 0, got {m.prob}")
+            check_number(f"Move {m.etype} prob", m.prob, 0, low_open=True)
             graph.resolve_etype(m.etype)
             for t in (m.src_type, m.dst_type):
                 if t not in types:
@@ -472,17 +470,20 @@ class WalkEngine:
         IndexError
             A start node outside the node space.
         """
-        if not 0.0 <= restart < 1.0:
-            raise ValueError(f"restart must be in [0, 1), got {restart}")
-        if restart_mode not in ("stop", "jump"):
-            raise ValueError(f"restart_mode must be 'stop' or 'jump', got {restart_mode!r}")
-        if dangling not in ("restart", "stop"):
-            raise ValueError(f"dangling must be 'restart' or 'stop', got {dangling!r}")
+        restart = check_number("restart", restart, 0, 1, high_open=True)
+        check_choice("restart_mode", restart_mode, ("stop", "jump"))
+        check_choice("dangling", dangling, ("restart", "stop"))
         recs = {record} if isinstance(record, str) else set(record)
         if not recs <= {"visits", "paths", "none"}:
             raise ValueError(f"record must be 'visits', 'paths' or 'none', got {record!r}")
-        if length is not None and length < 0:
-            raise ValueError(f"length must be >= 0, got {length}")
+        if length is not None:
+            length = check_int("length", length, 0)
+        record_start = check_bool("record_start", record_start)
+        max_steps = check_int("max_steps", max_steps, 1)
+        if num_rows is not None:
+            num_rows = check_int("num_rows", num_rows, 0)
+        if seed is not None:
+            seed = check_int("seed", seed)
         if length is None and not (restart > 0 and restart_mode == "stop"):
             raise ValueError("length is required unless walks end by restart (restart > 0, restart_mode='stop')")
         if "paths" in recs and length is None:
@@ -505,7 +506,7 @@ class WalkEngine:
                 raise IndexError(f"rows out of range [0, {num_rows})")
         if generator is None:
             generator = torch.Generator(device=dev)
-            generator.manual_seed(0 if seed is None else int(seed))
+            generator.manual_seed(0 if seed is None else seed)
         rec_mask = None
         if record_types is not None:
             rec_mask = torch.zeros(self.num_nodes, dtype=torch.bool, device=dev)
@@ -523,7 +524,7 @@ class WalkEngine:
         lengths = torch.zeros(W, dtype=torch.int64, device=dev)
         paths = None
         if "paths" in recs:
-            paths = torch.full((W, int(length) + 1), -1, dtype=torch.int64, device=dev)
+            paths = torch.full((W, length + 1), -1, dtype=torch.int64, device=dev)
             paths[:, 0] = starts
         want_visits = "visits" in recs
         vr: list[torch.Tensor] = []
@@ -547,7 +548,7 @@ class WalkEngine:
 
         if record_start:
             record_visits(act, a_pos, a_row)
-        limit = max_steps if length is None else int(length)
+        limit = max_steps if length is None else length
         step = 0
         while act.numel() and step < limit:
             step += 1
@@ -643,8 +644,7 @@ def bipartite_engine(
         if trust_prob is None:
             moves.append(Move(tt, False))
         else:
-            if not 0.0 < trust_prob < 1.0:
-                raise ValueError(f"trust_prob must be in (0, 1), got {trust_prob}")
+            trust_prob = check_number("trust_prob", trust_prob, 0, 1, low_open=True, high_open=True)
             moves = [Move(etype, False, 1.0 - trust_prob), Move(etype, True), Move(tt, False, trust_prob)]
             mix = "fixed"
     return WalkEngine(graph, moves, weighted=weighted, mix=mix)

@@ -174,3 +174,30 @@ def test_real_movielens_temporal_holds_latest(data_root: Path) -> None:
     tr, te = ds.train.edges(INTERACTS), ds.test.edges(INTERACTS)
     last_train = torch.zeros(ds.num_users, dtype=torch.int64).scatter_reduce(0, tr.row(), tr.timestamp, "amax")
     assert te.num_edges == 943 and bool((te.timestamp >= last_train[te.row()]).all())
+
+
+def test_scalar_arguments_name_themselves_and_accept_numpy_scalars() -> None:
+    users = np.repeat(np.arange(6), 5)
+    ref = random_holdout_mask(users, 0.4, seed=3)
+    assert np.array_equal(random_holdout_mask(users, np.float32(0.4), seed=np.int64(3)), ref)
+    for bad in (float("nan"), float("inf"), "0.2", True):
+        with pytest.raises(ValueError, match=r"test_fraction must be a finite number in \(0, 1\), got"):
+            random_holdout_mask(users, bad)
+    for bad in (-1, 1.5):  # numpy's "expected non-negative integer" used to surface without the name
+        with pytest.raises(ValueError, match=rf"seed must be an integer >= 0, got {bad}"):
+            random_holdout_mask(users, 0.2, seed=bad)
+    ts = np.arange(users.size)
+    assert np.array_equal(temporal_holdout_mask(users, ts, n_last=np.int64(2)), temporal_holdout_mask(users, ts, n_last=2))
+    with pytest.raises(ValueError, match=r"n_last must be an integer >= 1, got 2.0"):
+        temporal_holdout_mask(users, ts, n_last=2.0)
+    g = toy_graph(3)
+    ds = random_holdout(g, np.float64(0.25), np.int64(4))
+    assert ds.info["test_fraction"] == 0.25 and type(ds.info["seed"]) is int
+    assert torch.equal(keys(ds.test), keys(random_holdout(g, 0.25, 4).test))
+    with pytest.raises(ValueError, match=r"seed must be an integer >= 0, got -2"):
+        random_holdout(g, 0.2, -2)
+    assert type(temporal_leave_last_out(g, np.int64(1)).info["n_last"]) is int
+    with pytest.raises(ValueError, match=r"fraction must be a finite number in \(0, 1\), got nan"):
+        carve_validation(ds, float("nan"))
+    cv = carve_validation(ds, np.float32(0.5), np.int64(1))
+    assert cv.info["valid_seed"] == 1 and type(cv.info["valid_fraction"]) is float

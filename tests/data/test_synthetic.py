@@ -392,3 +392,23 @@ def test_registry_dispatches_to_make_dataset():
     d = gr.datasets.load("synthetic", num_users=100, num_items=40, avg_degree=6, seed=2)
     ref = make_dataset(num_users=100, num_items=40, avg_degree=6, seed=2)
     assert d.name == "synthetic" and _pairs(d.test) == _pairs(ref.test)
+
+
+def test_numpy_scalars_are_accepted_and_non_finite_rates_rejected():
+    import numpy as np
+
+    kw = {"num_users": np.int64(300), "num_items": np.int32(120), "num_communities": np.int64(4),
+          "avg_degree": np.float32(10.0), "community_strength": np.float64(0.7), "seed": np.int64(2),
+          "weights": np.bool_(True), "string_ids": np.bool_(False)}
+    a, b = make_graph(**kw), make_graph(**{k: v.item() for k, v in kw.items()})
+    assert _pairs(a) == _pairs(b)
+    for name, bad in [("community_strength", float("inf")), ("trust_degree", float("inf")), ("degree_exponent", float("nan"))]:
+        with pytest.raises(ValueError, match=rf"{name} must be a finite number"):
+            make_graph(**{**SMALL, name: bad})
+    with pytest.raises(ValueError, match=r"test_fraction must be a finite number in \(0, 1\), got nan"):
+        make_dataset(**SMALL, test_fraction=float("nan"))
+    with pytest.raises(TypeError, match="string_ids must be True or False, got 'maybe'"):
+        make_graph(**SMALL, string_ids="maybe")
+    with pytest.raises(ValueError, match=r"SybilSpec.topology must be one of 'star', 'serial', 'parallel', 'clique'"):
+        SybilSpec(topology="ring")
+    assert make_dataset(**SMALL, test_fraction=np.float32(0.25)).info["test_fraction"] == 0.25

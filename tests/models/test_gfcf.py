@@ -143,7 +143,7 @@ def test_auto_parameters_chosen_on_validation_never_on_test() -> None:
     best = max(m.tuning_, key=lambda c: c["ndcg@20"])
     assert (m.alpha_, m.k_, m.sharpen_) == (best["alpha"], best["k"], best["sharpen"])
     assert {c["k"] for c in m.tuning_} == {32, 64, 100}  # the grid, clipped to min(n_users, n_items)
-    assert m.params()["tuned"] is True and m.singular_values.shape == (m.k_,)
+    assert m.tuned_ is True and "tuned" not in m.params() and m.singular_values.shape == (m.k_,)
     # another test split on the same training graph: the same choice
     other = Dataset("planted-other-test", data.train, planted(seed=5).test)
     m2 = GFCF().fit(other)
@@ -151,6 +151,7 @@ def test_auto_parameters_chosen_on_validation_never_on_test() -> None:
     # fixed parameters are not tuned; a fixed k with auto alpha tunes alpha only
     m3 = GFCF(k=16, sharpen=0.0).fit(data)
     assert m3.k_ == 16 and {c["k"] for c in m3.tuning_} == {16} and len(m3.tuning_) == 4
+    assert GFCF(alpha=0.3, k=16, sharpen=0.0).fit(data).tuned_ is False  # nothing left to "auto"
 
 
 def test_parameters_validated() -> None:
@@ -160,9 +161,58 @@ def test_parameters_validated() -> None:
     with pytest.raises(RuntimeError, match="fit"):
         GFCF().score(torch.tensor([0]))
     m = create("gfcf", alpha=0.0, k=8)
-    assert m.params() == {"alpha": 0.0, "k": 8, "sharpen": "auto", "seed": 0}
+    assert {k: m.params()[k] for k in ("alpha", "k", "sharpen", "seed")} == {"alpha": 0.0, "k": 8, "sharpen": "auto", "seed": 0}
     with pytest.raises(ValueError, match="alpha"):
         GFCF(alpha="best")
+
+
+def test_bad_parameters_name_themselves() -> None:
+    cases = [
+        ({"seed": -1}, r"seed must be an integer >= 0, got -1"),
+        ({"seed": 1.5}, r"seed must be an integer >= 0, got 1.5"),
+        # batch_users and tune_users are plain integers: "auto" is rejected and the message does not offer it
+        ({"batch_users": "auto"}, r"batch_users must be an integer >= 1, got 'auto'$"),
+        ({"tune_users": "auto"}, r"tune_users must be an integer >= 1, got 'auto'$"),
+        ({"tune_users": 0}, r"tune_users must be an integer >= 1, got 0$"),
+        ({"alpha": math.nan}, r"alpha must be a finite number >= 0 or 'auto', got nan"),
+        ({"sharpen": math.inf}, r"sharpen must be a finite number >= 0 or 'auto', got inf"),
+        ({"k": True}, r"k must be an integer >= 1 or 'auto', got True"),
+        ({"k": 2.5}, r"k must be an integer >= 1 or 'auto', got 2.5"),
+        ({"valid_fraction": 1.0}, r"valid_fraction must be a finite number in \(0, 1\), got 1.0"),
+        ({"valid_fraction": math.nan}, r"valid_fraction must be a finite number in \(0, 1\), got nan"),
+        ({"svd_oversample": -1}, r"svd_oversample must be an integer >= 0, got -1"),
+        ({"svd_iters": 2.0}, r"svd_iters must be an integer >= 0, got 2.0"),
+    ]
+    for kwargs, message in cases:
+        with pytest.raises(ValueError, match=message):
+            GFCF(**kwargs)
+
+
+def test_numpy_scalars_are_numbers() -> None:
+    g, _ = random_graph(9, 7, 0.35, seed=0)
+    m = GFCF(alpha=np.float32(0.5), k=np.int64(3), sharpen=np.float64(0.0), seed=np.int64(2), valid_fraction=np.float64(0.2),
+             tune_users=np.int32(50), svd_iters=np.int64(2), svd_oversample=np.int64(4), batch_users=np.int64(4))
+    assert {k: m.params()[k] for k in ("alpha", "k", "sharpen", "seed")} == {"alpha": 0.5, "k": 3, "sharpen": 0.0, "seed": 2}
+    assert all(type(v) in (int, float) for v in m.params().values())
+    ref = GFCF(alpha=0.5, k=3, sharpen=0.0, seed=2, batch_users=4).fit(g).score(torch.arange(9))
+    torch.testing.assert_close(m.fit(g).score(torch.arange(9)), ref)
+    rn, rnt = g.norm_adj()
+    s, _ = randomized_svd(rn, rnt, np.int64(2), oversample=np.int64(3), iters=np.int64(2))
+    assert s.shape == (2,)
+    for bad in ({"oversample": -1}, {"iters": 1.5}):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            randomized_svd(rn, rnt, 2, **bad)
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"alpha": 0.0}, {"alpha": 0.0, "k": 8, "sharpen": 1.0}, {"alpha": 0.2, "k": 4, "seed": 3}])
+def test_params_round_trip_through_create(kwargs) -> None:
+    m = create("gfcf", **kwargs)
+    assert create("gfcf", **m.params()).params() == m.params()
+    m.fit(planted())  # fitted: params() are the values in use, still constructor keywords only
+    again = create("gfcf", **m.params())
+    assert again.params() == m.params() and "tuned" not in m.params()
+    if kwargs.get("alpha") == 0.0:
+        assert m.singular_values is None and m.params()["k"] == kwargs.get("k", "auto")  # no ideal term: the constructor's k
 
 
 @pytest.mark.slow

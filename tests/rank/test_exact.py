@@ -100,3 +100,21 @@ def test_bad_input_raises():
         power_iteration("graph", [0])
     with pytest.raises(TypeError, match="dtype"):
         power_iteration(g, [0], dtype=torch.int64)
+
+
+def test_arguments_name_themselves_and_numpy_scalars_are_numbers():
+    g = tiny_graph()
+    for kwargs, message in [
+        ({"tol": float("nan")}, r"tol must be a finite number > 0, got nan"),
+        ({"max_iter": 0}, r"max_iter must be an integer >= 1, got 0"),
+        ({"max_iter": 2.5}, r"max_iter must be an integer >= 1, got 2.5"),
+        ({"batch_size": 0}, r"batch_size must be an integer >= 1, got 0"),
+        ({"alpha": float("inf")}, r"alpha must be a finite number in \(0, 1\), got inf"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            power_iteration(g, [0], **kwargs)
+    for flag in ("progress", "return_info"):
+        with pytest.raises(TypeError, match=f"{flag} must be True or False"):
+            power_iteration(g, [0], **{flag: "maybe"})
+    got = power_iteration(g, [0, 2], alpha=np.float32(0.25), tol=np.float64(1e-9), max_iter=np.int64(400), batch_size=np.int32(1))
+    torch.testing.assert_close(got, power_iteration(g, [0, 2], alpha=0.25, tol=1e-9, max_iter=400, batch_size=1))

@@ -230,3 +230,40 @@ def test_query_without_background_drops_exactly_the_residual_share():
     assert torch.allclose(diff.sum(1), res.sum(1), atol=1e-5)
     assert torch.allclose(diff[:, :30].sum(1), res[:, 0], atol=1e-5)  # users' share goes to users
     assert bool((no_bg.sum(1) < 1 - 1e-3).all())
+
+
+def test_arguments_name_themselves_and_numpy_scalars_are_numbers():
+    import numpy as np
+
+    g = random_bipartite(11)
+    for kwargs, message in [
+        ({"walks": 1.5}, r"walks must be an integer >= 1, got 1.5"),
+        ({"top_m": True}, r"top_m must be an integer >= 1, got True"),
+        ({"walk_top_m": 0}, r"walk_top_m must be an integer >= 1, got 0"),
+        ({"spectral_rank": 2.0}, r"spectral_rank must be an integer >= 0 or None, got 2.0"),
+        ({"seed": "1"}, r"seed must be an integer, got '1'"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            build_index(g, **kwargs)
+    with pytest.raises(TypeError, match="progress must be True or False"):
+        build_index(g, walks=4, top_m=4, refine=0, progress="maybe")
+    kw = {"walks": 8, "top_m": 6, "refine": 1, "walk_top_m": 4, "refine_top_m": 6, "spectral_rank": 0, "seed": 2}
+    idx = build_index(g, alpha=np.float32(0.25), **{k: np.int64(v) for k, v in kw.items()})
+    ref = build_index(g, alpha=0.25, **kw)
+    assert idx.params["walks"] == 8 and type(idx.params["walks"]) is int
+    assert torch.equal(idx.values, ref.values) and torch.equal(idx.indices, ref.indices)
+    eng = bipartite_engine(g)
+    torch.testing.assert_close(idx.query(eng, [0, 1], rounds=np.int64(1), batch_size=np.int64(1)), ref.query(eng, [0, 1], rounds=1))
+    with pytest.raises(ValueError, match=r"batch_size must be an integer >= 1, got 0"):
+        idx.query(eng, [0], batch_size=0)
+    with pytest.raises(ValueError, match=r"rounds must be an integer >= 0, got 1.5"):
+        idx.query(eng, [0], rounds=1.5)
+    with pytest.raises(TypeError, match="background must be True or False"):
+        idx.query(eng, [0], background="maybe")
+    with pytest.raises(TypeError, match="background must be True or False"):
+        idx.fingerprint([0], background=None)
+    with pytest.raises(ValueError, match=r"hops must be an integer >= 0, got 1.5"):
+        idx.refresh(eng, [0], hops=1.5)
+    with pytest.raises(ValueError, match=r"seed must be an integer, got 0.5"):
+        idx.refresh(eng, [0], seed=0.5)
+    assert idx.refresh(eng, [0], hops=np.int64(0), seed=np.int64(4)).tolist() == [0]

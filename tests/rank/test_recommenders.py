@@ -137,3 +137,35 @@ def test_cpu_and_cuda_agree():
     a = eng.walk(starts, length=6, record="paths", seed=1).paths
     b = eng.walk(starts, length=6, record="paths", seed=1).paths
     assert torch.equal(a, b) and a.device.type == "cuda"
+
+
+def test_bad_values_name_the_parameter_and_numpy_scalars_are_numbers():
+    for name, kwargs, message in [
+        ("ppr", {"beta": float("nan")}, r"beta must be a finite number >= 0, got nan"),
+        ("ppr", {"tol": float("inf")}, r"tol must be a finite number > 0, got inf"),
+        ("ppr", {"max_iter": 1.5}, r"max_iter must be an integer >= 1, got 1.5"),
+        ("ppr", {"alpha": float("nan")}, r"alpha must be a finite number in \(0, 1\), got nan"),
+        ("powerwalk", {"walks": True}, r"walks must be an integer >= 1, got True"),
+        ("powerwalk", {"rounds": -1}, r"rounds must be an integer >= 0 or None, got -1"),
+        ("powerwalk", {"walk_top_m": 0}, r"walk_top_m must be an integer >= 1 or None, got 0"),
+        ("powerwalk", {"seed": 0.5}, r"seed must be an integer, got 0.5"),
+        ("powerwalk", {"tail": "lowrank"}, r"tail must be one of 'auto', 'spectral', 'fingerprint', got 'lowrank'"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            create(name, **kwargs)
+    for name, flag in [("ppr", "trust"), ("powerwalk", "trust"), ("powerwalk", "background")]:
+        with pytest.raises(TypeError, match=f"{flag} must be True or False, got 'maybe'"):
+            create(name, **{flag: "maybe"})
+    ppr = create("ppr", alpha=np.float32(0.25), beta=np.int64(1), trust=np.bool_(False), tol=np.float64(1e-6), max_iter=np.int32(50))
+    assert ppr.params() == {"alpha": 0.25, "beta": 1.0, "trust": False, "tol": 1e-6, "max_iter": 50}
+    pw = create("powerwalk", walks=np.int64(8), top_m=np.int64(8), refine=np.int64(1), walk_top_m=np.int32(4),
+                refine_top_m=None, rounds=np.int64(1), seed=np.int64(3), background=np.bool_(True))
+    assert pw.params()["walks"] == 8 and type(pw.params()["walks"]) is int and pw.params()["background"] is True
+    with pytest.raises(TypeError, match="progress must be True or False"):
+        create("powerwalk", walks=8, top_m=8, refine=0).fit(tiny_dataset(), progress="maybe")
+
+
+@pytest.mark.parametrize("name", ["ppr", "powerwalk"])
+def test_params_round_trip_through_create(name):
+    m = create(name, **create(name).demo_params)
+    assert create(name, **m.params()).params() == m.params()

@@ -148,3 +148,21 @@ def test_spectral_query_cpu_and_cuda_agree():
     eng_cuda = bipartite_engine(g_cuda)
     gpu = idx.to("cuda").query(eng_cuda, src.cuda()).cpu()
     assert torch.allclose(cpu, gpu, atol=1e-5)
+
+
+def test_arguments_name_themselves_and_numpy_scalars_are_numbers():
+    import numpy as np
+
+    eng = bipartite_engine(bipartite(5))
+    for args, kwargs, message in [
+        ((2.0, 0.15), {}, r"rank must be an integer >= 1, got 2.0"),
+        ((4, float("nan")), {}, r"alpha must be a finite number in \(0, 1\), got nan"),
+        ((4, 0.15), {"niter": -1}, r"niter must be an integer >= 0, got -1"),
+        ((4, 0.15), {"seed": 1.5}, r"seed must be an integer, got 1.5"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            spectral_tail(eng, *args, **kwargs)
+    a = spectral_tail(eng, np.int64(4), np.float32(0.25), niter=np.int64(3), seed=np.int64(1))
+    b = spectral_tail(eng, 4, 0.25, niter=3, seed=1)
+    assert a.rank == 4 and isinstance(a.alpha, float)
+    torch.testing.assert_close(a.eigenvalues, b.eigenvalues)

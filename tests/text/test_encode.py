@@ -88,3 +88,20 @@ def test_minilm_package_encodes_and_second_call_hits_the_cache(tmp_path, monkeyp
     monkeypatch.setattr(enc, "_load_encoder", boom)
     b = encode_texts(texts, cache_dir=tmp_path)
     assert torch.equal(a, b)
+
+
+def test_arguments_name_themselves_and_numpy_scalars_are_numbers(tmp_path) -> None:
+    import numpy as np
+
+    assert torch.equal(hashing_encoder(["a b c"], dim=np.int64(16)), hashing_encoder(["a b c"], dim=16))
+    for bad in (0, 1.5, True, "16"):
+        with pytest.raises(ValueError, match=r"dim must be an integer >= 1, got"):
+            hashing_encoder(["a"], dim=bad)
+    with pytest.raises(ValueError, match=r"batch_size must be an integer >= 1, got 2.0"):
+        encode_texts(["a"], "hashing", batch_size=2.0)
+    for flag in ("use_cache", "normalize", "progress"):
+        with pytest.raises(TypeError, match=f"{flag} must be True or False, got 'maybe'"):
+            encode_texts(["a"], "hashing", **{flag: "maybe"})
+    f = CountingEncoder()
+    out = encode_texts(["ab", "e"], f, cache_dir=tmp_path, batch_size=np.int64(8), use_cache=np.bool_(True), normalize=np.bool_(False))
+    assert torch.equal(out, torch.tensor([[2.0, 2.0], [1.0, 2.0]]))

@@ -128,3 +128,20 @@ def test_bad_attributes_raise_naming_the_field() -> None:
         user_profiles(g)
     with pytest.raises(KeyError, match="height"):
         user_profiles(movie_data().train, fields=["height"])
+
+
+def test_count_arguments_name_themselves_and_accept_numpy_integers() -> None:
+    g = movie_data().train
+    assert top_items(g, np.int64(2)).tolist() == [[1, 2], [2, 1]]
+    genres = g.node_attrs["item"]["genres"].astype(np.float32)
+    assert favourite_categories(g, genres, np.int32(3)).tolist() == [[1, 2, 0], [1, 2, -1]]
+    for bad in (1.5, True, "2"):
+        with pytest.raises(ValueError, match=r"k must be an integer >= 1, got"):
+            top_items(g, bad)
+    with pytest.raises(ValueError, match=r"k must be an integer >= 0, got -1"):
+        favourite_categories(g, genres, -1)
+    with pytest.raises(ValueError, match=r"top_titles must be an integer >= 0, got 1.5"):
+        user_profiles(g, top_titles=1.5)
+    with pytest.raises(ValueError, match=r"top_genres must be an integer >= 0, got -1"):
+        build_profiles(g, top_genres=-1)
+    assert user_profiles(g, top_genres=np.int64(1), top_titles=np.int64(1)) == user_profiles(g, top_genres=1, top_titles=1)

@@ -96,3 +96,16 @@ def test_state_round_trip_and_mismatches() -> None:
         WeightAverage([w], horizon=2.0, nu=-1.0)
     with pytest.raises(ValueError, match="at least one"):
         WeightAverage([], horizon=2.0)
+
+
+def test_non_finite_horizon_is_rejected_and_numpy_scalars_accepted() -> None:
+    import numpy as np
+
+    w = torch.nn.Parameter(torch.zeros(2))
+    for bad in (float("inf"), np.float64("nan")):
+        with pytest.raises(ValueError, match=r"horizon must be a finite number >= 1, got"):
+            WeightAverage([w], horizon=bad)
+    with pytest.raises(ValueError, match=r"nu must be a finite number >= 0, got inf"):
+        WeightAverage([w], horizon=2.0, nu=float("inf"))
+    avg = WeightAverage([w], horizon=np.int64(4), nu=np.float32(1.0))
+    assert (avg.horizon, avg.nu) == (4.0, 1.0) and type(avg.horizon) is float

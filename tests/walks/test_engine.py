@@ -269,3 +269,35 @@ def test_bad_arguments_raise():
         WalkEngine(g, [Move(TRUSTS)])
     with pytest.raises(ValueError, match="trust_prob"):
         bipartite_engine(_trust_graph(), trust=True, trust_prob=1.5)
+
+
+def test_arguments_name_themselves_and_numpy_scalars_are_numbers():
+    import numpy as np
+
+    g = small_bipartite()
+    eng = bipartite_engine(g)
+    for kwargs, message in [
+        ({"restart": float("nan"), "length": 2}, r"restart must be a finite number in \[0, 1\), got nan"),
+        ({"length": 2.5}, r"length must be an integer >= 0, got 2.5"),
+        ({"length": -1}, r"length must be an integer >= 0, got -1"),
+        ({"restart": 0.5, "max_steps": 0}, r"max_steps must be an integer >= 1, got 0"),
+        ({"length": 2, "seed": 1.5}, r"seed must be an integer, got 1.5"),
+        ({"length": 2, "rows": [0], "num_rows": 1.0}, r"num_rows must be an integer >= 0, got 1.0"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            eng.walk([0], **kwargs)
+    with pytest.raises(TypeError, match="record_start must be True or False"):
+        eng.walk([0], length=2, record_start="maybe")
+    with pytest.raises(TypeError, match="weighted must be True or False, got 'maybe'"):
+        WalkEngine(g, [Move(INTERACTS), Move(INTERACTS, True)], weighted="maybe")
+    with pytest.raises(TypeError, match="weighted must be True or False"):
+        bipartite_engine(g, weighted=1)
+    with pytest.raises(ValueError, match=r"prob must be a finite number > 0, got inf"):
+        WalkEngine(g, [Move(INTERACTS, prob=math.inf)])
+    with pytest.raises(ValueError, match=r"trust_prob must be a finite number in \(0, 1\), got nan"):
+        bipartite_engine(_trust_graph(), trust=True, trust_prob=math.nan)
+    a = eng.walk([0, 1], length=np.int64(3), restart=np.float32(0.25), restart_mode="jump", seed=np.int64(5), record="paths")
+    b = eng.walk([0, 1], length=3, restart=0.25, restart_mode="jump", seed=5, record="paths")
+    assert torch.equal(a.paths, b.paths)
+    assert bipartite_engine(g, weighted=np.bool_(True)).weighted is True
+    assert bipartite_engine(_trust_graph(), trust=True, trust_prob=np.float64(0.5)).mix == "fixed"

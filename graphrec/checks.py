@@ -1,0 +1,69 @@
+"""Argument checks shared by every public constructor: one wording for every bad value.
+
+Each check returns the value as a plain Python ``int`` / ``float`` / ``bool`` / ``str``, or
+raises ``ValueError`` (``TypeError`` for a wrong kind of flag) naming the parameter, what it
+must be and what it got. NumPy scalars count as numbers (``np.int64(8)`` is an integer);
+``True``/``False`` never do, and NaN or an infinity is never a number here.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Collection
+from typing import Any
+
+import numpy as np
+
+__all__ = ["check_bool", "check_choice", "check_int", "check_number"]
+
+
+def _show(x: float) -> str:
+    return str(x) if isinstance(x, numbers.Integral) else f"{x:g}"
+
+
+def _bounds(low: float | None, high: float | None, low_open: bool, high_open: bool) -> str:
+    if low is not None and high is not None:
+        return f" in {'(' if low_open else '['}{_show(low)}, {_show(high)}{')' if high_open else ']'}"
+    if low is not None:
+        return f" {'>' if low_open else '>='} {_show(low)}"
+    if high is not None:
+        return f" {'<' if high_open else '<='} {_show(high)}"
+    return ""
+
+
+def check_int(name: str, value: Any, low: int | None = None, high: int | None = None) -> int:
+    """``value`` as an ``int`` in ``[low, high]`` (either bound optional)."""
+    ok = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    if ok and (low is None or value >= low) and (high is None or value <= high):
+        return int(value)
+    raise ValueError(f"{name} must be an integer{_bounds(low, high, False, False)}, got {value!r}")
+
+
+def check_number(
+    name: str, value: Any, low: float | None = None, high: float | None = None, *,
+    low_open: bool = False, high_open: bool = False,
+) -> float:
+    """``value`` as a finite ``float`` within the bounds (closed unless ``low_open`` / ``high_open``)."""
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+    if ok:
+        v = float(value)
+        above = low is None or (v > low if low_open else v >= low)
+        below = high is None or (v < high if high_open else v <= high)
+        if above and below:
+            return v
+    raise ValueError(f"{name} must be a finite number{_bounds(low, high, low_open, high_open)}, got {value!r}")
+
+
+def check_bool(name: str, value: Any) -> bool:
+    """``value`` must be ``True`` or ``False`` (NumPy's bools too); anything else is a ``TypeError``."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise TypeError(f"{name} must be True or False, got {value!r}")
+
+
+def check_choice(name: str, value: Any, choices: Collection[str]) -> str:
+    """``value`` must be one of ``choices``."""
+    if isinstance(value, str) and value in choices:
+        return value
+    raise ValueError(f"{name} must be one of {', '.join(repr(c) for c in choices)}, got {value!r}")

@@ -1,0 +1,78 @@
+"""MostPop and ItemKNN: argument checks name the parameter, NumPy scalars are numbers, params() round-trips."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from graphrec.graph.store import INTERACTS, Graph
+from graphrec.models import create
+from graphrec.models.baselines import ItemKNN, MostPop
+
+
+def small_graph(seed: int = 0) -> Graph:
+    rng = np.random.default_rng(seed)
+    r = rng.random((12, 9)) < 0.35
+    r[np.arange(12), rng.integers(0, 9, 12)] = True
+    g = Graph()
+    g.add_node_type("user", 12)
+    g.add_node_type("item", 9)
+    u, i = np.nonzero(r)
+    g.add_edges(INTERACTS, u, i)
+    return g
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"shrink": math.nan}, r"shrink must be a finite number >= 0, got nan"),
+        ({"shrink": math.inf}, r"shrink must be a finite number >= 0, got inf"),
+        ({"shrink": -1.0}, r"shrink must be a finite number >= 0, got -1.0"),
+        ({"neighbors": 1.5}, r"neighbors must be an integer >= 1, got 1.5"),
+        ({"neighbors": True}, r"neighbors must be an integer >= 1, got True"),
+        ({"neighbors": "abc"}, r"neighbors must be an integer >= 1, got 'abc'"),
+        ({"neighbors": 0}, r"neighbors must be an integer >= 1, got 0"),
+        ({"block": 0}, r"block must be an integer >= 1, got 0"),
+        ({"block": -5}, r"block must be an integer >= 1, got -5"),
+        ({"block": "abc"}, r"block must be an integer >= 1, got 'abc'"),
+    ],
+)
+def test_itemknn_bad_parameters_name_themselves(kwargs, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        ItemKNN(**kwargs)
+    with pytest.raises(ValueError, match=message):
+        create("itemknn", **kwargs)
+
+
+def test_itemknn_progress_must_be_a_bool() -> None:
+    with pytest.raises(TypeError, match="progress must be True or False, got 'maybe'"):
+        ItemKNN().fit(small_graph(), progress="maybe")
+    ItemKNN().fit(small_graph(), progress=np.bool_(False))
+
+
+def test_itemknn_accepts_numpy_scalars() -> None:
+    g = small_graph()
+    m = ItemKNN(neighbors=np.int64(3), shrink=np.float32(2.0), block=np.int32(4))
+    assert m.params() == {"neighbors": 3, "shrink": 2.0, "block": 4} and type(m.neighbors) is int and type(m.block) is int
+    ref = ItemKNN(neighbors=3, shrink=2.0, block=4).fit(g)
+    users = torch.arange(12)
+    torch.testing.assert_close(m.fit(g).score(users), ref.score(users))
+    assert torch.isfinite(ref.score(users)).all()
+
+
+@pytest.mark.parametrize("name, kwargs", [("itemknn", {}), ("itemknn", {"neighbors": 5, "shrink": 1.5}), ("mostpop", {})])
+def test_params_round_trip_through_create(name, kwargs) -> None:
+    m = create(name, **kwargs)
+    assert create(name, **m.params()).params() == m.params()
+    m.fit(small_graph())
+    assert create(name, **m.params()).params() == m.params()
+
+
+def test_mostpop_scores_are_training_degrees() -> None:
+    g = small_graph(1)
+    s = MostPop().fit(g).score(torch.tensor([0, 5]))
+    deg = g.degree(INTERACTS, side="dst").to(torch.float32)
+    torch.testing.assert_close(s, deg.expand(2, -1))
