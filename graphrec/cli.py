@@ -93,6 +93,8 @@ def _training_summary(model: Any) -> dict[str, Any] | None:
         "stopped_by_time": result.stopped_by_time or (refit is not None and refit.stopped_by_time),
         "epoch_seconds": None if math.isnan(result.epoch_seconds) else round(result.epoch_seconds, 3),
         "refit_epochs": None if refit is None else refit.epochs_run,
+        # whether the served weights are the refit's (a refit skipped or cut short by max_minutes is not served)
+        "refit_served": refit is not None and not refit.stopped_by_time,
         "best_valid": None if math.isnan(result.best_metric) else round(result.best_metric, 6),
         "valid_curve": [[h["epoch"], round(v, 6)] for h in result.history for k, v in h.items() if "@" in k],
     }
@@ -111,8 +113,12 @@ def _describe_training(t: dict[str, Any]) -> str:
         text += f" (best {t['best_epoch']}{', stopped early' if t['stopped_early'] else ''})"
     if t["best_valid"] is not None:
         text += f" · best validation {t['best_valid']:.4f}"
-    if t["refit_epochs"] is not None:
+    if t["refit_served"]:
         text += f", refit on all of train for {t['refit_epochs']}"
+    elif t["refit_epochs"]:
+        text += f", refit cut short after {t['refit_epochs']} of {t['best_epoch']} (the early-stopped weights are served)"
+    elif t["refit_epochs"] is not None:
+        text += ", refit skipped (the early-stopped weights are served)"
     if t["epoch_seconds"] is not None:
         text += f" · {t['epoch_seconds']:.2f}s/epoch"
     if t["stopped_by_time"]:
@@ -122,6 +128,17 @@ def _describe_training(t: dict[str, Any]) -> str:
         tried = ", ".join(f"{c[name]:g}: {c['best_valid']}" for c in t["candidates"])
         text += f" · {name} {value:g} chosen on validation ({tried})"
     return text
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with NaN and infinite floats as None: JSON (RFC 8259) has no NaN."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
 
 # ------------------------------------------------------------------- commands
@@ -150,7 +167,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if training is not None:
         result["training"] = training
     if args.json:
-        print(json.dumps(result))
+        print(json.dumps(_finite(result), allow_nan=False))
     else:
         print(f"{data.name} · {args.model} {params or ''} · {len(report.users)} test users · device {device}")
         for key, val in report.metrics.items():
@@ -163,7 +180,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_score(args: argparse.Namespace) -> int:
     from .models.registry import parse_params
-    from .scoring import score_to_file
+    from .scoring import check_score_request, score_to_file
 
     device = _device(args.device)
     if args.k < 1:
@@ -173,9 +190,14 @@ def cmd_score(args: argparse.Namespace) -> int:
     users = None
     if args.users:
         users = _read_user_file(Path(args.users))
+    if args.chunk < 1:
+        raise CliError(f"--chunk must be positive, got {args.chunk}")
     model, params = _make_model(args.model, params, args.seed)
     config = {"data": args.data, "model": args.model, "params": params, "k": args.k, "seed": args.seed,
               "users": args.users, "exclude_seen": not args.include_seen}
+    # every check of the output and the user list before the fit, which may take hours
+    check_score_request(Path(args.out), data.train, k=args.k, users=users, resume=args.resume, chunk_users=args.chunk,
+                        exclude_seen=not args.include_seen, config=config)
     print(f"fitting {args.model} on {data.name} ...", file=sys.stderr)
     _fit(model, data)
     rows = score_to_file(model, Path(args.out), k=args.k, users=users, resume=args.resume,

@@ -21,9 +21,12 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from .checks import check_int
+from .graph.edges import EdgeType
+from .graph.store import INTERACTS, Graph
 from .models.base import Recommender
 
-__all__ = ["SCORE_COLUMNS", "score_to_file"]
+__all__ = ["SCORE_COLUMNS", "check_score_request", "score_to_file"]
 
 SCORE_COLUMNS = ("user", "rank", "item", "score")
 
@@ -35,9 +38,9 @@ def _format(out: Path) -> str:
     return ext[1:]
 
 
-def _user_indices(model: Recommender, users: Any | None) -> np.ndarray:
-    g = model._require_graph()
-    id_map = g.id_map(model.etype[0])
+def _user_indices(graph: Graph, etype: EdgeType, users: Any | None) -> np.ndarray:
+    """Index of every user of ``graph`` (``users=None``), or of the external ``users``: unknown or repeated ids raise."""
+    id_map = graph.id_map(etype[0])
     if users is None:
         return np.arange(len(id_map), dtype=np.int64)
     ids = np.asarray(list(users))
@@ -47,7 +50,12 @@ def _user_indices(model: Recommender, users: Any | None) -> np.ndarray:
         except ValueError:
             bad = next(x for x in ids if not str(x).lstrip("-").isdigit())
             raise ValueError(f"user ids are integers; {bad!r} is not one") from None
-    return id_map.to_index(ids)
+    index = id_map.to_index(ids)
+    distinct, counts = np.unique(index, return_counts=True)
+    if counts.size and counts.max() > 1:
+        first = ids[int(np.flatnonzero(index == distinct[counts.argmax()])[0])].item()
+        raise ValueError(f"user id {str(first)!r} is listed {int(counts.max())} times; list each user once")
+    return index
 
 
 def _chunk_table(model: Recommender, users: np.ndarray, k: int, exclude_seen: bool) -> dict[str, np.ndarray]:
@@ -106,6 +114,46 @@ def _join_parts(parts: list[Path], out: Path, fmt: str) -> None:
     tmp.replace(out)
 
 
+def check_score_request(
+    out: Path, graph: Graph, k: int = 100, users: Any | None = None, *, resume: bool = False, chunk_users: int = 4096,
+    exclude_seen: bool = True, config: dict[str, Any] | None = None, etype: EdgeType = INTERACTS,
+) -> None:
+    """Every check :func:`score_to_file` makes before scoring, against the training ``graph``: run it
+    before a long fit so that a bad ``out``, ``users`` list or leftover parts folder fails at once.
+    Raises as :func:`score_to_file` does; writes nothing."""
+    _plan(out, graph, etype, k=k, users=users, resume=resume, chunk_users=chunk_users, exclude_seen=exclude_seen,
+          config=config)
+
+
+def _plan(
+    out: Path, graph: Graph, etype: EdgeType, *, k: int, users: Any | None, resume: bool, chunk_users: int,
+    exclude_seen: bool, config: dict[str, Any] | None,
+) -> tuple[Path, str, np.ndarray, dict[str, Any]]:
+    """The checked output path, its format, the user indices and the run's manifest."""
+    out = Path(out)
+    fmt = _format(out)
+    check_int("k", k, 1)
+    check_int("chunk_users", chunk_users, 1)
+    if out.is_dir():
+        raise ValueError(f"--out {out} is a directory; name a .parquet or .csv file")
+    user_idx = _user_indices(graph, etype, users)
+    fingerprint = hashlib.sha256(np.ascontiguousarray(user_idx).tobytes()).hexdigest()
+    manifest = {"config": config or {}, "k": k, "chunk_users": chunk_users, "users": fingerprint,
+                "exclude_seen": exclude_seen, "format": fmt}
+    parts_dir = out.with_name(out.name + ".parts")
+    manifest_file = parts_dir / "manifest.json"
+    if parts_dir.exists():
+        if not resume:
+            raise FileExistsError(f"{parts_dir} holds parts of an interrupted run: re-run with --resume, or delete it")
+        try:
+            old = json.loads(manifest_file.read_text())
+        except (OSError, json.JSONDecodeError):
+            raise ValueError(f"{manifest_file}: missing or malformed; delete {parts_dir} and start again") from None
+        if old != json.loads(json.dumps(manifest)):
+            raise ValueError(f"{parts_dir} was written with another configuration; delete it or repeat the same command")
+    return out, fmt, user_idx, manifest
+
+
 def score_to_file(
     model: Recommender,
     out: Path,
@@ -129,28 +177,12 @@ def score_to_file(
     ValueError
         If ``resume`` finds parts written with another configuration, or ids are unknown.
     """
-    out = Path(out)
-    fmt = _format(out)
-    if chunk_users < 1:
-        raise ValueError(f"chunk_users must be >= 1, got {chunk_users}")
-    user_idx = _user_indices(model, users)
-    fingerprint = hashlib.sha256(np.ascontiguousarray(user_idx).tobytes()).hexdigest()
-    manifest = {"config": config or {}, "k": k, "chunk_users": chunk_users, "users": fingerprint,
-                "exclude_seen": exclude_seen, "format": fmt}
+    out, fmt, user_idx, manifest = _plan(out, model._require_graph(), model.etype, k=k, users=users, resume=resume,
+                                         chunk_users=chunk_users, exclude_seen=exclude_seen, config=config)
     parts_dir = out.with_name(out.name + ".parts")
-    manifest_file = parts_dir / "manifest.json"
-    if parts_dir.exists():
-        if not resume:
-            raise FileExistsError(f"{parts_dir} holds parts of an interrupted run: re-run with --resume, or delete it")
-        try:
-            old = json.loads(manifest_file.read_text())
-        except (OSError, json.JSONDecodeError):
-            raise ValueError(f"{manifest_file}: missing or malformed; delete {parts_dir} and start again") from None
-        if old != json.loads(json.dumps(manifest)):
-            raise ValueError(f"{parts_dir} was written with another configuration; delete it or repeat the same command")
-    else:
+    if not parts_dir.exists():
         parts_dir.mkdir(parents=True)
-        manifest_file.write_text(json.dumps(manifest))
+        (parts_dir / "manifest.json").write_text(json.dumps(manifest))
     if out.exists():
         out.unlink()  # never leave an older complete-looking file beside new parts
 

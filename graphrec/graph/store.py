@@ -46,6 +46,11 @@ def store_device(device: str | torch.device) -> torch.device:
         raise ValueError(f"unknown device {device!r}; graphrec runs on 'cpu' or 'cuda'") from None
     if d.type in UNSUPPORTED_DEVICE_TYPES:
         raise ValueError(f"device {str(d)!r} is not supported: {UNSUPPORTED_DEVICE_TYPES[d.type]}; use 'cpu' or 'cuda'")
+    if d.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"device {str(d)!r}: CUDA is not available on this machine (this torch build: {torch.__version__})")
+        if d.index is not None and d.index >= torch.cuda.device_count():
+            raise ValueError(f"device {str(d)!r}: this machine has {torch.cuda.device_count()} CUDA device(s)")
     return d
 
 

@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 
 import torch
 
+from ..checks import check_bool, check_int
 from ..graph.edges import EdgeType
 from ..graph.store import INTERACTS, Graph
 from .embedding import TableFactory
@@ -153,9 +154,7 @@ class LightGCN(MF):
         weighted: bool = False,
         etype: EdgeType = INTERACTS,
     ) -> None:
-        if isinstance(layers, bool) or not isinstance(layers, int) or layers < 0:
-            raise ValueError(f"layers must be an integer >= 0, got {layers!r}")
-        self.layers, self.weighted = int(layers), bool(weighted)
+        self.layers, self.weighted = check_int("layers", layers, 0), check_bool("weighted", weighted)
         super().__init__(
             graph, dim=dim, lr=lr, lr_milestones=lr_milestones, lr_gamma=lr_gamma, ema=ema, reg=reg, epochs=epochs, batch=batch,
             seed=seed, patience=patience, eval_every=eval_every, valid_fraction=valid_fraction, refit=refit,
@@ -164,7 +163,7 @@ class LightGCN(MF):
         )
 
     def params(self) -> dict[str, Any]:
-        return {**super().params(), "layers": self.layers}
+        return {**super().params(), "layers": self.layers, "weighted": self.weighted}
 
     def _fingerprint(self) -> dict[str, Any]:
         return {**super()._fingerprint(), "layers": self.layers, "weighted": self.weighted}

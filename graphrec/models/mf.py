@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
+from ..checks import check_bool, check_int, check_number
 from ..graph.edges import EdgeType
 from ..graph.store import INTERACTS, Graph, store_device
 from ..train.bpr import (
@@ -43,18 +44,13 @@ def _check_reg(reg: Any) -> tuple[float, ...]:
     values = list(reg) if isinstance(reg, (list, tuple)) else [reg]
     if not values:
         raise ValueError("reg must be a number >= 0 or a non-empty list of them, got []")
-    for v in values:
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not v >= 0:
-            raise ValueError(f"reg must be a number >= 0 or a list of them, got {reg!r}")
-    if len(set(values)) < len(values):
+    try:
+        floats = tuple(check_number("reg", v, 0) for v in values)
+    except ValueError:
+        raise ValueError(f"reg must be a finite number >= 0 or a list of them, got {reg!r}") from None
+    if len(set(floats)) < len(floats):
         raise ValueError(f"reg lists a value twice: {reg!r}")
-    return tuple(float(v) for v in values)
-
-
-def _check_int(name: str, value: Any, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    return int(value)
+    return floats
 
 
 class MF(EmbeddingRecommender, nn.Module):
@@ -100,7 +96,7 @@ class MF(EmbeddingRecommender, nn.Module):
         Early stopping: validation evaluations without NDCG@20 improvement before stopping
         (the best weights are restored). ``None`` trains all ``epochs`` and carves nothing.
     eval_every : int
-        Epochs between validation evaluations.
+        Epochs between validation evaluations; the last epoch of the budget is evaluated too.
     valid_fraction : float
         Share of each user's training interactions held out for validation when early
         stopping is on and the data has no ``valid`` split (never taken from test).
@@ -127,9 +123,12 @@ class MF(EmbeddingRecommender, nn.Module):
         Show a tqdm bar with the loss and the last validation metric.
     max_minutes : float, optional
         Wall-clock budget for the whole fit: no epoch starts that would end past it
-        (predicted from the slowest so far), and the refit runs only if it fits in what is
-        left (see :func:`~graphrec.train.bpr.train_with_selection`). ``result.stopped_by_time``
-        says whether it cut training short.
+        (predicted from the slowest so far). The refit gets what is left: without a checkpoint
+        it runs only if it fits, with one it trains as far as the budget goes and the same
+        call made again finishes it (see :func:`~graphrec.train.bpr.train_with_selection`).
+        ``result.stopped_by_time`` says whether the budget cut training short;
+        ``refit_result.stopped_by_time`` that the refit was skipped or cut, and the
+        early-stopped weights are served.
     device : str or torch.device, optional
         Train and score on this device (the graph is moved); default the graph's device.
     """
@@ -170,22 +169,17 @@ class MF(EmbeddingRecommender, nn.Module):
     ) -> None:
         nn.Module.__init__(self)
         EmbeddingRecommender.__init__(self, graph, etype=etype)
-        self.dim = _check_int("dim", dim, 1)
-        self.seed = _check_int("seed", seed, 0)
-        if not (isinstance(lr, (int, float)) and lr > 0):
-            raise ValueError(f"lr must be > 0, got {lr!r}")
-        self.reg_spec = reg if isinstance(reg, str) else list(reg) if isinstance(reg, (list, tuple)) else reg
+        self.dim = check_int("dim", dim, 1)
+        self.seed = check_int("seed", seed, 0)
+        self.lr = check_number("lr", lr, 0, low_open=True)
         self.reg_values = self._reg_values(reg, patience)
-        if not (isinstance(valid_fraction, (int, float)) and 0 < valid_fraction < 1):
-            raise ValueError(f"valid_fraction must be in (0, 1), got {valid_fraction!r}")
-        # reg: the L2 weight in use (the one chosen, after fitting several)
-        self.lr, self.reg, self.valid_fraction = float(lr), self.reg_values[0], float(valid_fraction)
-        if not isinstance(refit, bool):
-            raise TypeError(f"refit must be a bool, got {refit!r}")
-        self.refit = refit
+        self.reg_spec = reg if isinstance(reg, str) else list(self.reg_values) if isinstance(reg, (list, tuple)) else self.reg_values[0]
+        self.valid_fraction = check_number("valid_fraction", valid_fraction, 0, 1, low_open=True, high_open=True)
+        self.reg = self.reg_values[0]  # the L2 weight in use (the one chosen, after fitting several)
+        self.refit = check_bool("refit", refit)
         self.table = table
         self.checkpoint_dir = None if checkpoint_dir is None else str(checkpoint_dir)
-        self.progress = bool(progress)
+        self.progress = check_bool("progress", progress)
         self.target_device = None if device is None else store_device(device)
         # validates epochs / batch / patience / eval_every / sampling / negatives / negative_selection / max_minutes
         self.config = BPRConfig(
@@ -194,8 +188,6 @@ class MF(EmbeddingRecommender, nn.Module):
             checkpoint_dir=self.checkpoint_dir, progress=self.progress, max_minutes=max_minutes,
             lr_milestones=lr_milestones, lr_gamma=lr_gamma, ema=ema,
         )
-        if patience is not None:
-            _check_int("patience", patience, 1)
         self.user_table: EmbeddingTable | None = None
         self.item_table: EmbeddingTable | None = None
         self.result: TrainResult | None = None
@@ -223,7 +215,7 @@ class MF(EmbeddingRecommender, nn.Module):
         c = self.config
         return {
             "dim": self.dim, "lr": self.lr, "reg": self.reg_spec, "epochs": c.epochs, "batch": c.batch, "seed": self.seed,
-            "patience": c.patience, "eval_every": c.eval_every, "refit": self.refit, "sampling": c.sampling,
+            "patience": c.patience, "eval_every": c.eval_every, "valid_fraction": self.valid_fraction, "refit": self.refit, "sampling": c.sampling,
             "negatives": c.negatives, "negative_selection": c.negative_selection, "max_minutes": c.max_minutes,
             "lr_milestones": list(c.lr_milestones), "lr_gamma": c.lr_gamma, "ema": c.ema,
             "table": self.table if isinstance(self.table, str) else getattr(self.table, "__name__", "custom"),

@@ -49,6 +49,8 @@ def parse_params(pairs: list[str] | None) -> dict[str, Any]:
         key, sep, value = p.partition("=")
         if not sep or not key.strip():
             raise ValueError(f"--param expects key=value, got {p!r}")
+        if key.strip() in out:
+            raise ValueError(f"--param {key.strip()} is given twice; give each parameter once")
         out[key.strip()] = _coerce(value.strip())
     return out
 

@@ -38,6 +38,7 @@ carries no information about the node.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import inspect
 from collections.abc import Sequence
 from typing import Any, ClassVar
@@ -178,6 +179,16 @@ def _check_semantic(semantic: Any, n_users: int, n_items: int) -> tuple[torch.Te
     return out[0], out[1]
 
 
+def _digest(*tensors: torch.Tensor) -> str:
+    """A short content hash of tensors (shape, dtype and bytes): a checkpoint trained on other semantic vectors is refused."""
+    h = hashlib.blake2b(digest_size=12)
+    for t in tensors:
+        c = t.detach().cpu().contiguous()
+        h.update(f"{tuple(c.shape)}{c.dtype}".encode())
+        h.update(c.view(torch.uint8).numpy().tobytes() if c.numel() else b"")
+    return h.hexdigest()
+
+
 class RLMRec(EmbeddingRecommender, nn.Module):
     """RLMRec alignment (contrastive or generative) around an embedding backbone.
 
@@ -246,6 +257,8 @@ class RLMRec(EmbeddingRecommender, nn.Module):
     """
 
     name = "rlmrec"
+    #: the registered variants (``rlmrec-con``, ``rlmrec-gen``) take no ``variant`` keyword
+    variant_fixed: ClassVar[bool] = False
     demo_params: ClassVar[dict[str, Any]] = {"epochs": 40, "dim": 32, "eval_every": 5, "batch": 1024, "text_model": "hashing"}
 
     def __init__(
@@ -393,24 +406,32 @@ class RLMRec(EmbeddingRecommender, nn.Module):
 
     # ------------------------------------------------------------ parameters
     def params(self) -> dict[str, Any]:
-        bb = self.backbone.params()
-        out = {
-            "variant": self.variant, "backbone": self._backbone_spec if isinstance(self._backbone_spec, str) else self._backbone_spec.__name__,
-            "lam": self.lam, "tau": self.tau,
-        }
+        """Constructor keywords (``create(name, **m.params())`` rebuilds the model), less the ``semantic``
+        matrices, which are data: :attr:`semantic_given` says whether they were passed."""
+        keywords = inspect.signature(RLMRec.__init__).parameters
+        bb = {k: v for k, v in self.backbone.params().items() if k in keywords}
+        out: dict[str, Any] = {} if self.variant_fixed else {"variant": self.variant}
+        out.update(backbone=self._backbone_spec if isinstance(self._backbone_spec, str) else self._backbone_spec.__name__,
+                   lam=self.lam, tau=self.tau)
         if self.variant == "gen":
             out.update(mask_ratio=self.mask_ratio, recon=self.recon, mask_bpr=self.mask_bpr)
         else:
             out.update(align_batch=self.align_batch)
-        out.update(hidden=self.hidden, center=self.center,
-                   semantic="given" if self.semantic_input is not None else str(getattr(self.text_model, "__name__", self.text_model)))
+        out.update(hidden=self.hidden, center=self.center, text_model=str(getattr(self.text_model, "__name__", self.text_model)),
+                   top_titles=self.top_titles, top_genres=self.top_genres)
         return {**out, **bb}
+
+    @property
+    def semantic_given(self) -> bool:
+        """Whether the semantic vectors were passed in (``semantic=``) rather than embedded from text profiles."""
+        return self.semantic_input is not None
 
     def _fingerprint(self) -> dict[str, Any]:
         fp = {f"backbone.{k}": v for k, v in self.backbone._fingerprint().items()}
-        d = None if self._semantic is None else int(self._semantic[0].shape[1])
+        sem = None if self._semantic is None else _digest(*self._semantic)
         return {**fp, "model": type(self).__name__, "variant": self.variant, "lam": self.lam, "tau": self.tau,
-                "mask_ratio": self.mask_ratio, "recon": self.recon, "mask_bpr": self.mask_bpr, "align_batch": self.align_batch, "hidden": self.hidden, "center": self.center, "d_sem": d}
+                "mask_ratio": self.mask_ratio, "recon": self.recon, "mask_bpr": self.mask_bpr, "align_batch": self.align_batch,
+                "hidden": self.hidden, "center": self.center, "semantic": sem}
 
     @property
     def semantic(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -571,6 +592,7 @@ class RLMRecCon(RLMRec):
     """RLMRec-Con: :class:`RLMRec` with ``variant='con'`` (InfoNCE alignment through an MLP projector)."""
 
     name = "rlmrec-con"
+    variant_fixed = True
 
     def __init__(self, graph: Graph | None = None, **params: Any) -> None:
         if "variant" in params:
@@ -582,6 +604,7 @@ class RLMRecGen(RLMRec):
     """RLMRec-Gen: :class:`RLMRec` with ``variant='gen'`` (masked reconstruction of semantic vectors)."""
 
     name = "rlmrec-gen"
+    variant_fixed = True
 
     def __init__(self, graph: Graph | None = None, **params: Any) -> None:
         if "variant" in params:

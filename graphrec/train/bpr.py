@@ -7,7 +7,7 @@ One epoch visits ``|train|`` (user, positive) pairs in shuffled mini-batches; ea
 resulting triples. The model supplies the batch loss
 (BPR ``mean softplus(s_uj - s_ui)`` plus L2 on the batch's layer-0 rows, see
 :func:`bpr_loss` / :func:`l2_rows`); the trainer runs Adam, evaluates NDCG@20 on a validation
-graph every ``eval_every`` epochs with the full-ranking protocol, stops early after
+graph every ``eval_every`` epochs (and after the last) with the full-ranking protocol, stops early after
 ``patience`` evaluations without improvement (restoring the best weights), and writes a
 checkpoint (model, optimiser, epoch, RNG state, early-stopping state) that a later run with the
 same ``checkpoint_dir`` resumes from, bit-for-bit on the same device.
@@ -40,6 +40,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from ..checks import check_choice, check_int, check_number
 from ..data.dataset import Dataset, held_out_graph
 from ..graph.edges import EdgeType
 from ..graph.store import INTERACTS, Graph
@@ -170,6 +171,20 @@ def _check_milestones(milestones: Any) -> tuple[int, ...]:
     return tuple(int(v) for v in values)
 
 
+def _check_metric(metric: Any) -> None:
+    """``metric`` must name a ranking metric at a cut-off, e.g. ``'ndcg@20'`` (see :data:`graphrec.eval.metrics.METRICS`)."""
+    from ..eval.metrics import METRICS
+
+    name, at, k = metric.partition("@") if isinstance(metric, str) else ("", "", "")
+    if not (at and name in METRICS and k.isdigit() and int(k) >= 1):
+        raise ValueError(f"metric must be one of {', '.join(METRICS)} at a cut-off >= 1, like 'ndcg@20'; got {metric!r}")
+
+
+def _duration(minutes: float) -> str:
+    """``minutes`` for a message: seconds below one minute."""
+    return f"{minutes * 60.0:.1f} s" if abs(minutes) < 1.0 else f"{minutes:.1f} min"
+
+
 @dataclass
 class BPRConfig:
     """Hyper-parameters of :class:`BPRTrainer` (defaults: LightGCN's).
@@ -213,26 +228,26 @@ class BPRConfig:
     ema: float | None = None
 
     def __post_init__(self) -> None:
-        for name in ("epochs", "batch", "eval_every", "checkpoint_every", "negatives"):
-            v = getattr(self, name)
-            low = 0 if name == "epochs" else 1
-            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < low:
-                raise ValueError(f"{name} must be an integer >= {low}, got {v!r}")
-        if not self.lr > 0:
-            raise ValueError(f"lr must be > 0, got {self.lr!r}")
-        if self.sampling not in ("pairs", "users"):
-            raise ValueError(f"sampling must be 'pairs' or 'users', got {self.sampling!r}")
-        if self.negative_selection not in NEGATIVE_SELECTIONS:
-            raise ValueError(f"negative_selection must be one of {NEGATIVE_SELECTIONS}, got {self.negative_selection!r}")
-        if "@" not in self.metric:
-            raise ValueError(f"metric must look like 'ndcg@20', got {self.metric!r}")
+        for name in ("epochs", "batch", "eval_every", "checkpoint_every", "negatives", "seed"):
+            setattr(self, name, check_int(name, getattr(self, name), 0 if name in ("epochs", "seed") else 1))
+        if self.patience is not None:
+            self.patience = check_int("patience", self.patience, 1)
+        self.lr = check_number("lr", self.lr, 0, low_open=True)
+        check_choice("sampling", self.sampling, ("pairs", "users"))
+        check_choice("negative_selection", self.negative_selection, NEGATIVE_SELECTIONS)
+        check_choice("negative_method", self.negative_method, ("rejection", "inverse"))
+        _check_metric(self.metric)
         self.lr_milestones = _check_milestones(self.lr_milestones)
-        if isinstance(self.lr_gamma, bool) or not isinstance(self.lr_gamma, (int, float)) or not 0 < self.lr_gamma <= 1:
-            raise ValueError(f"lr_gamma must be a number in (0, 1], got {self.lr_gamma!r}")
-        for name, what in (("ema", "a number of epochs"), ("max_minutes", "a number")):
+        self.lr_gamma = check_number("lr_gamma", self.lr_gamma, 0, 1, low_open=True)
+        for name in ("ema", "max_minutes"):  # epochs, minutes
             v = getattr(self, name)
-            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0):
-                raise ValueError(f"{name} must be {what} > 0 or None, got {v!r}")
+            if v is not None:
+                try:
+                    setattr(self, name, check_number(name, v, 0, low_open=True))
+                except ValueError:
+                    raise ValueError(f"{name} must be a finite number > 0 or None, got {v!r}") from None
+        if self.checkpoint_dir is not None and not str(self.checkpoint_dir).strip():
+            raise ValueError("checkpoint_dir must name a directory, got an empty string (None writes no checkpoint)")
 
 
 @dataclass
@@ -285,13 +300,22 @@ def train_with_selection(
 
     ``config.max_minutes`` bounds the whole fit. With several values, those still to run and
     the refit share what is left equally; one value's run may use all of it. The refit gets
-    what the runs left, and is skipped (with a ``RuntimeWarning``; the early-stopped weights
-    stay) when its predicted time does not fit. Checkpoints go to ``<checkpoint_dir>/value<i>``
-    (with several values; else ``<checkpoint_dir>``) and ``<checkpoint_dir>/refit``.
+    what the runs left. Without a checkpoint it is skipped when its predicted time does not
+    fit; with one it trains as far as the budget goes, and the same call made again resumes
+    it (a refit is a seeded run of a number of epochs, so it can grow to a later best epoch
+    when the runs it follows go on). Whenever the refit is skipped or cut short, the model
+    keeps the winner's early-stopped weights and a ``RuntimeWarning`` says why. Checkpoints go to
+    ``<checkpoint_dir>`` and ``<checkpoint_dir>/refit`` for one value, and to
+    ``<checkpoint_dir>/value<i>`` and ``<checkpoint_dir>/value<i>/refit`` for several, so that
+    a later call whose validation picks another winner resumes that winner's own refit.
 
     Returns
     -------
     (chosen, results, refit_result) : int, list of TrainResult (one per value), TrainResult or None
+        ``refit_result`` is None when no refit was due (``refit=False``, no carve, or the winner
+        never validated). The model serves the refit's weights exactly when ``refit_result``
+        is not None and not ``refit_result.stopped_by_time``; a refit skipped for time is a
+        result with ``epochs_run == 0`` and ``stopped_by_time``.
     """
     values = list(values)
     if not values:
@@ -307,43 +331,61 @@ def train_with_selection(
     else:
         fit_graph, valid_graph = train, None
     refitting = refit and fit_graph is not train
+
+    def checkpoint_dir(i: int) -> str | None:
+        if config.checkpoint_dir is None:
+            return None
+        return str(Path(config.checkpoint_dir) / f"value{i}") if several else config.checkpoint_dir
+
     t_start = time.perf_counter()
     results: list[TrainResult] = []
     chosen, chosen_score, chosen_state = 0, -math.inf, None
     for i, value in enumerate(values):
-        cfg = config
+        cfg = dataclasses.replace(config, checkpoint_dir=checkpoint_dir(i))
         if several and config.max_minutes is not None:
             left = config.max_minutes - (time.perf_counter() - t_start) / 60.0
             cfg = dataclasses.replace(cfg, max_minutes=max(left / (len(values) - i + refitting), 1e-3))
-        if several and config.checkpoint_dir is not None:
-            cfg = dataclasses.replace(cfg, checkpoint_dir=str(Path(config.checkpoint_dir) / f"value{i}"))
         results.append(run(fit_graph, valid_graph, cfg, value))
         score = results[-1].best_metric if math.isfinite(results[-1].best_metric) else -math.inf
-        if several and (i == 0 or score > chosen_score):
+        if i == 0 or score > chosen_score:
             chosen, chosen_score = i, score
-            chosen_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            if several or refitting:
+                chosen_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
     again, best = None, results[chosen]
     if refitting and best.best_epoch > 0:
-        minutes, fits = config.max_minutes, True
-        if minutes is not None:
-            minutes -= (time.perf_counter() - t_start) / 60.0
-            # the refit trains on ~1/(1 - valid_fraction) as many pairs per epoch
-            need = best.epoch_seconds * best.best_epoch / (1.0 - valid_fraction) / 60.0
-            fits = need <= minutes
-            if not fits:
-                warnings.warn(
-                    f"refit skipped: {best.best_epoch} epochs on the whole training split need about {need:.1f} min, "
-                    f"{max(minutes, 0.0):.1f} min of max_minutes={config.max_minutes} are left; the model keeps the "
-                    f"early-stopped weights trained without the validation carve",
-                    RuntimeWarning, stacklevel=3,
-                )
-        if fits:
-            ckpt = None if config.checkpoint_dir is None else str(Path(config.checkpoint_dir) / "refit")
-            again = run(train, None, dataclasses.replace(config, epochs=best.best_epoch, patience=None, checkpoint_dir=ckpt,
-                                                         max_minutes=minutes), values[chosen])
-    if again is None and chosen != len(values) - 1:  # the last run's weights are not the winner's
-        model.load_state_dict(chosen_state)  # type: ignore[arg-type]
+        again, why = _refit(run, train, config, values[chosen], best, t_start, valid_fraction, checkpoint_dir(chosen))
+        if why:
+            warnings.warn(f"{why}; the model keeps the early-stopped weights trained without the validation carve",
+                          RuntimeWarning, stacklevel=3)
+    if (again is None or again.stopped_by_time) and chosen_state is not None:
+        model.load_state_dict(chosen_state)  # the model may hold a later run's or a partial refit's weights
     return chosen, results, again
+
+
+def _refit(
+    run: Callable[[Graph, Graph | None, BPRConfig, Any], TrainResult], train: Graph, config: BPRConfig, value: Any,
+    best: TrainResult, t_start: float, valid_fraction: float, value_dir: str | None,
+) -> tuple[TrainResult, str]:
+    """:func:`train_with_selection`'s refit of the winner on all of ``train``: its result, and why it was skipped or cut ('' if not)."""
+    minutes = None if config.max_minutes is None else config.max_minutes - (time.perf_counter() - t_start) / 60.0
+    ckpt = None if value_dir is None else str(Path(value_dir) / "refit")
+    if minutes is not None and ckpt is not None and minutes <= 0:
+        return TrainResult(stopped_by_time=True), (f"refit skipped: no time is left of max_minutes={config.max_minutes}; "
+                                                   "run again with the same checkpoint_dir to go on")
+    if minutes is not None and ckpt is None:
+        # the refit trains on ~1/(1 - valid_fraction) as many pairs per epoch
+        need = best.epoch_seconds * best.best_epoch / (1.0 - valid_fraction) / 60.0
+        if need > minutes:
+            return TrainResult(stopped_by_time=True), (
+                f"refit skipped: {best.best_epoch} epochs on the whole training split need about {_duration(need)}, "
+                f"{_duration(max(minutes, 0.0))} of max_minutes={config.max_minutes} are left "
+                "(with a checkpoint_dir it would train as far as the budget goes, and a second call would go on)")
+    again = run(train, None, dataclasses.replace(config, epochs=best.best_epoch, patience=None, checkpoint_dir=ckpt,
+                                                 max_minutes=None if minutes is None else max(minutes, 1e-3)), value)
+    if again.stopped_by_time:
+        return again, (f"refit cut short: max_minutes={config.max_minutes} ran out after {again.epochs_run} of its "
+                       f"{best.best_epoch} epochs; run again with the same checkpoint_dir to finish it")
+    return again, ""
 
 
 def selection_table(name: str, values: Sequence[Any], results: Sequence[TrainResult], chosen: int) -> list[dict[str, Any]]:
@@ -475,6 +517,14 @@ class BPRTrainer:
         state = load_checkpoint(self.config.checkpoint_dir, self.fingerprint, map_location=self.train.device)
         if state is None:
             return 0
+        where = f"the checkpoint in {self.config.checkpoint_dir}"
+        if int(state["epoch"]) > self.config.epochs:
+            raise ValueError(f"{where} has trained {int(state['epoch'])} epochs, more than epochs={self.config.epochs}: "
+                             "ask for at least as many, or start a fresh checkpoint_dir")
+        if self.average is None and state.get("average") is not None:
+            ema = float(state["average"]["horizon"]) / self.steps_per_epoch
+            raise ValueError(f"{where} averages its weights (ema={ema:g} epochs) and this run does not: resume with "
+                             "its own ema, or start a fresh checkpoint_dir")
         self.model.load_state_dict(state["model"])
         self._parameters_changed()
         self.optimizer.load_state_dict(state["optimizer"])
@@ -484,10 +534,11 @@ class BPRTrainer:
             try:
                 self.average.load_state_dict(state["average"])
             except ValueError as err:
-                raise ValueError(f"the checkpoint in {self.config.checkpoint_dir} averages its weights differently ({err}): "
+                raise ValueError(f"{where} averages its weights differently ({err}): "
                                  f"resume with its own ema, or start a fresh checkpoint_dir") from err
         result.history = list(state["history"])
-        result.stopped_early = bool(state["stopped_early"])
+        # judged with this run's patience: a run stopped early resumes when given more patience
+        result.stopped_early = self._valid_data is not None and self.stopper.should_stop
         return int(state["epoch"])
 
     # ------------------------------------------------------------------- run
@@ -521,7 +572,7 @@ class BPRTrainer:
                 epoch += 1
                 if not math.isfinite(loss):
                     raise FloatingPointError(f"training loss became {loss} at epoch {epoch}; lower lr or raise reg")
-                if self._valid_data is not None and epoch % cfg.eval_every == 0:
+                if self._valid_data is not None and (epoch % cfg.eval_every == 0 or epoch == cfg.epochs):
                     with self._serving_weights():
                         last_metric = self.validate()
                         self.stopper.update(last_metric, epoch, self.model.state_dict())

@@ -17,9 +17,16 @@ __all__ = ["CHECKPOINT_NAME", "load_checkpoint", "save_checkpoint"]
 CHECKPOINT_NAME = "checkpoint.pt"
 
 
+def _as_directory(directory: str | Path) -> Path:
+    path = Path(directory)
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"checkpoint_dir {path} is a file, not a directory")
+    return path
+
+
 def save_checkpoint(directory: str | Path, state: dict[str, Any]) -> Path:
     """Write ``state`` to ``directory/checkpoint.pt`` atomically; returns the path."""
-    directory = Path(directory)
+    directory = _as_directory(directory)
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / CHECKPOINT_NAME
     tmp = path.with_suffix(".pt.tmp")
@@ -37,10 +44,16 @@ def load_checkpoint(directory: str | Path, fingerprint: dict[str, Any], map_loca
         Configuration the checkpoint must have been written with (model class, sizes, seed,
         ...). A mismatch raises ``ValueError`` naming the field.
     """
-    path = Path(directory) / CHECKPOINT_NAME
+    path = _as_directory(directory) / CHECKPOINT_NAME
     if not path.is_file():
         return None
-    state = torch.load(path, map_location=map_location, weights_only=True)
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as err:  # truncated, foreign or corrupt files fail in many ways inside torch
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ValueError(f"checkpoint {path} cannot be read ({first[:160]}); delete it or use another checkpoint_dir") from err
+    if not isinstance(state, dict) or not isinstance(state.get("fingerprint"), dict):
+        raise ValueError(f"checkpoint {path} is not a graphrec training checkpoint; delete it or use another checkpoint_dir")  # noqa: TRY004  (bad file content, not a bad argument)
     saved = state.get("fingerprint", {})
     for key, value in fingerprint.items():
         if saved.get(key) != value:

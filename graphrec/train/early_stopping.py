@@ -12,6 +12,8 @@ from typing import Any
 
 import torch
 
+from ..checks import check_int, check_number
+
 __all__ = ["EarlyStopping"]
 
 
@@ -28,11 +30,8 @@ class EarlyStopping:
     """
 
     def __init__(self, patience: int | None = None, min_delta: float = 0.0) -> None:
-        if patience is not None and (not isinstance(patience, int) or patience < 1):
-            raise ValueError(f"patience must be an integer >= 1 or None, got {patience!r}")
-        if min_delta < 0:
-            raise ValueError(f"min_delta must be >= 0, got {min_delta}")
-        self.patience, self.min_delta = patience, float(min_delta)
+        self.patience = None if patience is None else check_int("patience", patience, 1)
+        self.min_delta = check_number("min_delta", min_delta, 0)
         self.best: float = float("-inf")
         self.best_epoch: int = -1
         self.best_state: dict[str, torch.Tensor] | None = None

@@ -79,6 +79,11 @@ def test_evaluate_reports_what_training_did(tmp_path: Path, capsys: pytest.Captu
         (["--model", "itemknn", "--param", "neighbours=5"], "unknown parameter(s) neighbours"),
         (["--model", "mostpop", "--param", "oops"], "key=value"),
         (["--model", "mostpop", "--k", "x"], "--k"),
+        (["--model", "lightgcn", "--param", "dim=8", "--param", "dim=16"], "--param dim is given twice"),
+        (["--model", "lightgcn", "--param", "checkpoint_dir="], "checkpoint_dir must name a directory"),
+        (["--model", "lightgcn", "--param", "lr=nan"], "lr must be a finite number > 0"),
+        (["--model", "lightgcn", "--param", "metric=x"], "unknown parameter(s) metric"),
+        (["--model", "mf", "--param", "progress=maybe"], "progress must be True or False"),
     ],
 )
 def test_bad_arguments_exit_2_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], needle: str) -> None:
@@ -108,6 +113,50 @@ def test_cuda_request_without_cuda(tmp_path: Path, capsys: pytest.CaptureFixture
     d = write_split_dir(tmp_path / "tiny")
     code, _, err = run_cli(capsys, "evaluate", "--data", str(d), "--model", "mostpop", "--device", "cuda")
     assert code == 2 and "CUDA is not available" in err
+
+
+def test_model_device_parameter_without_cuda(capsys: pytest.CaptureFixture[str]) -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("CUDA is available here")
+    code, _, err = run_cli(capsys, "evaluate", "--data", "synthetic", "--model", "mf", "--param", "device=cuda")
+    assert code == 2 and "'cuda': CUDA is not available on this machine" in err
+
+
+def test_score_checks_its_arguments_before_the_fit(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bad --out, --chunk, --users list or a leftover parts folder fails before a fit that may take hours."""
+    from graphrec import cli
+
+    def no_fit(*_: object) -> float:
+        raise AssertionError("the model was fitted before the arguments were checked")
+
+    monkeypatch.setattr(cli, "_fit", no_fit)
+    d = write_split_dir(tmp_path / "tiny")
+    base = ["score", "--data", str(d), "--model", "lightgcn"]
+    users = tmp_path / "users.txt"
+    users.write_text("3\n1\n3\n")
+    (tmp_path / "left.csv.parts").mkdir()
+    for args, needle in ((["--out", str(tmp_path / "recs.txt")], "must end in .parquet or .csv"),
+                         (["--out", str(tmp_path / "r.csv"), "--chunk", "0"], "--chunk must be positive"),
+                         (["--out", str(tmp_path / "r.csv"), "--users", str(users)], "user id '3' is listed 2 times"),
+                         (["--out", str(tmp_path / "left.csv")], "holds parts of an interrupted run")):
+        code, _, err = run_cli(capsys, *base, *args)
+        assert code == 2 and needle in err, err
+
+
+def test_evaluate_says_when_the_refit_is_not_served(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from graphrec.train import bpr
+
+    now = iter(range(10**9))
+    monkeypatch.setattr(bpr.time, "perf_counter", lambda: 1.0 * next(now))  # one second per clock read
+    with pytest.warns(RuntimeWarning, match="refit skipped"):
+        code, out, err = run_cli(capsys, "evaluate", "--data", "synthetic", "--model", "lightgcn", "--param", "dim=8",
+                                 "--param", "eval_every=1", "--param", "reg=0.001", "--param", "max_minutes=0.2", "--json")
+    assert code == 0, err
+    t = json.loads(out.strip().splitlines()[-1])["training"]
+    assert t["stopped_by_time"] is True and t["refit_served"] is False and t["refit_epochs"] == 0
 
 
 def test_unsupported_device_is_a_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import math
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -359,9 +362,36 @@ def test_weight_average_is_what_validation_scores_and_the_model_serves(tmp_path)
     assert added.result.resumed_from == 2 and [h["loss"] for h in added.result.history] == [h["loss"] for h in plain.result.history]
     assert not torch.equal(added.embeddings()[1], plain.embeddings()[1])
     assert not torch.equal(added.embeddings()[1], averaged.embeddings()[1])  # the average starts at epoch 2
-    for bad in (0, -1.0, True, "2"):
+    with pytest.raises(ValueError, match=r"averages its weights \(ema=2 epochs\) and this run does not"):
+        LightGCN(epochs=6, checkpoint_dir=str(tmp_path / "avg"), **kw).fit(data)  # dropping the average is refused too
+    for bad in (0, -1.0, True, "2", float("nan")):
         with pytest.raises(ValueError, match="ema"):
             LightGCN(ema=bad)
+
+
+def test_the_last_epoch_is_always_validated_so_a_short_fit_still_chooses_and_refits() -> None:
+    """``epochs < eval_every`` used to train on the carve alone, choose ``reg`` on no score at all and never refit."""
+    data = community_data()
+    m = LightGCN(dim=8, layers=1, lr=0.05, batch=64, epochs=3, eval_every=5, patience=2, seed=0, reg=[1e-3, 1e-2]).fit(data)
+    assert [h["epoch"] for h in m.result.history if "ndcg@20" in h] == [3]
+    assert all(row["best_epoch"] == 3 and math.isfinite(row["valid_metric"]) for row in m.selection)
+    assert m.refit_result is not None and m.refit_result.epochs_run == 3 and not m.refit_result.stopped_by_time
+    longer = LightGCN(dim=8, layers=1, lr=0.05, batch=64, epochs=7, eval_every=5, patience=2, seed=0, reg=1e-3).fit(data)
+    assert [h["epoch"] for h in longer.result.history if "ndcg@20" in h] == [5, 7]
+
+
+def test_resume_refuses_fewer_epochs_and_takes_the_new_patience(tmp_path) -> None:
+    data = community_data()
+    kw = {"dim": 8, "layers": 1, "lr": 0.05, "batch": 64, "eval_every": 1, "seed": 0, "reg": 1e-3, "refit": False}
+    impatient = LightGCN(epochs=60, patience=1, checkpoint_dir=str(tmp_path), **kw).fit(data)
+    assert impatient.result.stopped_early and impatient.result.epochs_run < 60
+    patient = LightGCN(epochs=60, patience=4, checkpoint_dir=str(tmp_path), **kw).fit(data)  # more patience: it goes on
+    fresh = LightGCN(epochs=60, patience=4, **kw).fit(data)
+    assert patient.result.resumed_from == impatient.result.epochs_run < patient.result.epochs_run == fresh.result.epochs_run
+    assert patient.result.best_epoch == fresh.result.best_epoch
+    assert torch.equal(patient.embeddings()[1], fresh.embeddings()[1])
+    with pytest.raises(ValueError, match=rf"has trained {fresh.result.epochs_run} epochs, more than epochs=3"):
+        LightGCN(epochs=3, patience=4, checkpoint_dir=str(tmp_path), **kw).fit(data)
 
 
 def _fake_clock(monkeypatch, step: float = 1.0) -> None:
@@ -397,7 +427,8 @@ def test_refit_that_does_not_fit_the_budget_is_skipped_with_a_warning(monkeypatc
     with pytest.warns(RuntimeWarning, match="refit skipped"):
         m = LightGCN(dim=8, layers=2, lr=0.05, batch=64, epochs=60, patience=2, eval_every=1, seed=3, max_minutes=0.5,
                      negative_selection="mean").fit(data)
-    assert m.result.stopped_by_time and m.result.best_epoch > 0 and m.refit_result is None
+    assert m.result.stopped_by_time and m.result.best_epoch > 0
+    assert m.refit_result.stopped_by_time and m.refit_result.epochs_run == 0  # skipped: nothing of it is served
     # the early-stopped weights serve the whole training split
     assert m.graph.num_edges(INTERACTS) == data.train.num_edges(INTERACTS)
     assert torch.isfinite(m.score(torch.arange(5))).all()
@@ -473,12 +504,38 @@ def test_reg_values_are_chosen_on_validation_and_equal_a_fit_with_the_winner(ref
         assert torch.equal(mine, theirs)
 
 
+def test_budgeted_calls_with_a_checkpoint_finish_the_refit(tmp_path, monkeypatch) -> None:
+    """The same command with ``max_minutes`` and ``checkpoint_dir``, run again and again, ends at the unbudgeted fit,
+    its refit included; until then the early-stopped weights are served and the refit is reported as not served."""
+    data = community_data()
+    kw = {"dim": 8, "layers": 2, "lr": 0.05, "batch": 64, "epochs": 60, "patience": 2, "eval_every": 1, "seed": 3,
+          "negative_selection": "mean", "reg": [1e-3, 1e-2]}
+    whole = LightGCN(**kw).fit(data)
+    calls = 0
+    with monkeypatch.context() as mp:
+        _fake_clock(mp)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            while True:
+                calls += 1
+                m = LightGCN(max_minutes=0.1, checkpoint_dir=str(tmp_path), **kw).fit(data)
+                if m.refit_result is not None and not m.refit_result.stopped_by_time:
+                    break
+                assert calls < 40
+    same = ("reg", "valid_metric", "best_epoch", "epochs_run", "chosen")  # not the times, which the fake clock sets
+    assert calls > 2 and [{k: r[k] for k in same} for r in m.selection] == [{k: r[k] for k in same} for r in whole.selection]
+    assert m.refit_result.epochs_run == whole.refit_result.epochs_run
+    assert torch.equal(m.embeddings()[1], whole.embeddings()[1])
+
+
 def test_reg_values_checkpoint_per_value_and_resume(tmp_path) -> None:
     data = community_data()
     kw = {"dim": 8, "layers": 1, "lr": 0.05, "batch": 64, "seed": 1, "epochs": 6, "patience": 2, "eval_every": 1,
           "reg": [1e-3, 1e-2], "checkpoint_dir": str(tmp_path)}
     first = LightGCN(**kw).fit(data)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["refit", "value0", "value1"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["value0", "value1"]
+    winner = next(i for i, row in enumerate(first.selection) if row["chosen"])
+    assert (tmp_path / f"value{winner}" / "refit" / "checkpoint.pt").is_file()  # each winner has its own refit
     again = LightGCN(**kw).fit(data)  # every run resumes from its finished checkpoint
     assert all(r.resumed_from > 0 for r in (again.result, again.refit_result))
     assert torch.equal(first.embeddings()[1], again.embeddings()[1]) and again.selection == first.selection
@@ -538,6 +595,20 @@ def test_dataset_valid_split_is_used() -> None:
     assert all("ndcg@20" in h for h in m.result.history)
     assert m.refit_result is None  # a given valid split is not part of train: nothing to refit on
     assert m.graph.num_edges(INTERACTS) == tr.num_edges(INTERACTS)
+
+
+@pytest.mark.parametrize("name", ["mf", "lightgcn"])
+def test_params_rebuild_the_model_and_numpy_scalars_are_numbers(name: str) -> None:
+    m = create(name, dim=np.int64(8), lr=np.float32(0.5), reg=[np.float64(1e-3), 2e-3], valid_fraction=0.3,
+               eval_every=np.int32(2), **({"layers": np.int64(2), "weighted": True} if name == "lightgcn" else {}))
+    params = m.params()
+    assert type(params["dim"]) is int and params["reg"] == [1e-3, 2e-3] and params["valid_fraction"] == 0.3
+    assert create(name, **params).params() == params
+    json.dumps(params)  # plain Python values only
+    for key, bad, kind in (("progress", "maybe", TypeError), ("refit", 1, TypeError), ("lr", float("inf"), ValueError),
+                           ("reg", float("nan"), ValueError), ("dim", 8.0, ValueError), ("checkpoint_dir", "", ValueError)):
+        with pytest.raises(kind, match=key):
+            create(name, **{key: bad})
 
 
 def test_registry_and_parameter_validation() -> None:

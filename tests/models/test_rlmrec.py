@@ -271,6 +271,26 @@ def test_gen_resume_from_checkpoint_matches_an_uninterrupted_run(tmp_path) -> No
     torch.testing.assert_close(resumed.embeddings()[0], full[0])
 
 
+def test_resume_with_other_semantic_vectors_is_refused(tmp_path) -> None:
+    ds = community_data()
+    small("rlmrec-con", epochs=2, checkpoint_dir=str(tmp_path)).fit(ds)
+    other = (semantic()[0] + 1.0, semantic()[1])  # same shapes, other values
+    with pytest.raises(ValueError, match="semantic"):
+        small("rlmrec-con", epochs=4, semantic=other, checkpoint_dir=str(tmp_path)).fit(ds)
+    assert small("rlmrec-con", epochs=4, checkpoint_dir=str(tmp_path)).fit(ds).result.resumed_from == 2
+
+
+def test_params_rebuild_the_model() -> None:
+    for name, kw in (("rlmrec-con", {"tau": 0.3, "backbone": "mf", "valid_fraction": 0.2}),
+                     ("rlmrec-gen", {"mask_ratio": 0.2, "reg": [1e-3, 2e-3], "text_model": "hashing"})):
+        m = create(name, semantic=semantic(), **kw)
+        params = m.params()
+        assert "variant" not in params and "semantic" not in params and m.semantic_given
+        again = create(name, **params)
+        assert again.params() == params and not again.semantic_given
+    assert RLMRec(variant="gen", semantic=semantic()).params()["variant"] == "gen"
+
+
 def test_bad_parameters_raise_naming_the_field() -> None:
     ds = community_data()
     with pytest.raises(ValueError, match="lam"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -99,10 +100,34 @@ def test_checkpoint_roundtrip_and_mismatch(tmp_path) -> None:
         load_checkpoint(tmp_path, {"dim": 16})
 
 
+def test_unreadable_checkpoints_are_named(tmp_path) -> None:
+    (tmp_path / "garbage").mkdir()
+    (tmp_path / "garbage" / "checkpoint.pt").write_text("garbage")
+    with pytest.raises(ValueError, match=r"checkpoint .*garbage/checkpoint.pt cannot be read .*delete it"):
+        load_checkpoint(tmp_path / "garbage", {})
+    save_checkpoint(tmp_path / "cut", {"fingerprint": {}, "w": torch.zeros(1000)})
+    whole = (tmp_path / "cut" / "checkpoint.pt").read_bytes()
+    (tmp_path / "cut" / "checkpoint.pt").write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(ValueError, match="cut/checkpoint.pt cannot be read"):
+        load_checkpoint(tmp_path / "cut", {})
+    save_checkpoint(tmp_path / "foreign", {"w": torch.zeros(2)})  # a torch file, but not a training checkpoint
+    with pytest.raises(ValueError, match="not a graphrec training checkpoint"):
+        load_checkpoint(tmp_path / "foreign", {})
+    (tmp_path / "file").write_text("x")
+    for call in (lambda: load_checkpoint(tmp_path / "file", {}), lambda: save_checkpoint(tmp_path / "file", {})):
+        with pytest.raises(ValueError, match="file, not a directory"):
+            call()
+
+
 def test_config_validation() -> None:
-    for bad in ({"epochs": -1}, {"batch": 0}, {"lr": 0}, {"sampling": "x"}, {"eval_every": 0}, {"metric": "ndcg"}):
+    for bad in ({"epochs": -1}, {"batch": 0}, {"lr": 0}, {"sampling": "x"}, {"eval_every": 0}, {"metric": "ndcg"},
+                {"metric": "foo@20"}, {"metric": "NDCG@20"}, {"metric": "ndcg@abc"}, {"metric": "ndcg@0"}, {"patience": 0},
+                {"patience": True}, {"negative_method": "foo"}, {"lr": float("inf")}, {"ema": float("nan")},
+                {"checkpoint_dir": ""}, {"seed": -1}):
         with pytest.raises(ValueError, match=next(iter(bad))):
             BPRConfig(**bad)
+    cfg = BPRConfig(epochs=np.int64(3), batch=np.int32(64), lr=np.float32(0.01), patience=np.int64(2), metric="recall@10")
+    assert (type(cfg.epochs), type(cfg.batch), type(cfg.lr), type(cfg.patience)) == (int, int, float, int)
 
 
 def _scripted_run(scores: dict[float, float], calls: list, model: torch.nn.Linear):
@@ -137,7 +162,7 @@ def test_train_with_selection_keeps_the_best_value_and_refits_only_it(refit: boo
     assert [c[0] for c in carve_calls] == [1.0, 2.0, 3.0, 4.0] and not any(c[1] for c in carve_calls)
     assert [c[4] for c in carve_calls] == [str(tmp_path / f"value{i}") for i in range(4)]
     if refit:  # the winner again, on all of train, for its best epoch count, without early stopping
-        assert calls[4:] == [(3.0, True, 3, None, str(tmp_path / "refit"))] and again is not None
+        assert calls[4:] == [(3.0, True, 3, None, str(tmp_path / "value2" / "refit"))] and again is not None
     else:  # no refit: the winner's weights are put back (the last run had left 4.0's)
         assert len(calls) == 4 and again is None and model.weight.item() == 3.0
     one = train_with_selection(_scripted_run(scores, [], model), [1.0], model, g, None, cfg, valid_fraction=0.3, seed=0, refit=refit)
