@@ -7,6 +7,11 @@ strings) only reappear in results handed back to users.
 Lookups are vectorised: the map keeps its ids sorted next to a permutation and
 answers with ``numpy.searchsorted``, so translating a million ids costs one sort's
 worth of work, never a Python loop.
+
+A map held by a :class:`~graphrec.graph.store.Graph` never changes: its arrays are
+read-only and :meth:`IdMap.extend` refuses it. Graphs grow by :meth:`IdMap.extended`, which
+returns a new map (copy on write), so graphs that share a map (slices, train/test splits,
+``g.to(device)``) can never change each other's node sets.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from typing import Any
 import numpy as np
 
 __all__ = ["IdMap"]
+
+_INT64_MAX = int(np.iinfo(np.int64).max)
 
 
 def _as_id_array(ids: Any, what: str) -> np.ndarray:
@@ -38,6 +45,9 @@ def _as_id_array(ids: Any, what: str) -> np.ndarray:
                 raise TypeError(f"{what}: ids must be all ints or all strings, got types {sorted(k.__name__ for k in kinds)}")
     if arr.ndim != 1:
         arr = arr.reshape(-1)
+    if arr.dtype.kind == "u" and arr.dtype.itemsize >= 8 and len(arr) and arr.max() > np.uint64(_INT64_MAX):
+        bad = arr[arr > np.uint64(_INT64_MAX)][0].item()  # compared in uint64: numpy 1.x would go via float64
+        raise ValueError(f"{what}: unsigned id {bad} exceeds int64's range (max 2**63-1); pass such ids as strings")
     if arr.dtype.kind in "iu":
         return arr.astype(np.int64, copy=False)
     if arr.dtype.kind == "U":
@@ -46,7 +56,10 @@ def _as_id_array(ids: Any, what: str) -> np.ndarray:
         if len(arr) == 0:
             return arr.astype(np.int64)
         kinds = {type(x) for x in arr}
-        if kinds <= {int, np.int64, np.int32}:
+        if all(issubclass(k, (int, np.integer)) and not issubclass(k, (bool, np.bool_)) for k in kinds):
+            big = [x for x in arr.tolist() if not -_INT64_MAX - 1 <= x <= _INT64_MAX]
+            if big:
+                raise ValueError(f"{what}: id {big[0]} exceeds int64's range [-2**63, 2**63-1]; pass such ids as strings")
             return arr.astype(np.int64)
         if kinds <= {str, np.str_, bytes}:
             return arr.astype(str)
@@ -56,6 +69,9 @@ def _as_id_array(ids: Any, what: str) -> np.ndarray:
             raise ValueError(f"{what}: ids contain NaN or infinite values")
         if len(arr) and not np.all(arr == np.round(arr)):
             raise TypeError(f"{what}: ids must be integers or strings, got non-integral floats")
+        if len(arr) and not np.all((arr >= -(2.0**63)) & (arr < 2.0**63)):
+            bad = arr[(arr < -(2.0**63)) | (arr >= 2.0**63)][0].item()
+            raise ValueError(f"{what}: id {bad:g} exceeds int64's range [-2**63, 2**63-1]; pass such ids as strings")
         return arr.astype(np.int64)
     if arr.dtype.kind == "b":
         raise TypeError(f"{what}: ids must be integers or strings, got booleans")
@@ -84,7 +100,11 @@ class IdMap:
 
     def __init__(self, ids: Iterable[Any], name: str = "node") -> None:
         self.name = name
-        self._ids = _as_id_array(ids, f"IdMap({name!r})")
+        arr = _as_id_array(ids, f"IdMap({name!r})")
+        if arr is ids or not arr.flags.owndata:  # never freeze (or later see changes to) the caller's array
+            arr = arr.copy()
+        self._ids = arr
+        self._frozen = False  # set when a Graph holds the map; it may then never change
         self._rebuild_index()
 
     @classmethod
@@ -102,6 +122,8 @@ class IdMap:
             if dup.any():
                 first = sorted_ids[1:][dup][0].item()  # plain int/str in the message, not np.str_(...)
                 raise ValueError(f"IdMap({self.name!r}): duplicate id {first!r}")
+        for a in (self._ids, order, sorted_ids):  # shared between maps and graphs: never written in place
+            a.flags.writeable = False
         self._order = order
         self._sorted = sorted_ids
         self._is_range = (
@@ -180,22 +202,53 @@ class IdMap:
         return idx, found
 
     # ------------------------------------------------------------------ growth
-    def extend(self, ids: Any) -> np.ndarray:
-        """Add the ids not yet present (in first-seen order); return indices of all ``ids``."""
+    def extended(self, ids: Any) -> tuple[IdMap, np.ndarray]:
+        """This map grown by the ids not yet present (in first-seen order), and the indices of all ``ids``.
+
+        Never changes ``self``: returns ``self`` when every id is known, else a new map (with
+        the same name) whose first ``len(self)`` ids are this map's, in the same order.
+        """
         query = _as_id_array(ids, f"IdMap({self.name!r}).extend")
         if len(query) and len(self) and self.is_str != (query.dtype.kind == "U"):
             raise TypeError(f"{self.name} ids are {'strings' if self.is_str else 'integers'}; cannot add {query.dtype} ids")
         found = self.contains(query) if len(self) else np.zeros(len(query), bool)
         new = query[~found]
-        if len(new):
-            _uniq, first = np.unique(new, return_index=True)
-            new_ids = new[np.sort(first)]
-            self._ids = np.concatenate([self._ids.astype(new_ids.dtype) if len(self) == 0 else self._ids, new_ids])
-            self._rebuild_index()
-        return self.to_index(query)
+        if not len(new):
+            return self, self.to_index(query)
+        _uniq, first = np.unique(new, return_index=True)
+        new_ids = new[np.sort(first)]
+        out = IdMap.__new__(IdMap)
+        out.name = self.name
+        out._ids = np.concatenate([self._ids.astype(new_ids.dtype) if len(self) == 0 else self._ids, new_ids])
+        out._frozen = False
+        out._rebuild_index()
+        return out, out.to_index(query)
+
+    def extend(self, ids: Any) -> np.ndarray:
+        """Add the ids not yet present (in first-seen order) in place; return indices of all ``ids``.
+
+        Raises
+        ------
+        ValueError
+            If a :class:`~graphrec.graph.store.Graph` holds this map: its node count must
+            match its edge sets, so grow it with ``Graph.add_nodes`` (or extend a :meth:`copy`).
+        """
+        if self._frozen:
+            raise ValueError(
+                f"IdMap({self.name!r}) belongs to a Graph and cannot change in place; "
+                "use Graph.add_nodes / add_edges(by='id'), or extend a copy()"
+            )
+        grown, idx = self.extended(ids)
+        self._ids, self._order, self._sorted, self._is_range = grown._ids, grown._order, grown._sorted, grown._is_range
+        return idx
 
     def copy(self) -> IdMap:
-        return IdMap(self._ids.copy(), name=self.name)
+        """An independent map with the same name and ids (cheap: the read-only arrays are shared)."""
+        out = IdMap.__new__(IdMap)
+        out.name = self.name
+        out._ids, out._order, out._sorted, out._is_range = self._ids, self._order, self._sorted, self._is_range
+        out._frozen = False
+        return out
 
     # ------------------------------------------------------------ persistence
     def to_json(self) -> dict[str, Any]:
@@ -206,8 +259,29 @@ class IdMap:
         return {"name": self.name, "kind": kind, "ids": self._ids.tolist()}
 
     @classmethod
-    def from_json(cls, obj: dict[str, Any]) -> IdMap:
-        if obj["kind"] == "range":
-            return cls.range(int(obj["n"]), name=obj["name"])
-        ids = np.asarray(obj["ids"], dtype=str if obj["kind"] == "str" else np.int64)
-        return cls(ids, name=obj["name"])
+    def from_json(cls, obj: Any) -> IdMap:
+        """The map described by ``obj`` (from :meth:`to_json`); ``ValueError`` if it is malformed."""
+        if not isinstance(obj, dict):
+            raise ValueError(f"an id map must be a JSON object, got {type(obj).__name__}")  # noqa: TRY004 (corrupt data)
+        name, kind = obj.get("name"), obj.get("kind")
+        if not isinstance(name, str):
+            raise ValueError(f"id map 'name' must be a string, got {name!r}")  # noqa: TRY004 (corrupt data)
+        if kind == "range":
+            n = obj.get("n")
+            if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+                raise ValueError(f"id map {name!r}: 'n' must be an integer >= 0, got {n!r}")
+            return cls.range(n, name=name)
+        if kind not in ("int", "str"):
+            raise ValueError(f"id map {name!r}: unknown id kind {kind!r}; expected 'range', 'int' or 'str'")
+        ids = obj.get("ids")
+        if not isinstance(ids, list):
+            raise ValueError(f"id map {name!r}: 'ids' must be a list, got {type(ids).__name__}")  # noqa: TRY004 (corrupt data)
+        try:
+            arr = _as_id_array(ids, f"id map {name!r}")
+        except TypeError as e:
+            raise ValueError(str(e)) from None
+        if len(arr) and (arr.dtype.kind == "U") != (kind == "str"):
+            raise ValueError(f"id map {name!r} has kind {kind!r} but holds ids such as {arr[0].item()!r}")
+        if kind == "str" and not len(arr):
+            arr = np.zeros(0, dtype=str)
+        return cls(arr, name=name)

@@ -167,11 +167,13 @@ def from_scipy(
     src_ids, dst_ids : IdMap or sequence of int/str, optional
         External ids of the rows / columns (default ``0..n-1``).
     weighted : bool, optional
-        Store the values as weights. Default: only when some value differs from 1 (so a 0/1
-        pattern matrix gives an unweighted edge set).
+        Store the values as weights. Default: only when some value differs from 1 once
+        duplicates are merged (so a 0/1 pattern matrix gives an unweighted edge set, but one
+        with a repeated entry gives weight 2, as ``matrix.tocsr()`` does).
     duplicates : {'merge', 'keep', 'error'}
         For repeated ``(row, col)`` entries (non-canonical matrices), as in
-        :meth:`Graph.add_edges`; ``merge`` sums them like scipy does.
+        :meth:`Graph.add_edges`; ``merge`` sums them like scipy does (a boolean matrix ORs
+        them, as scipy does), so ``g.to_scipy()`` equals ``matrix.tocsr()``.
     device : where the graph lives.
 
     Raises
@@ -201,11 +203,19 @@ def from_scipy(
             raise ValueError(f"etype {etype} joins one node type, so dst_ids must equal src_ids")
     else:
         nodes[dt] = _id_map(dst_ids, n_dst, dt, "dst_ids")
-    if weighted is None:
-        weighted = bool(values.size) and not bool(np.all(values == 1))
-    w = values.astype(np.float64) if weighted else None
+    if values.dtype.kind == "b" and duplicates == "merge":  # scipy merges booleans by OR, not by sum
+        coo = coo.copy()
+        coo.sum_duplicates()
+        values = np.asarray(coo.data)
     row = np.asarray(coo.row, dtype=np.int64)
     col = np.asarray(coo.col, dtype=np.int64)
+    if weighted is None:
+        merged = values.astype(np.float64)
+        if duplicates == "merge" and merged.size > 1:  # the values the edges will have: sums per (row, col)
+            _, group = np.unique(row * max(n_dst, 1) + col, return_inverse=True)
+            merged = np.bincount(group.reshape(-1), weights=merged)
+        weighted = bool(merged.size) and not bool(np.all(merged == 1))
+    w = values.astype(np.float64) if weighted else None
     return _assemble(nodes, [(etype, row, col, w, None)], duplicates, device)
 
 

@@ -66,10 +66,16 @@ def _tensor(x: Any, dtype: torch.dtype, what: str, device: torch.device) -> torc
     if t.dim() != 1:
         t = t.reshape(-1)
     if dtype.is_floating_point:
-        t = t.to(dtype)
-        if t.numel() and not bool(torch.isfinite(t).all()):
+        if t.numel() and t.is_floating_point() and not bool(torch.isfinite(t).all()):
             bad = int((~torch.isfinite(t)).nonzero()[0, 0])
             raise ValueError(f"{what} contains NaN or infinite values (first at position {bad})")
+        given, t = t, t.to(dtype)
+        if t.numel() and not bool(torch.isfinite(t).all()):  # finite as given, too large for dtype
+            bad = int((~torch.isfinite(t)).nonzero()[0, 0])
+            raise ValueError(
+                f"{what} {float(given[bad]):g} (position {bad}) exceeds {_dtype_name(dtype)}'s range "
+                f"(largest magnitude {torch.finfo(dtype).max:.4g})"
+            )
     else:
         if t.is_floating_point():
             if t.numel() and not bool((t == t.round()).all()):
@@ -78,6 +84,10 @@ def _tensor(x: Any, dtype: torch.dtype, what: str, device: torch.device) -> torc
             raise TypeError(f"{what} must be integers, got booleans")
         t = t.to(dtype)
     return t.to(device)
+
+
+def _dtype_name(dtype: torch.dtype) -> str:
+    return str(dtype).removeprefix("torch.")
 
 
 def _check_lengths(etype: EdgeType, n_src: int, n_dst: int, w: torch.Tensor | None, ts: torch.Tensor | None) -> None:
@@ -138,16 +148,21 @@ class Graph:
         return len(self.id_map(ntype))
 
     def add_node_type(self, ntype: str, ids: IdMap | Iterable[Any] | int) -> IdMap:
-        """Declare node type ``ntype`` with external ``ids`` (an IdMap, id list, or count)."""
+        """Declare node type ``ntype`` with external ``ids`` (an IdMap, id list, or count).
+
+        An :class:`IdMap` is held as is (other graphs may share it) and from then on never
+        changes; growing this graph's node set later gives it a new map (copy on write).
+        """
         if ntype in self._nodes:
             raise ValueError(f"node type {ntype!r} already exists")
         if isinstance(ids, IdMap):
-            m = ids
+            m = ids if ids.name == ntype else ids.copy()  # never rename a map another graph may hold
         elif isinstance(ids, (int, np.integer)):
             m = IdMap.range(int(ids), name=ntype)
         else:
             m = IdMap(ids, name=ntype)
         m.name = ntype
+        m._frozen = True
         self._nodes[ntype] = m
         self.node_attrs.setdefault(ntype, {})
         return m
@@ -155,14 +170,27 @@ class Graph:
     def add_nodes(self, ntype: str, ids: Iterable[Any]) -> np.ndarray:
         """Add external ``ids`` to ``ntype`` (creating the type if needed); return their indices.
 
-        Existing ids are kept; edge sets touching ``ntype`` grow to the new size without
-        being rebuilt.
+        Existing ids keep their indices; edge sets touching ``ntype`` grow to the new size
+        without being rebuilt. The type gets a new :class:`IdMap` (copy on write), so graphs
+        sharing the old one are unchanged.
         """
-        if ntype not in self._nodes:
-            self.add_node_type(ntype, [])
-        idx = self._nodes[ntype].extend(ids)
-        self._resize_edges()
+        grown, idx = self._map_or_empty(ntype).extended(ids)
+        self._set_maps({ntype: grown})
         return idx
+
+    def _map_or_empty(self, ntype: str) -> IdMap:
+        """The id map of ``ntype``, or an empty one (not yet held) when the type does not exist."""
+        m = self._nodes.get(ntype)
+        return IdMap([], name=ntype) if m is None else m
+
+    def _set_maps(self, maps: dict[str, IdMap]) -> None:
+        """Install grown id maps and resize the edge sets to match (cannot fail: commit step)."""
+        for nt, m in maps.items():
+            if self._nodes.get(nt) is not m:
+                m._frozen = True
+                self._nodes[nt] = m
+                self.node_attrs.setdefault(nt, {})
+        self._resize_edges()
 
     def _resize_edges(self) -> None:
         for et, es in list(self._edges.items()):
@@ -258,6 +286,7 @@ class Graph:
         old = self._edges.get(etype)
         if old is not None and ((w is None) != (old.weight is None) or (ts is None) != (old.timestamp is None)):
             raise ValueError(f"{etype}: new edges must carry the same fields (weight/timestamp) as existing ones")
+        maps: dict[str, IdMap] = {}  # grown id maps, installed only once the new edge set is built
         if by == "id":
             src_ids = _as_id_array(src, f"{etype} src")
             dst_ids = _as_id_array(dst, f"{etype} dst")
@@ -267,8 +296,8 @@ class Graph:
                 if len(ids) and kinds.setdefault(t, ids.dtype.kind == "U") != (ids.dtype.kind == "U"):
                     want = "strings" if kinds[t] else "integers"
                     raise TypeError(f"{etype} {name}: {t} ids are {want}; got {ids.dtype} ids such as {ids[0].item()!r}")
-            s_idx = self.add_nodes(st, src_ids)
-            d_idx = self.add_nodes(dt, dst_ids)
+            maps[st], s_idx = self._map_or_empty(st).extended(src_ids)
+            maps[dt], d_idx = (maps[st] if dt == st else self._map_or_empty(dt)).extended(dst_ids)
             src_t = torch.from_numpy(s_idx).to(self._device)
             dst_t = torch.from_numpy(d_idx).to(self._device)
         else:
@@ -282,9 +311,12 @@ class Graph:
                 if t.numel() and (int(t.min()) < 0 or int(t.max()) >= n):
                     bad = t[(t < 0) | (t >= n)][0].item()
                     raise IndexError(f"{etype} {name} index {bad} out of range [0, {n})")
-        old = self._edges.get(etype)  # add_nodes may have resized it
-        ns, nd = self.num_nodes(st), self.num_nodes(dt)
-        self._edges[etype] = _build_edge_set(etype, ns, nd, src_t, dst_t, w, ts, duplicates, old)
+        ns = len(maps[st]) if st in maps else self.num_nodes(st)
+        nd = len(maps[dt]) if dt in maps else self.num_nodes(dt)
+        es = _build_edge_set(etype, ns, nd, src_t, dst_t, w, ts, duplicates, old)  # may still reject
+        # commit: nothing below can fail, so a rejected call has left the graph unchanged
+        self._edges[etype] = es
+        self._set_maps(maps)
         self.version += 1
         return src_t, dst_t
 
@@ -324,7 +356,10 @@ class Graph:
 
     # ------------------------------------------------------------ transforms
     def to(self, device: str | torch.device) -> Graph:
-        """A graph on ``device`` (the same object when already there). Id maps are shared."""
+        """A graph on ``device`` (the same object when already there).
+
+        Id maps are shared until either graph grows (copy on write), so neither changes the other.
+        """
         device = store_device(device)
         if device == self._device:
             return self
@@ -504,6 +539,8 @@ class Graph:
             meta = json.loads(meta_file.read_text())
         except json.JSONDecodeError as e:
             raise ValueError(f"{meta_file}: malformed JSON ({e})") from None
+        if not isinstance(meta, dict):
+            raise ValueError(f"{meta_file}: malformed graph description (expected a JSON object, got a {type(meta).__name__})")  # noqa: TRY004
         if meta.get("format") != "graphrec.Graph" or meta.get("version") != _FORMAT_VERSION:
             raise ValueError(f"{meta_file}: not a graphrec graph of format version {_FORMAT_VERSION}")
         try:
@@ -520,19 +557,41 @@ class Graph:
 
         g = cls("cpu")
         try:
-            for nm in meta["nodes"]:
-                g.add_node_type(nm["name"], IdMap.from_json(nm))
+            for kind in ("nodes", "edges"):
+                if not isinstance(meta[kind], list):
+                    raise ValueError(f"{meta_file}: malformed graph description ({kind!r} must be a list, got {type(meta[kind]).__name__})")  # noqa: TRY004 (corrupt data)
+            if not isinstance(meta["attrs"], dict) or not isinstance(meta.get("meta", {}), dict):
+                raise ValueError(f"{meta_file}: malformed graph description ('attrs' and 'meta' must be JSON objects)")  # noqa: TRY004 (corrupt data)
+            for i, nm in enumerate(meta["nodes"]):
+                try:
+                    m = IdMap.from_json(nm)
+                except ValueError as e:
+                    raise ValueError(f"{meta_file}: node type #{i}: {e}") from None
+                if g.has_node_type(m.name):
+                    raise ValueError(f"{meta_file}: node type {m.name!r} is listed twice")
+                g.add_node_type(m.name, m)
             for em in meta["edges"]:
-                et = tuple(em["etype"])
+                raw_et = em["etype"]
+                if not isinstance(raw_et, list) or len(raw_et) != 3 or not all(isinstance(p, str) for p in raw_et):
+                    raise ValueError(f"{meta_file}: edge type {raw_et!r} must be a list of three names [src_type, relation, dst_type]")
+                et = tuple(raw_et)
+                if et in g._edges:
+                    raise ValueError(f"{meta_file}: edge type {et} is listed twice")
                 k = em["key"]
+                if not isinstance(k, str):
+                    raise ValueError(f"{meta_file}: edge type {et}: 'key' must be a string, got {k!r}")  # noqa: TRY004 (corrupt data)
                 for t in (et[0], et[2]):
                     if not g.has_node_type(t):
                         raise ValueError(f"{meta_file}: edge type {et} refers to unknown node type {t!r}")
-                es = EdgeSet(
-                    et, g.num_nodes(et[0]), g.num_nodes(et[2]), tensor(f"{k}.indptr"), tensor(f"{k}.indices"),
+                parts = (
+                    tensor(f"{k}.indptr"), tensor(f"{k}.indices"),
                     tensor(f"{k}.weight") if em.get("weight") else None,
                     tensor(f"{k}.timestamp") if em.get("timestamp") else None,
                 )
+                try:
+                    es = EdgeSet(et, g.num_nodes(et[0]), g.num_nodes(et[2]), *parts)
+                except ValueError as e:  # tensors of the wrong length
+                    raise ValueError(f"{path}: {e}") from None
                 _check_csr(es, f"{path}: edge type {et}")
                 g._edges[et] = es
             for nt, attrs in meta["attrs"].items():
@@ -545,9 +604,12 @@ class Graph:
                     else:
                         val = np.asarray(am["values"], dtype=str if am.get("unicode") else object)
                         if "shape" in am:
-                            val = val.reshape(am["shape"])
+                            try:
+                                val = val.reshape(am["shape"])
+                            except ValueError as e:
+                                raise ValueError(f"{meta_file}: node attribute {nt!r}.{name!r}: {e}") from None
                     g.node_attrs.setdefault(nt, {})[name] = val
-        except (KeyError, TypeError) as e:
+        except (KeyError, TypeError, AttributeError) as e:  # a field missing or of the wrong JSON type
             raise ValueError(f"{meta_file}: malformed graph description ({type(e).__name__}: {e})") from e
         g.meta = meta.get("meta", {})
         return g.to(device)
@@ -614,7 +676,16 @@ def _build_edge_set(
             group = torch.cumsum(first.to(torch.int64), 0) - 1
             n_groups = int(first.sum())
             if w is not None:  # summed in float64: the same float32 result in any order, on any device
-                w = torch.zeros(n_groups, dtype=torch.float64, device=w.device).index_add_(0, group, w.double()).to(w.dtype)
+                total64 = torch.zeros(n_groups, dtype=torch.float64, device=w.device).index_add_(0, group, w.double())
+                w = total64.to(w.dtype)
+                if not bool(torch.isfinite(w).all()):
+                    k = int((~torch.isfinite(w)).nonzero()[0, 0])
+                    s_k, d_k = src_sorted[first][k], dst_sorted[first][k]
+                    raise ValueError(
+                        f"{etype}: merged weight {float(total64[k]):g} of edge ({int(s_k)}, {int(d_k)}) exceeds "
+                        f"{_dtype_name(w.dtype)}'s range (largest magnitude {torch.finfo(w.dtype).max:.4g}); "
+                        "scale the weights down"
+                    )
             if ts is not None:
                 ts = torch.full((n_groups,), torch.iinfo(torch.int64).min, dtype=ts.dtype, device=ts.device).scatter_reduce_(
                     0, group, ts, reduce="amax"

@@ -136,3 +136,78 @@ def test_copy_is_independent() -> None:
     c = m.copy()
     c.extend(["b"])
     assert len(m) == 1 and len(c) == 2 and c.name == "item"
+
+
+# -------------------------------------------------------- immutability, copy on write
+def test_map_held_by_a_graph_never_changes_in_place() -> None:
+    from graphrec.graph import Graph
+
+    m = IdMap(["a", "b"], name="user")
+    g = Graph()
+    g.add_node_type("user", m)
+    with pytest.raises(ValueError, match=r"IdMap\('user'\) belongs to a Graph.*add_nodes"):
+        m.extend(["c"])
+    with pytest.raises(ValueError, match="read-only"):
+        m.ids[0] = "z"
+    assert m.ids.tolist() == ["a", "b"] and len(g.id_map("user")) == 2
+    c = m.copy()  # a copy is the caller's own map again, sharing the (read-only) arrays until it grows
+    assert np.shares_memory(c.ids, m.ids)
+    assert c.extend(["c"]).tolist() == [2]
+    assert len(c) == 3 and len(m) == 2
+
+
+def test_extended_returns_a_new_map_and_leaves_the_old_one_alone() -> None:
+    m = IdMap([5, 7], name="item")
+    same, idx = m.extended([7, 5])
+    assert same is m and idx.tolist() == [1, 0]
+    grown, idx = m.extended([9, 5, 9])
+    assert grown is not m and grown.name == "item"
+    assert idx.tolist() == [2, 0, 2] and grown.ids.tolist() == [5, 7, 9]
+    assert m.ids.tolist() == [5, 7] and m.to_index([7]).tolist() == [1] and 9 not in m
+
+
+def test_map_does_not_alias_the_callers_array() -> None:
+    arr = np.array([3, 1, 2], dtype=np.int64)
+    m = IdMap(arr)
+    arr[0] = 99  # the caller's array stays writable, and the map does not see the change
+    assert m.ids.tolist() == [3, 1, 2] and m.to_index([3]).tolist() == [0]
+
+
+# ----------------------------------------------------------------------- id ranges
+def test_uint64_ids_above_int64_raise_and_fitting_ones_are_accepted() -> None:
+    with pytest.raises(ValueError, match=r"unsigned id 9223372036854775809 exceeds int64's range.*as strings"):
+        IdMap(np.array([2**63 + 1, 2**64 - 1], dtype=np.uint64))
+    with pytest.raises(ValueError, match="exceeds int64's range.*as strings"):
+        IdMap([2**64 - 1])  # numpy reads this list as uint64
+    with pytest.raises(ValueError, match="id 36893488147419103232 exceeds int64's range"):
+        IdMap([1, 2**65])  # too large even for uint64: an object array
+    with pytest.raises(ValueError, match="exceeds int64's range"):
+        IdMap([1e19])
+    ok = IdMap(np.array([2**63 - 1, 0, 5], dtype=np.uint64), name="user")
+    assert ok.ids.dtype == np.int64 and ok.ids.tolist() == [2**63 - 1, 0, 5]
+    assert ok.to_index(np.array([5, 2**63 - 1], dtype=np.uint64)).tolist() == [2, 0]
+    assert IdMap([np.uint64(3), np.int32(4)]).ids.tolist() == [3, 4]  # numpy scalars of any int type
+    with pytest.raises(ValueError, match="exceeds int64's range"):
+        ok.extend(np.array([2**63], dtype=np.uint64))
+    assert len(ok) == 3
+
+
+# ------------------------------------------------------------------ from_json
+@pytest.mark.parametrize(
+    ("obj", "match"),
+    [
+        ([1, 2], "must be a JSON object"),
+        ({"kind": "int", "ids": [1]}, "'name' must be a string"),
+        ({"name": "u", "kind": "strs", "ids": ["a"]}, "unknown id kind 'strs'"),
+        ({"name": "u", "kind": "range", "n": -1}, "'n' must be an integer >= 0"),
+        ({"name": "u", "kind": "range", "n": "3"}, "'n' must be an integer >= 0"),
+        ({"name": "u", "kind": "int", "ids": "abc"}, "'ids' must be a list"),
+        ({"name": "u", "kind": "int", "ids": ["a", "b"]}, "kind 'int' but holds ids such as 'a'"),
+        ({"name": "u", "kind": "str", "ids": [1, 2]}, "kind 'str' but holds ids such as 1"),
+        ({"name": "u", "kind": "int", "ids": [True]}, "booleans"),
+        ({"name": "u", "kind": "int", "ids": [1, 1]}, "duplicate id 1"),
+    ],
+)
+def test_from_json_rejects_malformed_descriptions(obj: object, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        IdMap.from_json(obj)  # type: ignore[arg-type]

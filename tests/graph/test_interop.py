@@ -104,6 +104,27 @@ def test_from_scipy_options() -> None:
     assert io.from_scipy(sp.csr_array((3, 4))).num_nodes("item") == 4  # sparse arrays too
 
 
+@pytest.mark.parametrize(
+    ("values", "weighted"),
+    [
+        ([1.0, 1.0, 1.0], True),  # a 0/1 pattern with a repeated entry: scipy sums it to 2
+        ([0.5, 0.5, 1.0], False),  # merged values are all 1: unweighted
+        ([1, 1, 1], True),  # integer matrices too
+        ([True, True, True], False),  # scipy ORs booleans
+        ([2.0, -1.0, 1.0], False),
+    ],
+)
+def test_from_scipy_merge_equals_scipys_summed_matrix(values: list, weighted: bool) -> None:
+    coo = sp.coo_matrix((np.array(values), (np.array([0, 0, 1]), np.array([0, 0, 2]))), shape=(2, 3))
+    g = io.from_scipy(coo)
+    assert np.array_equal(g.to_scipy().toarray(), coo.tocsr().toarray().astype(np.float32))
+    assert (g.edges().weight is not None) == weighted and g.num_edges() == 2
+    single = sp.coo_matrix((np.array([1.0, 1.0]), (np.array([0, 0]), np.array([0, 0]))), shape=(1, 1))
+    assert io.from_scipy(single).to_scipy().toarray().tolist() == [[2.0]]  # the tester's case
+    kept = io.from_scipy(single, duplicates="keep")  # kept multi-edges: ones, unweighted, still sum to 2
+    assert kept.edges().weight is None and kept.num_edges() == 2 and kept.to_scipy().toarray().tolist() == [[2.0]]
+
+
 def test_from_scipy_bad_input() -> None:
     with pytest.raises(TypeError, match="scipy.sparse"):
         io.from_scipy(np.eye(2))

@@ -460,3 +460,179 @@ def test_load_corrupted_directory_raises_clear_errors(tmp_path: Path) -> None:
     full.write_bytes(full.read_bytes()[:100])  # truncated
     with pytest.raises(ValueError, match="unreadable or corrupted"):
         Graph.load(tmp_path / "h")
+
+
+# ------------------------------------------------- graphs sharing id maps (copy on write)
+def _consistent(g: Graph) -> None:
+    """Every edge set spans exactly its endpoint types' node counts."""
+    for et in g.edge_types:
+        es = g.edges(et)
+        assert (es.num_src, es.num_dst) == (g.num_nodes(et[0]), g.num_nodes(et[2])), et
+        assert es.indptr.numel() == g.num_nodes(et[0]) + 1
+
+
+def _derive(g: Graph, how: str) -> Graph:
+    from graphrec.data.dataset import held_out_graph
+
+    return {
+        "edges_between": lambda: g.edges_between(t0=15),
+        "edge_subgraph": lambda: g.edge_subgraph([INTERACTS]),
+        "to": lambda: g.to("cuda" if torch.cuda.is_available() else "meta"),  # meta: shapes only
+        "held_out": lambda: held_out_graph(g, [0], [2]),
+    }[how]()
+
+
+@pytest.mark.parametrize("how", ["edges_between", "edge_subgraph", "to", "held_out"])
+@pytest.mark.parametrize("grow", ["derived", "parent"])
+def test_growing_one_of_two_graphs_sharing_id_maps_leaves_the_other_unchanged(how: str, grow: str) -> None:
+    g = tiny()
+    g.add_edges(TRUSTS, [0], [1])
+    d = _derive(g, how)
+    assert d.id_map("user") is g.id_map("user")  # shared until one of them grows
+    grower, other = (d, g) if grow == "derived" else (g, d)
+    before = {nt: other.id_map(nt).ids.tolist() for nt in other.node_types}
+    m_before = other.id_map("user")
+    device = grower.device
+    if device.type == "meta":  # cannot sort edges there; growing the node sets is enough
+        grower.add_nodes("user", ["u9"])
+        grower.add_nodes("item", [104])
+    else:
+        kw = {} if grow == "derived" and how == "held_out" else {"weight": [1.0], "timestamp": [50]}
+        grower.add_edges(INTERACTS, ["u9"], [104], by="id", **kw)
+    grower.add_nodes("user", ["u10"])
+    assert grower.num_nodes("user") == 5 and grower.num_nodes("item") == 5
+    assert grower.id_map("user").ids.tolist() == ["u0", "u1", "u2", "u9", "u10"]
+    assert grower.edges(INTERACTS).device == device
+    # the other graph: same counts, ids and map object, its edge sets still match its node sets
+    assert {nt: other.id_map(nt).ids.tolist() for nt in other.node_types} == before
+    assert other.id_map("user") is m_before and other.num_nodes("user") == 3 and other.num_nodes("item") == 4
+    for h in (grower, other):
+        _consistent(h)
+    if other.device.type == "cpu":
+        r, _ = other.norm_adj()
+        assert tuple(r.shape) == (3, 4)
+
+
+def test_dataset_train_grows_without_touching_test() -> None:
+    from graphrec.data import Dataset
+
+    ds = Dataset.from_pairs("t", train=(["a", "b"], ["x", "y"]), test=(["a"], ["y"]))
+    ds.train.add_edges(INTERACTS, ["new"], ["z"], by="id")
+    assert ds.train.num_nodes("user") == 3 and ds.train.num_nodes("item") == 3
+    assert ds.test.num_nodes("user") == 2 and ds.test.num_nodes("item") == 2
+    assert ds.test.id_map("user").ids.tolist() == ["a", "b"]
+    _consistent(ds.train)
+    _consistent(ds.test)
+
+
+def test_add_node_type_with_another_name_does_not_rename_the_given_map() -> None:
+    from graphrec.graph import IdMap
+
+    m = IdMap(["a"], name="user")
+    g = Graph()
+    g.add_node_type("user", m)
+    g.add_node_type("member", m)
+    assert m.name == "user" and g.id_map("user") is m and g.id_map("member").name == "member"
+
+
+# ------------------------------------------------------ rejected calls change nothing
+def _snapshot(g: Graph) -> tuple:
+    edges = {
+        et: tuple(None if t is None else t.tolist() for t in (es.indptr, es.indices, es.weight, es.timestamp))
+        for et in g.edge_types for es in [g.edges(et)]
+    }
+    return {nt: g.id_map(nt).ids.tolist() for nt in g.node_types}, edges, g.version, repr(g)
+
+
+REJECTIONS = [
+    # (etype, src, dst, weight, timestamp, keywords, exception, message)
+    (INTERACTS, ["u2", "new"], [100, 555], [1.0, 1.0], [1, 2], {"by": "id", "duplicates": "error"}, ValueError, None),
+    (INTERACTS, ["new", "new"], [555, 555], [1.0, 1.0], [1, 2], {"by": "id", "duplicates": "error"}, ValueError, "duplicate edge"),
+    (INTERACTS, ["new"], [555], [float("nan")], [1], {"by": "id"}, ValueError, "NaN"),
+    (INTERACTS, ["new"], [555], [1e39], [1], {"by": "id"}, ValueError, "exceeds float32's range"),
+    (INTERACTS, ["new", "new"], [555, 555], [3e38, 3e38], [1, 2], {"by": "id"}, ValueError, "merged weight 6e\\+38"),
+    (INTERACTS, ["new"], [555], [1.0], [1.5], {"by": "id"}, TypeError, "timestamp must be integers"),
+    (INTERACTS, ["new"], ["not-an-int"], [1.0], [1], {"by": "id"}, TypeError, "item ids are integers"),
+    (INTERACTS, [7], [555], [1.0], [1], {"by": "id"}, TypeError, "user ids are strings"),
+    (INTERACTS, ["new"], [np.uint64(2**63)], [1.0], [1], {"by": "id"}, ValueError, "exceeds int64's range"),
+    (INTERACTS, ["new", "new2"], [555], [1.0, 1.0], [1, 2], {"by": "id"}, ValueError, "src has 2 entries but dst has 1"),
+    (INTERACTS, ["new"], [555], None, None, {"by": "id"}, ValueError, "same fields"),
+    (INTERACTS, [0], [4], [1.0], [1], {}, IndexError, "out of range"),
+    (INTERACTS, [0], [1], [1.0], [1], {"duplicates": "error"}, ValueError, "duplicate edge"),
+    (INTERACTS, ["new"], [555], [1.0], [1], {"by": "name"}, ValueError, "by must be"),
+    (INTERACTS, ["new"], [555], [1.0], [1], {"by": "id", "duplicates": "sum"}, ValueError, "duplicates must be"),
+    (TRUSTS, ["new", "new"], ["u0", "u0"], None, None, {"by": "id", "duplicates": "error"}, ValueError, "duplicate edge"),
+    (("user", "tagged", "tag"), ["new", "new"], ["t", "t"], None, None, {"by": "id", "duplicates": "error"}, ValueError, "duplicate"),
+    (("user", "tagged", "tag"), [0], [0], None, None, {}, KeyError, "node type 'tag' does not exist"),
+]
+
+
+@pytest.mark.parametrize(("etype", "src", "dst", "w", "ts", "kw", "exc", "match"), REJECTIONS)
+def test_every_rejected_add_edges_leaves_the_graph_unchanged(etype, src, dst, w, ts, kw, exc, match) -> None:
+    g = tiny()
+    g.add_edges(TRUSTS, [0], [1])
+    before = _snapshot(g)
+    with pytest.raises(exc, match=match):
+        g.add_edges(etype, src, dst, w, ts, **kw)
+    assert _snapshot(g) == before
+    assert "new" not in g.id_map("user") and not g.has_node_type("tag")
+    g.add_edges(INTERACTS, ["new"], [555], [1.0], [1], by="id")  # and the graph still works
+    assert g.num_nodes("user") == 4 and g.num_nodes("item") == 5
+    _consistent(g)
+
+
+def test_rejected_duplicate_by_id_from_the_report() -> None:
+    g = Graph()
+    g.add_edges(INTERACTS, ["u1"], ["a"], by="id")
+    with pytest.raises(ValueError, match="duplicate edge"):
+        g.add_edges(INTERACTS, ["u2", "u2"], ["b", "b"], by="id", duplicates="error")
+    assert g.id_map("user").ids.tolist() == ["u1"] and g.id_map("item").ids.tolist() == ["a"]
+    assert g.num_nodes() == 2
+
+
+# ------------------------------------------------------------- float32 weight range
+def test_weights_beyond_float32_raise_naming_the_value() -> None:
+    g = Graph()
+    with pytest.raises(ValueError, match=r"weight 1e\+39 \(position 1\) exceeds float32's range"):
+        g.add_edges(INTERACTS, [0, 1], [0, 1], weight=np.array([1.0, 1e39]), by="id")
+    with pytest.raises(ValueError, match=r"merged weight 6e\+38 of edge \(0, 0\) exceeds float32's range"):
+        g.add_edges(INTERACTS, [0, 0], [0, 0], weight=[3e38, 3e38], by="id")
+    assert g.node_types == [] and g.edge_types == []
+    g.add_edges(INTERACTS, [0], [0], weight=[3e38], by="id")
+    with pytest.raises(ValueError, match="merged weight 6e\\+38 of edge \\(0, 0\\)"):  # merging into an existing edge
+        g.add_edges(INTERACTS, [0], [0], weight=[3e38], by="id")
+    g.add_edges(INTERACTS, [0], [0], weight=[3e38], by="id", duplicates="keep")  # not merged: each weight fits
+    assert g.edges().weight.tolist() == pytest.approx([3e38, 3e38])
+    h = Graph()
+    h.add_edges(INTERACTS, [0, 0], [0, 0], weight=[3e38, -3e38], by="id")  # merged sum 0: fits
+    assert h.edges().weight.tolist() == [0.0]
+    assert bool(torch.isfinite(h.norm_adj(weighted=True)[0].values()).all())
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        Graph().add_edges(INTERACTS, [0], [0], weight=[float("inf")], by="id")
+
+
+# --------------------------------------------------------------- corrupt graph.json
+@pytest.mark.parametrize(
+    ("edit", "match"),
+    [
+        (lambda m: [1, 2], "expected a JSON object, got a list"),
+        (lambda m: {**m, "nodes": {"user": 1}}, "'nodes' must be a list"),
+        (lambda m: {**m, "edges": [{**m["edges"][0], "etype": ["user", "interacts"]}]}, "must be a list of three names"),
+        (lambda m: {**m, "edges": [{**m["edges"][0], "etype": "uix"}]}, "must be a list of three names"),
+        (lambda m: {**m, "edges": [{**m["edges"][0], "etype": ["user", 1, "item"]}]}, "must be a list of three names"),
+        (lambda m: {**m, "edges": [7]}, "malformed graph description"),
+        (lambda m: {**m, "nodes": [m["nodes"][0], {**m["nodes"][1], "kind": "strs"}]}, "node type #1: id map 'item': unknown id kind 'strs'"),
+        (lambda m: {**m, "nodes": [m["nodes"][0], {**m["nodes"][1], "ids": ["a", "b", "c", "d"]}]}, "kind 'int' but holds ids such as 'a'"),
+        (lambda m: {**m, "nodes": [m["nodes"][0], {**m["nodes"][1], "ids": [1, 2]}]}, "indptr|out of range|entries"),
+        (lambda m: {**m, "nodes": [m["nodes"][0], m["nodes"][0]]}, "node type 'user' is listed twice"),
+        (lambda m: {**m, "attrs": [1]}, "'attrs' and 'meta' must be JSON objects"),
+        (lambda m: {**m, "attrs": {"user": {"x": {"kind": "list", "values": ["a"], "shape": [2]}}}}, "node attribute 'user'.'x'"),
+    ],
+)
+def test_load_corrupt_graph_json_raises_value_error_naming_the_file(tmp_path: Path, edit, match: str) -> None:
+    path = tiny().save(tmp_path / "g")
+    meta = json.loads((path / "graph.json").read_text())
+    (path / "graph.json").write_text(json.dumps(edit(meta)))
+    with pytest.raises(ValueError, match=match) as info:
+        Graph.load(path)
+    assert str(path) in str(info.value)
