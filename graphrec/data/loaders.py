@@ -36,7 +36,7 @@ import torch
 from ..graph.idmap import IdMap
 from ..graph.store import INTERACTS, ITEM, TRUSTS, USER, Graph
 from .dataset import Dataset
-from .splits import pairs_graph, random_holdout, temporal_leave_last_out
+from .splits import _record_merged, pairs_graph, random_holdout, temporal_leave_last_out
 
 __all__ = [
     "LINKS",
@@ -237,6 +237,22 @@ def _check_weights(path: Path, w: np.ndarray, lines: np.ndarray, what: str = "we
     bad = np.flatnonzero(w < 0)
     if bad.size:
         raise _fail(path, lines[bad[0]], f"{what} {w[bad[0]]:g} is negative")
+    bad = _float32_overflow(w)
+    if bad.size:
+        raise _fail(path, lines[bad[0]], _float32_msg(what, w[bad[0]]))
+
+
+_F32_MAX = float(np.finfo(np.float32).max)
+
+
+def _float32_overflow(w: np.ndarray) -> np.ndarray:
+    """Positions of finite values that become infinite as float32 (weights are stored so)."""
+    with np.errstate(over="ignore"):
+        return np.flatnonzero(np.isinf(w.astype(np.float32)) & np.isfinite(w))
+
+
+def _float32_msg(what: str, value: float) -> str:
+    return f"{what} {value:g} exceeds float32's range (largest {_F32_MAX:.7g}); weights are stored as float32"
 
 
 def _check_known(path: Path, ids: np.ndarray, lines: np.ndarray, known: IdMap, what: str, source: str) -> np.ndarray:
@@ -253,21 +269,31 @@ def _build_dataset(name: str, users: IdMap, items: IdMap,
                    valid: tuple[np.ndarray, ...] | None = None,
                    trust: tuple[np.ndarray, np.ndarray] | None = None,
                    info: dict[str, Any] | None = None) -> Dataset:
-    """Dataset from dense-index arrays ``(u, i[, weight[, timestamp]])`` per split."""
+    """Dataset from dense-index arrays ``(u, i[, weight[, timestamp]])`` per split.
+
+    Every split holds each ``(user, item)`` pair once (repeats merged: weights summed, latest
+    time kept); ``info["merged_pairs"]`` counts the merged repeats per split when there are any.
+    """
 
     def pad(t: tuple[np.ndarray, ...]) -> tuple[Any, ...]:
         return tuple(t) + (None,) * (4 - len(t))
 
+    info = dict(info or {})
     g = Graph()
     g.add_node_type(USER, users)
     g.add_node_type(ITEM, items)
     g.add_edges(INTERACTS, *pad(train))
+    _record_merged(info, "train", len(train[0]), g)
     if trust is not None:
         g.add_edges(TRUSTS, trust[0], trust[1])
     g.meta["dataset"] = name
     test_g = pairs_graph(g, *pad(test))
-    valid_g = None if valid is None else pairs_graph(g, *pad(valid))
-    return Dataset(name, g, test_g, valid_g, dict(info or {}))
+    _record_merged(info, "test", len(test[0]), test_g)
+    valid_g = None
+    if valid is not None:
+        valid_g = pairs_graph(g, *pad(valid))
+        _record_merged(info, "valid", len(valid[0]), valid_g)
+    return Dataset(name, g, test_g, valid_g, info)
 
 
 # ------------------------------------------------------------------ split directory
@@ -313,7 +339,11 @@ def _read_id_list(path: Path) -> np.ndarray:
         if not lead0.any():
             return _order_by_remap(path, pairs[:, 0], pairs[:, 1], tk.row_line)
     # string ids: a per-line pass (id lists are small next to the interaction files)
-    text = _require_file(path).read_text(encoding="utf-8", errors="replace")
+    raw = _require_file(path).read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise _not_utf8(path, raw.count(b"\n", 0, e.start) + 1) from None
     rows = [(n, ln.split()) for n, ln in enumerate(text.split("\n")[1:], start=2) if ln.strip()]
     for n, parts in rows:
         if len(parts) != 2:
@@ -374,7 +404,8 @@ def load_split_dir(path: str | Path, name: str | None = None) -> Dataset:
     -------
     Dataset
         Unweighted ``INTERACTS`` train/test (and valid) graphs; ``TRUSTS`` on train when
-        ``trust.txt`` exists.
+        ``trust.txt`` exists. A pair listed twice in one file is one edge (relevance is
+        binary); ``info["merged_pairs"]`` counts such repeats per split when there are any.
 
     Raises
     ------
@@ -453,6 +484,8 @@ def load_lastfm(path: str | Path) -> Dataset:
         user nodes.
 
     Users are every id in any of the files, items every id in train or test, both sorted.
+    A ``(user, item)`` pair repeated within a file is one edge (weights summed);
+    ``info["merged_pairs"]`` counts such repeats per split when there are any.
 
     Returns
     -------
@@ -698,6 +731,9 @@ def load_blogcatalog(path: str | Path) -> Graph:
         raise ValueError(f"{p}: 'network' must be square, got shape {adj.shape}")
     if adj.nnz and (not np.isfinite(adj.data).all() or (adj.data < 0).any()):
         raise ValueError(f"{p}: 'network' has negative or non-finite entries")
+    big = _float32_overflow(np.asarray(adj.data, dtype=np.float64))
+    if big.size:
+        raise ValueError(f"{p}: 'network' {_float32_msg('entry', float(adj.data[big[0]]))}")
     sym = adj.maximum(adj.T).tocoo()
     sym.eliminate_zeros()
     labels = mat[label_key]
@@ -785,10 +821,50 @@ def _has_header(path: Path) -> bool:
 
 # ----------------------------------------------------------------------- edge tables
 _TABLE_EXT = {".csv": ",", ".tsv": "\t", ".tab": "\t", ".txt": None, ".parquet": None, ".pq": None}
+#: a canonical integer: optional minus sign, no leading zeros (except "0" itself), no "+"
+_CANONICAL_INT = r"^(0|-?[1-9][0-9]*)$"
+_INT64_MAX = np.iinfo(np.int64).max
 
 
-def _read_arrow_table(p: Path, sep: str | None, columns: list[str]) -> tuple[Any, bool]:
-    """pyarrow table of ``p`` and whether rows map to text lines (CSV) or not (Parquet)."""
+def _open_text(p: Path) -> Any:
+    """``p`` as UTF-8 text (a leading BOM dropped); bytes that are not UTF-8 come through as
+    lone surrogates, which :func:`_has_bad_bytes` detects."""
+    return open(p, newline="", encoding="utf-8-sig", errors="surrogateescape")
+
+
+def _has_bad_bytes(text: str) -> bool:
+    return any("\udc80" <= ch <= "\udcff" for ch in text)
+
+
+def _not_utf8(p: Path, line: int | None = None, col: str | None = None) -> ValueError:
+    where = f"{p}, line {line}" if line is not None else f"{p}"
+    what = f"column {col!r} is" if col is not None else "the file is"
+    return ValueError(
+        f"{where}: {what} not valid UTF-8 text; re-save the file as UTF-8"
+        " (e.g. from Latin-1: iconv -f latin1 -t utf-8 in > out)"
+    )
+
+
+def _locate_not_utf8(p: Path, sep: str, columns: list[str]) -> ValueError:
+    """Slow path, only after pyarrow met bytes that are not UTF-8: the first such cell of
+    the columns read, with its line."""
+    with _open_text(p) as fh:
+        reader = csv.reader(fh, delimiter=sep)
+        names = next(reader, [])
+        idx = {c: names.index(c) for c in columns if c in names}
+        for row in reader:
+            for c, j in idx.items():
+                if j < len(row) and _has_bad_bytes(row[j]):
+                    return _not_utf8(p, reader.line_num, c)
+    return _not_utf8(p)
+
+
+def _read_arrow_table(p: Path, sep: str | None, columns: list[str],
+                      id_columns: list[str]) -> tuple[Any, bool]:
+    """pyarrow table of ``p`` and whether rows map to text lines (CSV) or not (Parquet).
+
+    In a text file the ``id_columns`` are read as strings (see :func:`_text_ids`).
+    """
     import pyarrow as pa
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
@@ -809,8 +885,11 @@ def _read_arrow_table(p: Path, sep: str | None, columns: list[str]) -> tuple[Any
         raise ValueError(f"sep must be a single character, got {sep!r}")
     if p.stat().st_size == 0:
         raise ValueError(f"{p}: file is empty")
-    with open(p, newline="", encoding="utf-8", errors="replace") as fh:
-        names = next(csv.reader(fh, delimiter=sep), [])
+    with _open_text(p) as fh:
+        reader = csv.reader(fh, delimiter=sep)
+        names = next(reader, [])
+        if _has_bad_bytes("".join(names)):
+            raise _not_utf8(p, reader.line_num)
     missing = [c for c in columns if c not in names]
     if missing:
         raise ValueError(f"{p}: missing column(s) {missing}; the file has columns {names}")
@@ -818,15 +897,21 @@ def _read_arrow_table(p: Path, sep: str | None, columns: list[str]) -> tuple[Any
         table = pacsv.read_csv(
             p,
             parse_options=pacsv.ParseOptions(delimiter=sep),
-            convert_options=pacsv.ConvertOptions(include_columns=columns),
+            convert_options=pacsv.ConvertOptions(
+                include_columns=columns, column_types={c: pa.string() for c in id_columns},
+            ),
         )
     except pa.ArrowInvalid as e:
+        if "invalid UTF8" in str(e):
+            raise _locate_not_utf8(p, sep, columns) from None
         raise _csv_error(p, sep, columns, e) from None
+    if any(pa.types.is_binary(t) or pa.types.is_large_binary(t) for t in table.schema.types):
+        raise _locate_not_utf8(p, sep, columns)  # pyarrow infers binary for non-UTF-8 text
     return table, True
 
 
 def _sniff_sep(p: Path) -> str:
-    with open(p, encoding="utf-8", errors="replace") as fh:
+    with _open_text(p) as fh:
         first = fh.readline()
     for s in ("\t", ",", ";", "|", " "):
         if s in first:
@@ -836,7 +921,7 @@ def _sniff_sep(p: Path) -> str:
 
 def _csv_error(p: Path, sep: str, columns: list[str], err: Exception) -> ValueError:
     """Turn a pyarrow CSV failure into a ValueError naming the column or the line."""
-    with open(p, newline="", encoding="utf-8", errors="replace") as fh:
+    with _open_text(p) as fh:
         reader = csv.reader(fh, delimiter=sep)
         try:
             names = next(reader)
@@ -855,6 +940,48 @@ def _row_where(csv_like: bool, row: int) -> str:
     return f"line {row + 2}" if csv_like else f"row {row + 1}"
 
 
+def _column(table: Any, col: str) -> Any:
+    """One column as a single array; dictionary (pandas categorical) columns decoded to
+    their value type."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    ch = table.column(col)
+    if pa.types.is_dictionary(ch.type):
+        ch = pc.cast(ch, ch.type.value_type)
+    return ch.combine_chunks()
+
+
+def _int64_values(p: Path, arr: Any, col: str, csv_like: bool, what: str) -> np.ndarray:
+    """An integer column as int64; uint64 values above 2**63 - 1 raise instead of wrapping."""
+    import pyarrow as pa
+
+    v = arr.to_numpy()
+    if arr.type == pa.uint64():
+        bad = np.flatnonzero(v > _INT64_MAX)
+        if bad.size:
+            k = int(bad[0])
+            raise ValueError(
+                f"{p}, {_row_where(csv_like, k)}: column {col!r} {what} {int(v[k])} (uint64) does not"
+                f" fit in int64 (largest {_INT64_MAX}); store these {what}s as strings"
+            )
+    return v.astype(np.int64)
+
+
+def _text_ids(arr: Any) -> np.ndarray:
+    """Ids read as text: int64 when every value is a canonical integer that fits int64
+    (so ``"001"`` and ``"1"`` stay two ids), else the strings as given."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pc.all(pc.match_substring_regex(arr, _CANONICAL_INT)).as_py():
+        try:
+            return pc.cast(arr, pa.int64()).to_numpy().astype(np.int64)
+        except pa.ArrowInvalid:
+            pass  # a value beyond int64: keep them all as strings
+    return np.asarray(arr.to_numpy(zero_copy_only=False), dtype=str)
+
+
 def load_edge_table(path: str | Path, user_col: str = "user", item_col: str = "item",
                     weight_col: str | None = None, time_col: str | None = None,
                     sep: str | None = None) -> Graph:
@@ -865,11 +992,17 @@ def load_edge_table(path: str | Path, user_col: str = "user", item_col: str = "i
     path : str or Path
         ``.csv`` (comma), ``.tsv``/``.tab`` (tab), ``.parquet``/``.pq``, or another text file
         whose separator is given by ``sep`` or sniffed from the header line. The first line
-        of a text file is the header.
+        of a text file is the header. Text files must be UTF-8 (a leading BOM is allowed).
     user_col, item_col : str
-        Id columns; integer or string ids (kept as given). Empty cells raise.
+        Id columns; integer or string ids, kept as given. In a text file an id column
+        becomes int64 only when every value is a canonical integer (optional ``-``, no
+        leading zeros, no ``+`` or spaces) within int64, else every value stays a string
+        (``"001"`` and ``"1"`` are two ids). Parquet columns keep their stored type
+        (dictionary/categorical columns are decoded; integral floats become int64; uint64
+        values above ``2**63 - 1`` raise). Empty cells raise.
     weight_col : str, optional
-        Numeric interaction weights; must be finite and non-negative.
+        Numeric interaction weights; must be finite, non-negative and within float32's
+        range (they are stored as float32).
     time_col : str, optional
         Integer times, or timestamps / ISO-8601 strings (converted to int64 unix seconds).
     sep : str, optional
@@ -885,8 +1018,8 @@ def load_edge_table(path: str | Path, user_col: str = "user", item_col: str = "i
     ------
     ValueError
         Missing columns (named, with the columns the file has), wrong field counts, empty
-        ids, non-numeric/NaN/negative weights — naming the file and line (CSV) or row
-        (Parquet).
+        ids, non-numeric/NaN/negative/too large weights, text that is not UTF-8 — naming the
+        file and line (CSV) or row (Parquet).
     """
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -896,7 +1029,7 @@ def load_edge_table(path: str | Path, user_col: str = "user", item_col: str = "i
         if not isinstance(c, str) or not c:
             raise TypeError(f"{nm} must be a column name, got {c!r}")
     columns = [c for c in dict.fromkeys([user_col, item_col, weight_col, time_col]) if c is not None]
-    table, csv_like = _read_arrow_table(p, sep, columns)
+    table, csv_like = _read_arrow_table(p, sep, columns, [user_col, item_col])
     missing = [c for c in columns if c not in table.column_names]
     if missing:
         raise ValueError(f"{p}: missing column(s) {missing}; the file has columns {table.column_names}")
@@ -904,26 +1037,35 @@ def load_edge_table(path: str | Path, user_col: str = "user", item_col: str = "i
         raise ValueError(f"{p}: the table has no rows")
 
     def ids(col: str) -> np.ndarray:
-        arr = table.column(col).combine_chunks()
+        arr = _column(table, col)
         if arr.null_count:
             k = int(np.flatnonzero(arr.is_null().to_numpy(zero_copy_only=False))[0])
             raise ValueError(f"{p}, {_row_where(csv_like, k)}: column {col!r} is empty")
         if pa.types.is_integer(arr.type):
-            return arr.to_numpy().astype(np.int64)
+            return _int64_values(p, arr, col, csv_like, "id")
         if pa.types.is_floating(arr.type):
             v = arr.to_numpy()
             bad = np.flatnonzero(~np.isfinite(v) | (v != np.round(v)))
             if bad.size:
                 raise ValueError(f"{p}, {_row_where(csv_like, int(bad[0]))}: column {col!r} id {v[bad[0]]} is not an integer")
+            bad = np.flatnonzero(np.abs(v) >= 2.0**63)
+            if bad.size:
+                raise ValueError(f"{p}, {_row_where(csv_like, int(bad[0]))}: column {col!r} id {v[bad[0]]:g} does not fit in int64")
             return v.astype(np.int64)
         if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
+            empty = pc.equal(arr, "").to_numpy(zero_copy_only=False)
+            if empty.any():
+                k = int(np.flatnonzero(empty)[0])
+                raise ValueError(f"{p}, {_row_where(csv_like, k)}: column {col!r} is empty")
+            if csv_like:
+                return _text_ids(arr)
             return np.asarray(arr.to_numpy(zero_copy_only=False), dtype=str)
         raise ValueError(f"{p}: column {col!r} must hold integer or string ids, got type {arr.type}")
 
     u_ext, i_ext = ids(user_col), ids(item_col)
     weight = None
     if weight_col is not None:
-        arr = table.column(weight_col).combine_chunks()
+        arr = _column(table, weight_col)
         if not (pa.types.is_integer(arr.type) or pa.types.is_floating(arr.type)):
             vals = arr.to_pylist()
             for k, v in enumerate(vals):
@@ -936,10 +1078,14 @@ def load_edge_table(path: str | Path, user_col: str = "user", item_col: str = "i
         if bad.size:
             k = int(bad[0])
             raise ValueError(f"{p}, {_row_where(csv_like, k)}: column {weight_col!r} weight {w[k]} must be finite and non-negative")
+        bad = _float32_overflow(w)
+        if bad.size:
+            k = int(bad[0])
+            raise ValueError(f"{p}, {_row_where(csv_like, k)}: column {weight_col!r} {_float32_msg('weight', w[k])}")
         weight = w.astype(np.float32)
     timestamp = None
     if time_col is not None:
-        timestamp = _time_column(p, table.column(time_col).combine_chunks(), time_col, csv_like)
+        timestamp = _time_column(p, _column(table, time_col), time_col, csv_like)
     users = IdMap(np.unique(u_ext), USER)
     items = IdMap(np.unique(i_ext), ITEM)
     g = Graph()
@@ -958,7 +1104,7 @@ def _time_column(p: Path, arr: Any, col: str, csv_like: bool) -> np.ndarray:
         k = int(np.flatnonzero(arr.is_null().to_numpy(zero_copy_only=False))[0])
         raise ValueError(f"{p}, {_row_where(csv_like, k)}: column {col!r} is empty")
     if pa.types.is_integer(arr.type):
-        return arr.to_numpy().astype(np.int64)
+        return _int64_values(p, arr, col, csv_like, "time")
     try:
         if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type) or pa.types.is_date(arr.type):
             arr = pc.cast(arr, pa.timestamp("s"))

@@ -163,8 +163,9 @@ def load(name_or_path: str | os.PathLike[str], *, root: str | Path | None = None
         interactions (:func:`~graphrec.data.splits.carve_validation`); Datasets only.
     valid_seed : int
     **kwargs
-        Passed to the loader (e.g. ``split="temporal"`` for ml-100k, ``n_users=...`` for
-        ``synthetic``).
+        Passed to the loader (e.g. ``split="temporal"`` for ml-100k; ``num_users=...``,
+        ``num_items=...``, ``test_fraction=...``, ``seed=...`` or any
+        :func:`~graphrec.data.synthetic.make_graph` keyword for ``synthetic``).
 
     Returns
     -------

@@ -18,7 +18,9 @@ interactions, no per-user Python loop):
 
 Held-out graphs share the train graph's :class:`~graphrec.graph.IdMap` objects and keep the
 held-out edges' weights and timestamps; the train graph keeps every other edge type (trust
-edges), the node attributes and the metadata.
+edges), the node attributes and the metadata. Relevance is binary, so a held-out graph holds
+each ``(user, item)`` pair once: repeats of a pair (possible only when the input graph keeps
+multi-edges) are merged and counted in ``Dataset.info["merged_pairs"]``.
 """
 
 from __future__ import annotations
@@ -161,13 +163,23 @@ def pairs_graph(like: Graph, users: Any, items: Any, weight: Any | None = None,
     """A graph with ``like``'s node sets (same IdMap objects) and only the given interactions.
 
     ``users``/``items`` are dense indices; weights and timestamps are optional, shape
-    ``(m,)``. Used for held-out splits that keep weights/timestamps.
+    ``(m,)``. Used for held-out splits that keep weights/timestamps. Held-out relevance is
+    binary, so a repeated ``(user, item)`` pair becomes one edge (weights summed, latest
+    timestamp kept, as in :meth:`Graph.add_edges`).
     """
     g = Graph(like.device)
     for nt in like.node_types:
         g.add_node_type(nt, like.id_map(nt))
-    g.add_edges(INTERACTS, users, items, weight, timestamp, duplicates="keep")
+    g.add_edges(INTERACTS, users, items, weight, timestamp, duplicates="merge")
     return g
+
+
+def _record_merged(info: dict[str, Any], part: str, n_given: int, graph: Graph) -> None:
+    """Note in ``info["merged_pairs"][part]`` how many of the ``n_given`` interactions put
+    into ``graph`` were repeats merged into an earlier pair (nothing when none were)."""
+    n = int(n_given) - graph.num_edges(INTERACTS)
+    if n:
+        info["merged_pairs"] = {**info.get("merged_pairs", {}), part: n}
 
 
 def _without_interactions(graph: Graph, keep: torch.Tensor) -> Graph:
@@ -220,7 +232,8 @@ def split_by_mask(graph: Graph, test_mask: Any, *, name: str = "dataset",
     Dataset
         ``train``: the graph without the held-out interactions (other edge types, node
         attributes and metadata kept); ``test``: the held-out interactions with their
-        weights/timestamps, over the same id maps.
+        weights/timestamps, over the same id maps, each pair once (repeats merged and counted
+        in ``info["merged_pairs"]["test"]``).
     """
     src, dst, w, ts = _interactions(graph)
     mask = torch.as_tensor(np.asarray(test_mask.cpu() if isinstance(test_mask, torch.Tensor) else test_mask))
@@ -229,7 +242,9 @@ def split_by_mask(graph: Graph, test_mask: Any, *, name: str = "dataset",
     mask = mask.to(src.device)
     train = _without_interactions(graph, ~mask)
     test = pairs_graph(train, src[mask], dst[mask], None if w is None else w[mask], None if ts is None else ts[mask])
-    return Dataset(name, train, test, None, dict(info or {}))
+    info = dict(info or {})
+    _record_merged(info, "test", int(mask.sum()), test)
+    return Dataset(name, train, test, None, info)
 
 
 def _name_of(graph: Graph, name: str | None) -> str:
@@ -307,4 +322,5 @@ def carve_validation(dataset: Dataset, fraction: float = 0.1, seed: int = 0) -> 
     train = _without_interactions(dataset.train, ~mask)
     valid = pairs_graph(train, src[mask], dst[mask], None if w is None else w[mask], None if ts is None else ts[mask])
     info = dict(dataset.info, valid_fraction=fraction, valid_seed=seed)
+    _record_merged(info, "valid", int(mask.sum()), valid)
     return Dataset(dataset.name, train, dataset.test, valid, info)

@@ -434,6 +434,7 @@ def test_real_gowalla(data_root: Path) -> None:
     need_dataset(data_root, "gowalla")
     ds = load("gowalla", root=data_root)
     assert ds.summary() == {"dataset": "gowalla", "users": 29858, "items": 40981, "train": 810128, "test": 217242}
+    assert "merged_pairs" not in ds.info  # no pair is listed twice in either file
     tr, te = ds.train.edges(INTERACTS), ds.test.edges(INTERACTS)
     # LightGCN's split: no test pair is a training pair; every user is in train and test
     k_tr = tr.row() * ds.num_items + tr.indices.long()
@@ -447,6 +448,7 @@ def test_real_lastfm(data_root: Path) -> None:
     need_dataset(data_root, "lastfm")
     ds = load("lastfm", root=data_root)
     assert ds.summary() == {"dataset": "lastfm", "users": 1892, "items": 4489, "train": 42135, "test": 10533, "trust": 25434}
+    assert "merged_pairs" not in ds.info  # no pair is listed twice in either file
     users_with_items = (ds.train.degree() + ds.test.degree() > 0).sum()
     assert int(users_with_items) == 1880
     w = ds.train.edges(INTERACTS).weight
