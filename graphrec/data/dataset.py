@@ -13,26 +13,64 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..checks import check_choice
+from ..graph.edges import EdgeType
 from ..graph.idmap import IdMap
 from ..graph.store import INTERACTS, ITEM, TRUSTS, USER, Graph
 
-__all__ = ["Dataset", "held_out_graph"]
+__all__ = ["Dataset", "check_held_out", "held_out_graph"]
 
 
-def held_out_graph(train: Graph, users: Any, items: Any, *, by: str = "index") -> Graph:
-    """A graph with ``train``'s node sets and only the given user→item pairs.
+def _check_etype(etype: Any) -> EdgeType:
+    """``etype`` as a ``(src_type, relation, dst_type)`` tuple of strings."""
+    if not (isinstance(etype, (tuple, list)) and len(etype) == 3 and all(isinstance(x, str) for x in etype)):
+        raise ValueError(f"etype must be a (src_type, relation, dst_type) tuple of strings, got {etype!r}")
+    return (etype[0], etype[1], etype[2])
 
-    ``users``/``items`` are dense indices (``by='index'``) or external ids (``by='id'``);
-    unknown external ids raise ``KeyError`` (a held-out split never invents nodes).
+
+def held_out_graph(train: Graph, users: Any, items: Any, *, by: str = "index", etype: EdgeType = INTERACTS) -> Graph:
+    """A graph with ``train``'s node sets and only the given ``etype`` pairs.
+
+    ``users``/``items`` are the ``etype[0]`` / ``etype[2]`` endpoints (default user→item
+    interactions) as dense indices (``by='index'``) or external ids (``by='id'``); unknown
+    external ids raise ``KeyError`` (a held-out split never invents nodes).
     """
+    etype = _check_etype(etype)
+    by = check_choice("by", by, ("index", "id"))
+    for nt in (etype[0], etype[2]):
+        if not train.has_node_type(nt):
+            raise ValueError(f"held_out_graph: etype {etype} names node type {nt!r}, which train lacks; train has {train.node_types}")
     g = Graph(train.device)
     for nt in train.node_types:
         g.add_node_type(nt, train.id_map(nt))
     if by == "id":
-        users = train.id_map(USER).to_index(users)
-        items = train.id_map(ITEM).to_index(items)
-    g.add_edges(INTERACTS, users, items)
+        users = train.id_map(etype[0]).to_index(users)
+        items = train.id_map(etype[2]).to_index(items)
+    g.add_edges(etype, users, items)
     return g
+
+
+def check_held_out(train: Graph, held: Graph, part: str, *, etype: EdgeType = INTERACTS, where: str = "dataset") -> None:
+    """Raise ``ValueError`` unless ``held`` (the ``part`` split) spans ``train``'s node sets.
+
+    Every node type both graphs have must have the same count in each, and ``held``'s
+    ``etype`` edges (when it has them) must run between train-sized node sets: indices of a
+    held-out split mean the same nodes as train's only while nothing was added to either.
+    """
+    for nt in train.node_types:
+        n_train = train.num_nodes(nt)
+        counts = [held.num_nodes(nt)] if held.has_node_type(nt) else []
+        if held.has_edge_type(etype):
+            es = held.edges(etype)
+            counts += [es.num_src] if etype[0] == nt else []
+            counts += [es.num_dst] if etype[2] == nt else []
+        bad = [c for c in counts if c != n_train]
+        if bad:
+            raise ValueError(
+                f"{where}: the {part} split has {bad[0]} {nt!r} nodes but train has {n_train}; held-out splits "
+                f"must share train's node sets: rebuild the Dataset after adding nodes (each split with "
+                f"held_out_graph(train, users, items))"
+            )
 
 
 @dataclass
@@ -59,13 +97,21 @@ class Dataset:
     info: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        self.check_splits()
         for part in ("test", "valid"):
             g = getattr(self, part)
             if g is None:
                 continue
-            for nt in (USER, ITEM):
+            for nt in (t for t in g.node_types if self.train.has_node_type(t)):
                 if g.id_map(nt) is not self.train.id_map(nt) and g.id_map(nt) != self.train.id_map(nt):
                     raise ValueError(f"dataset {self.name!r}: {part} {nt} ids differ from train's")
+
+    def check_splits(self) -> None:
+        """Raise ``ValueError`` unless ``test`` and ``valid`` still span ``train``'s node sets (see :func:`check_held_out`)."""
+        for part in ("test", "valid"):
+            g = getattr(self, part)
+            if g is not None:
+                check_held_out(self.train, g, part, where=f"dataset {self.name!r}")
 
     @property
     def graph(self) -> Graph:

@@ -8,6 +8,7 @@ compute Recall / NDCG / Precision / Hit / MRR at each K, plus catalogue coverage
 
 from __future__ import annotations
 
+import numbers
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,6 +17,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from ..checks import check_bool, check_choice, check_int
+from ..data.dataset import check_held_out
 from ..graph.ops import gather_rows
 from ..graph.store import INTERACTS, Graph
 from ..models.base import Recommender
@@ -67,12 +70,19 @@ class _FlatEntries:
         return self.keys[int(self.cum[start]) : int(self.cum[stop])] - start * self.n_items
 
 
-def ranking_hits(scores: torch.Tensor, kmax: int, truth: torch.Tensor, masks: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+def ranking_hits(
+    scores: torch.Tensor, kmax: int, truth: torch.Tensor, masks: list[torch.Tensor]
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Mask, rank and match one batch, reusing ``scores`` as scratch space.
+
+    A slot scoring ``-inf`` (an excluded item, or one the model itself ruled out) is not a
+    recommendation: it is never a hit, even when the item is also held out, and callers leave
+    it out of coverage. Such slots only appear when fewer than ``kmax`` items are left.
 
     Parameters
     ----------
     scores : FloatTensor ``(B, n_items)``, overwritten
+    kmax : int, at most ``n_items``
     truth, masks : flat keys (``row * n_items + item``) of held-out and excluded items
 
     Returns
@@ -84,7 +94,37 @@ def ranking_hits(scores: torch.Tensor, kmax: int, truth: torch.Tensor, masks: li
         flat.index_fill_(0, keys, -torch.inf)
     vals, top = torch.topk(scores, kmax, dim=1)
     flat.index_fill_(0, truth, torch.nan)  # the scores are spent: mark held-out items in place
-    return torch.isnan(scores.gather(1, top)), top, vals
+    return torch.isnan(scores.gather(1, top)) & (vals > -torch.inf), top, vals
+
+
+def _check_ks(k: Any) -> list[int]:
+    """Sorted distinct cut-offs from an int-like ``k`` or a list of them."""
+    if isinstance(k, np.ndarray) and k.ndim == 0:
+        k = k.item()
+    scalar = isinstance(k, (numbers.Number, str, bytes))
+    try:
+        ks = sorted({check_int("k", x, 1) for x in ([k] if scalar else k)})
+    except (TypeError, ValueError):
+        raise ValueError(f"k must be positive integers (one int or a list of them), got {k!r}") from None
+    if not ks:
+        raise ValueError(f"k must be positive integers (one int or a list of them), got {k!r}")
+    return ks
+
+
+def _check_users(users: Any, n_users: int, device: torch.device) -> torch.Tensor:
+    """Requested user indices as a sorted unique LongTensor on ``device``."""
+    arr = np.asarray(users)
+    if arr.ndim > 1:
+        raise ValueError(f"users must be a 1-D list of user indices, got shape {arr.shape}")
+    arr = arr.reshape(-1)
+    if arr.size == 0:
+        raise ValueError("users is empty; nothing to evaluate")
+    if arr.dtype.kind not in "iu":
+        raise ValueError(f"users must be integer user indices, got {arr.dtype} values like {arr.tolist()[0]!r}")
+    bad = arr[(arr < 0) | (arr >= n_users)]
+    if bad.size:
+        raise ValueError(f"users: user index {bad[0]} is out of range [0, {n_users})")
+    return torch.as_tensor(arr.astype(np.int64), device=device).unique()
 
 
 def evaluate(
@@ -102,41 +142,64 @@ def evaluate(
     Parameters
     ----------
     model : Recommender
-        Fitted; scores batches of user indices on its device.
+        Fitted; scores batches of user indices on its device. Its ``etype`` (default
+        ``user -interacts-> item``) names the held-out and masked edges.
     data : Dataset
-        Supplies ``train`` (masked), ``valid`` (masked when ``split='test'``) and the split.
+        Supplies ``train`` (masked), ``valid`` (masked when ``split='test'``) and the split,
+        all on the same node sets.
     k : int or list of int
-        Cut-offs; every metric is reported at each.
+        Cut-offs (>= 1); every metric is reported at each. A K above the number of items
+        keeps its definition (precision divides by K; missing ranks are misses).
     split : {'test', 'valid'}
     batch_size : int
         Users per scoring batch (memory ``batch_size * n_items`` floats).
     users : array of user indices, optional
-        Restrict to these users (default: every user with a held-out item).
+        Restrict to these users (default: every user with a held-out item); each must be in
+        range and have a held-out item.
 
     Returns
     -------
     EvalReport
+
+    Raises
+    ------
+    ValueError
+        Bad ``k`` / ``split`` / ``users`` / ``batch_size``; a split whose node sets no longer
+        match train's; a score matrix of the wrong shape; NaN scores.
+
+    Notes
+    -----
+    Excluded (masked) items score ``-inf``; when fewer than K items are left, the empty
+    ranks count as misses and cover nothing.
     """
-    ks = sorted({int(x) for x in ([k] if isinstance(k, int) else k)})
-    if not ks or ks[0] < 1:
-        raise ValueError(f"k must be positive integers, got {k!r}")
+    ks = _check_ks(k)
+    split = check_choice("split", split, ("test", "valid"))
+    batch_size, progress = check_int("batch_size", batch_size, 1), check_bool("progress", progress)
     target: Graph | None = getattr(data, split, None)
     if target is None:
         raise ValueError(f"dataset has no {split!r} split")
+    etype = getattr(model, "etype", INTERACTS)
+    held = [(split, target)]
+    if split == "test" and getattr(data, "valid", None) is not None:
+        held.append(("valid", data.valid))
+    for part, g in held:
+        if not g.has_edge_type(etype):
+            raise ValueError(f"the {part} split has no {etype} edges (the model's etype); it has {g.edge_types}")
+        check_held_out(data.train, g, part, etype=etype, where="evaluate")
     device = model.device
     t0 = time.perf_counter()
-    truth_es = target.to(device).edges(INTERACTS)
-    masks = [data.train.to(device).edges(INTERACTS)]
-    if split == "test" and getattr(data, "valid", None) is not None:
-        masks.append(data.valid.to(device).edges(INTERACTS))
+    truth_es = target.to(device).edges(etype)
+    masks = [data.train.to(device).edges(etype)] + [g.to(device).edges(etype) for part, g in held[1:]]
     n_items = truth_es.num_dst
     kmax = min(ks[-1], n_items)
+    has_truth = truth_es.degree("src") > 0
     if users is None:
-        eval_users = torch.nonzero(truth_es.degree("src") > 0).squeeze(1)
+        eval_users = torch.nonzero(has_truth).squeeze(1)
     else:
-        eval_users = torch.as_tensor(np.asarray(users), dtype=torch.int64, device=device).unique()
-        if (truth_es.degree("src")[eval_users] == 0).any():
-            raise ValueError("some requested users have no held-out interactions")
+        eval_users = _check_users(users, truth_es.num_src, device)
+        empty = eval_users[~has_truth[eval_users]]
+        if empty.numel():
+            raise ValueError(f"users {empty[:5].tolist()}{' ...' if empty.numel() > 5 else ''} have no {split} interactions")
     if eval_users.numel() == 0:
         raise ValueError(f"no user has {split} interactions; nothing to evaluate")
 
@@ -150,27 +213,30 @@ def evaluate(
             ub = eval_users[s:e]
             scores = model.score(ub).float().contiguous()
             if scores.shape != (ub.numel(), n_items):
-                raise ValueError(f"{type(model).__name__}.score returned shape {tuple(scores.shape)}, expected {(ub.numel(), n_items)}")
+                raise ValueError(
+                    f"{type(model).__name__}.score returned shape {tuple(scores.shape)}, expected {(ub.numel(), n_items)} "
+                    f"(the dataset has {n_items} items; was the model fitted on this dataset's train graph?)"
+                )
             hits, top, vals = ranking_hits(scores, kmax, truth.batch(s, e), [m.batch(s, e) for m in excluded])
             hits_parts.append(hits)
             top_parts.append(top)
             val_parts.append(vals)
         # metrics once over all users: a handful of ops instead of a handful per batch
-        hits, top = torch.cat(hits_parts), torch.cat(top_parts)
-        if bool(torch.isnan(torch.cat(val_parts)).any()):  # topk ranks NaN first: any NaN shows here
+        hits, top, vals = torch.cat(hits_parts), torch.cat(top_parts), torch.cat(val_parts)
+        if bool(torch.isnan(vals).any()):  # topk ranks NaN first: any NaN shows here
             raise ValueError(f"{type(model).__name__} produced NaN scores")
         n_test = truth.offsets[1:] - truth.offsets[:-1]
         arrays: dict[str, np.ndarray] = {}
         metrics: dict[str, float] = {}
         for kk in ks:
-            kc = min(kk, kmax)
             for m, fn in METRICS.items():
-                a = fn(hits, n_test, kc).cpu().numpy()
+                a = fn(hits, n_test, kk).cpu().numpy()
                 arrays[f"{m}@{kk}"] = a
                 metrics[f"{m}@{kk}"] = float(a.mean())
         for kk in ks:
+            kc = min(kk, kmax)
             covered = torch.zeros(n_items, dtype=torch.bool, device=device)
-            covered[top[:, : min(kk, kmax)].reshape(-1)] = True
+            covered[top[:, :kc][vals[:, :kc] > -torch.inf]] = True  # -inf slots recommend nothing
             metrics[f"coverage@{kk}"] = int(covered.sum()) / n_items
     if device.type == "cuda":
         torch.cuda.synchronize(device)

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from typing_extensions import Self
 
+from ..checks import check_bool, check_int
 from ..graph.ops import gather_rows
 from ..graph.store import INTERACTS, ITEM, USER, Graph
 
@@ -146,7 +147,12 @@ class Recommender(abc.ABC):
         filter_items: torch.Tensor | None = None,
         batch_size: int = 1024,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Top-``k`` item indices and scores ``(B, k)`` for user indices ``users``."""
+        """Top-``k`` item indices and scores ``(B, min(k, n_items))`` for user indices ``users`` ``(B,)``.
+
+        ``k`` must be an integer >= 0; ``batch_size`` an integer >= 1.
+        """
+        k, batch_size = check_int("k", k, 0), check_int("batch_size", batch_size, 1)
+        exclude_seen = check_bool("exclude_seen", exclude_seen)
         self._require_fitted()
         g = self._require_graph()
         users = users.to(self.device, torch.int64)
@@ -177,10 +183,11 @@ class Recommender(abc.ABC):
     ) -> tuple[np.ndarray, np.ndarray]:
         """Top-``k`` items for external user ids.
 
-        Returns ``(items, scores)``: arrays ``(B, k)`` of external item ids and float32
-        scores. Slots that no item can fill (the user has seen almost everything) hold
-        score ``-inf``; their item entry is meaningless.
+        Returns ``(items, scores)``: arrays ``(B, min(k, n_items))`` of external item ids and
+        float32 scores (``k``: an integer >= 0). Slots that no item can fill (the user has
+        seen almost everything) hold score ``-inf``; their item entry is meaningless.
         """
+        check_int("k", k, 0)
         g = self._require_graph()
         u = torch.from_numpy(g.id_map(USER if self.etype[0] == USER else self.etype[0]).to_index(users))
         fi = None

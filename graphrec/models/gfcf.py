@@ -458,9 +458,9 @@ class _Judge:
         masked, truth, n_test = block
         scores = scores.contiguous()
         scores.view(-1).index_fill_(0, masked, -torch.inf)
-        top = torch.topk(scores, self.k, dim=1).indices
+        vals, top = torch.topk(scores, self.k, dim=1)
         rows = torch.arange(top.shape[0], device=top.device).unsqueeze(1)
-        hits = torch.isin(rows * self.n_items + top, truth)
+        hits = torch.isin(rows * self.n_items + top, truth) & (vals > -torch.inf)  # a masked slot is never a hit
         return float(ndcg(hits, n_test, self.k).sum())
 
 

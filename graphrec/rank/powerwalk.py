@@ -52,6 +52,7 @@ Jeh, Widom. Scaling personalized web search. WWW 2003.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import time
@@ -69,10 +70,12 @@ from ..walks.engine import WalkEngine
 from .exact import _check_alpha, as_engine, transpose_step
 from .spectral import SpectralTail, spectral_tail, spectral_tail_or_none
 
-__all__ = ["PowerWalkIndex", "build_index", "topm_mask", "transition_matrix"]
+__all__ = ["PowerWalkIndex", "build_index", "topm_mask", "transition_matrix", "walk_record"]
 
-_FORMAT = "graphrec.powerwalk/2"
-_READABLE_FORMATS = ("graphrec.powerwalk/1", _FORMAT)
+#: format 3 records the walk and a digest of the graph an index was built for (``params['walk']``)
+_FORMAT = "graphrec.powerwalk/3"
+_READABLE_FORMATS = ("graphrec.powerwalk/1", "graphrec.powerwalk/2", _FORMAT)
+_WALK_FIELDS = ("node_types", "sizes", "moves", "mix", "weighted", "digest")
 
 #: Decomposition rounds of a query with the spectral tail (Gowalla, rank 512: mean L1 0.029).
 SPECTRAL_ROUNDS = 4
@@ -83,6 +86,37 @@ _DENSE_SWITCH = 0.002
 
 
 # --------------------------------------------------------------------- helpers
+def walk_record(engine: Graph | WalkEngine) -> dict[str, Any]:
+    """What an index built on ``engine`` is valid for (JSON-ready).
+
+    Returns ``{'node_types', 'sizes' (nodes per type), 'moves' ([src, rel, dst, reverse, prob]
+    each), 'mix', 'weighted', 'digest'}``, where ``digest`` is a blake2b of every move's CSR
+    ``indptr`` / ``indices`` (and weights on a weighted walk): two graphs with the same sizes
+    but different edges get different digests. Device-independent.
+    """
+    eng = as_engine(engine)
+    h = hashlib.blake2b(digest_size=16)
+
+    def feed(t: torch.Tensor) -> None:
+        a = t.detach().to("cpu").contiguous()
+        h.update(f"{a.dtype}{tuple(a.shape)}".encode())
+        h.update(memoryview(a.numpy()).cast("B"))
+
+    moves = [[*md.move.etype, bool(md.move.reverse), float(md.move.prob)] for md in eng.moves]
+    h.update(json.dumps([eng.node_types, moves, eng.mix, eng.weighted]).encode())
+    feed(eng.offsets.to(torch.int64))
+    for md in eng.moves:
+        feed(md.indptr.to(torch.int64))
+        feed(md.indices.to(torch.int64))
+        if md.weight is not None:
+            feed(md.weight.to(torch.float32))
+    offs = eng._offsets_list
+    return {
+        "node_types": list(eng.node_types), "sizes": [offs[t + 1] - offs[t] for t in range(len(eng.node_types))],
+        "moves": moves, "mix": eng.mix, "weighted": bool(eng.weighted), "digest": h.hexdigest(),
+    }
+
+
 def transition_matrix(engine: WalkEngine) -> torch.Tensor:
     """The walk's transition matrix ``P`` (sparse CSR ``(n, n)``); see :meth:`WalkEngine.transition_matrix`."""
     return engine.transition_matrix()
@@ -218,6 +252,9 @@ class PowerWalkIndex:
     spectral : SpectralTail or None
         The walk's slowest modes (reversible walks only), the accurate tail of a query.
     alpha, walks, top_m, refine, tail, seed : build parameters.
+    params : dict
+        All build parameters; ``params['walk']`` is the :func:`walk_record` of the walk the
+        index was built (or last refreshed) for, checked by :meth:`verify`.
     build_seconds : float
     """
 
@@ -305,6 +342,40 @@ class PowerWalkIndex:
                 f"engine node space {engine.node_types} ({engine.num_nodes} nodes) does not match the index's "
                 f"{self.node_types} ({self.num_nodes} nodes); rebuild or refresh the index"
             )
+
+    def verify(self, engine: Graph | WalkEngine) -> None:
+        """Raise ``ValueError`` unless the index was built (or last refreshed) for ``engine``'s walk.
+
+        Compares :func:`walk_record` of ``engine`` with the one stored at build time, field by
+        field (node types and sizes, moves, mix, weighting, then the digest of the edges).
+        Indexes saved before the record existed (formats 1 and 2) cannot be verified and raise.
+        """
+        eng = as_engine(engine)
+        self._check_engine(eng)
+        rec = self.params.get("walk") or {}
+        if not rec:
+            raise ValueError(
+                "this PowerWalk index has no record of the walk and graph it was built for (saved before "
+                f"{_FORMAT}); rebuild it, or skip the check explicitly (load_index(..., verify=False))"
+            )
+        now = walk_record(eng)
+        for name in _WALK_FIELDS:
+            if rec.get(name) == now[name]:
+                continue
+            if name == "digest":
+                raise ValueError(
+                    f"the index was built for a graph with different edges (edge digest {rec.get(name)}, this "
+                    f"graph's {now[name]}); rebuild the index, or refresh() it after changing the graph"
+                )
+            if name == "moves":
+                def show(moves: Any) -> str:
+                    return "[" + ", ".join(f"{m[1]}{'^-1' if m[3] else ''}(p={m[4]:g})" for m in moves) + "]"
+
+                raise ValueError(
+                    f"the index was built for a walk with moves={show(rec.get(name) or [])}, this one has "
+                    f"moves={show(now[name])} (different trust or edge type)"
+                )
+            raise ValueError(f"the index was built for a walk with {name}={rec.get(name)!r}, this one has {name}={now[name]!r}")
 
     # -------------------------------------------------------------- queries
     def _combine(self, rows: torch.Tensor, nodes: torch.Tensor, weights: torch.Tensor, B: int, background: bool = True) -> torch.Tensor:
@@ -544,6 +615,7 @@ class PowerWalkIndex:
         if eng.node_types[: len(self.node_types)] != self.node_types:
             raise ValueError(f"engine node types {eng.node_types} do not extend the index's {self.node_types}")
         self._relayout(eng)
+        self.params["walk"] = walk_record(eng)  # from now on the index answers for the updated graph
         dev = self.device
         if isinstance(nodes, dict):
             parts = [eng.global_ids(t, torch.as_tensor(v).reshape(-1)) for t, v in nodes.items()]
@@ -834,6 +906,7 @@ def build_index(
     params = {
         "alpha": alpha, "walks": walks, "top_m": top_m, "refine": refine, "walk_top_m": m_walk,
         "refine_top_m": top_m if refine_top_m is None else refine_top_m, "tail": tail, "seed": seed,
+        "walk": walk_record(eng),
     }
     index = PowerWalkIndex(rows.indptr, rows.cols, rows.vals, rows.residual, _background(eng), eng.node_types, eng.offsets.clone(), params)
     for k in range(refine):

@@ -213,6 +213,8 @@ class PowerWalkRecommender(_PPRBase):
             walk_top_m=self.walk_top_m, refine_top_m=self.refine_top_m, spectral_rank=self.spectral_rank,
             seed=self.seed, progress=progress,
         )
+        # what load_index checks besides the walk record (beta is applied at query time)
+        self.index.params["recommender"] = {"trust": self.trust, "etype": list(self.etype)}
 
     def score(self, users: torch.Tensor) -> torch.Tensor:
         """Approximate PPR item scores ``(B, n_items)`` for user indices ``users``."""
@@ -230,15 +232,45 @@ class PowerWalkRecommender(_PPRBase):
         assert self.index is not None
         return self.index.save(path)
 
-    def load_index(self, path: str | Path, train: Graph) -> PowerWalkRecommender:
-        """Use a saved index with training graph ``train`` instead of fitting."""
-        self.graph = train
-        self.engine = self._make_engine(train)
-        index = PowerWalkIndex.load(path, train.device)
-        index._check_engine(self.engine)
-        if abs(index.alpha - self.alpha) > 1e-12:
-            raise ValueError(f"index was built with alpha={index.alpha}, recommender has alpha={self.alpha}")
-        self.index = index
+    def load_index(self, path: str | Path, train: Graph, *, verify: bool = True) -> PowerWalkRecommender:
+        """Use a saved index with training graph ``train`` instead of fitting.
+
+        The index must have been built for this recommender's walk (``alpha``, ``trust``,
+        ``etype``) over ``train``'s edges: a mismatch raises ``ValueError`` naming the field
+        (:meth:`PowerWalkIndex.verify` compares a digest of the walked edges). Indexes saved
+        before graphrec recorded their walk (formats 1 and 2) raise too unless
+        ``verify=False``, which checks only the node counts and ``alpha``. ``beta`` is applied
+        at query time and may differ. The recommender takes the index's build parameters
+        (``walks``, ``top_m``, ``refine``, ``walk_top_m``, ``refine_top_m``, ``spectral_rank``,
+        ``seed``), so :meth:`params` describes the index in use.
+        """
+        verify = check_bool("verify", verify)
+        saved = (getattr(self, "_penalty", None), getattr(self, "_items", None))
+        try:
+            engine = self._make_engine(train)
+            index = PowerWalkIndex.load(path, train.device)
+            index._check_engine(engine)
+            if abs(index.alpha - self.alpha) > 1e-12:
+                raise ValueError(f"index was built with alpha={index.alpha}, recommender has alpha={self.alpha}")
+            made = index.params.get("recommender")
+            made = made if isinstance(made, dict) else {}
+            for name, mine in (("trust", self.trust), ("etype", list(self.etype))):
+                if name in made and made[name] != mine:
+                    raise ValueError(f"index at {path} was built with {name}={made[name]!r}, this recommender has {name}={mine!r}")
+            if verify:
+                try:
+                    index.verify(engine)
+                except ValueError as e:
+                    raise ValueError(f"index at {path}: {e}") from None
+        except Exception:
+            self._penalty, self._items = saved
+            raise
+        self.graph, self.engine, self.index = train, engine, index
+        p = index.params
+        self.walks, self.top_m, self.refine, self.seed = index.walks, index.top_m, index.refine, index.seed
+        self.walk_top_m = int(p.get("walk_top_m", self.top_m))
+        self.refine_top_m = int(p.get("refine_top_m", self.top_m))
+        self.spectral_rank = index.spectral.rank if index.spectral is not None else 0
         self._fitted = True
         return self
 

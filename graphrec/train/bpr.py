@@ -143,12 +143,13 @@ def carve_validation(
 
     if not 0.0 < fraction < 1.0:
         raise ValueError(f"valid_fraction must be in (0, 1), got {fraction!r}")
+    etype = graph.resolve_etype(etype)
     es = graph.edges(etype)
     src, dst = es.coo()
     valid_mask = torch.from_numpy(random_holdout_mask(src.cpu().numpy(), fraction, int(seed))).to(es.device)
     out = graph._shallow()  # same nodes, attributes and other edge sets; tensors shared
-    out._edges[graph.resolve_etype(etype)] = es.select(~valid_mask)
-    valid = held_out_graph(graph, src[valid_mask], dst[valid_mask])
+    out._edges[etype] = es.select(~valid_mask)
+    valid = held_out_graph(graph, src[valid_mask], dst[valid_mask], etype=etype)
     return out, valid
 
 

@@ -121,3 +121,135 @@ def test_nan_scores_are_reported(tiny: Dataset) -> None:
 
     with pytest.raises(ValueError, match="NaN scores"):
         gr.evaluate(NanScores().fit(tiny), tiny, k=[2])
+
+
+# ---------------------------------------------------------------- masked slots, K > catalogue
+class RowScores(Recommender):
+    """Fixed per-user scores given as a nested list."""
+
+    name = "rows"
+
+    def __init__(self, rows):
+        super().__init__()
+        self.rows = torch.tensor(rows, dtype=torch.float32)
+
+    def _fit(self, train, valid=None, **_):
+        pass
+
+    def score(self, users):
+        return self.rows.to(self.device)[users].clone()
+
+
+def test_masked_item_is_never_a_hit_even_when_k_reaches_the_catalogue() -> None:
+    # item 1 is in user 0's train AND test: masked, so it can never count, at any k
+    ds = Dataset.from_pairs("t", train=([0, 0, 1], [1, 2, 0]), test=([0], [1]), user_ids=[0, 1], item_ids=[0, 1, 2])
+    rep = gr.evaluate(RowScores([[5, 0, 0], [0, 0, 0]]).fit(ds), ds, k=[1, 3, 5])
+    for kk in (1, 3, 5):
+        for m in ("recall", "ndcg", "precision", "hit", "mrr"):
+            assert rep[f"{m}@{kk}"] == 0.0, f"{m}@{kk}"
+        # only item 0 is ever recommended: items 1 and 2 are masked (-inf) slots
+        assert rep[f"coverage@{kk}"] == pytest.approx(1 / 3), kk
+
+
+def test_k_above_the_catalogue_keeps_the_definitions() -> None:
+    # 4 items; user 0 has seen items 0 and 1, holds out item 2; ranks: 2 (hit), 3, then two masked slots
+    ds = Dataset.from_pairs("t", train=([0, 0], [0, 1]), test=([0], [2]), user_ids=[0], item_ids=[0, 1, 2, 3])
+    rep = gr.evaluate(RowScores([[0, 0, 9, 1]]).fit(ds), ds, k=[4, 10])
+    for kk in (4, 10):
+        assert rep[f"precision@{kk}"] == pytest.approx(1 / kk)  # hits / K, not hits / n_items
+        assert rep[f"recall@{kk}"] == rep[f"ndcg@{kk}"] == rep[f"hit@{kk}"] == rep[f"mrr@{kk}"] == 1.0
+        assert rep[f"coverage@{kk}"] == pytest.approx(2 / 4)  # items 2 and 3; masked 0, 1 not covered
+
+
+def test_tiny_at_k_ten_by_hand(tiny: Dataset) -> None:
+    rep = gr.evaluate(FixedScores().fit(tiny), tiny, k=[10])
+    # ranks after masking -- u0: i1 i2 i3 i4 (i0 masked), hits at 0, 2 of 2 held out;
+    # u1: i3 i4 i0 (i1, i2 masked), hit at 2; u2: i4 first, a hit
+    l3, l4 = math.log2(3), math.log2(4)
+    assert rep["recall@10"] == 1.0 and rep["hit@10"] == 1.0
+    assert rep["precision@10"] == pytest.approx((2 / 10 + 1 / 10 + 1 / 10) / 3)
+    assert rep["ndcg@10"] == pytest.approx(((1 + 1 / l4) / (1 + 1 / l3) + 1 / l4 + 1) / 3)
+    assert rep["mrr@10"] == pytest.approx((1 + 1 / 3 + 1) / 3)
+    assert rep["coverage@10"] == 1.0
+
+
+def test_metrics_treat_ranks_past_the_matrix_as_misses() -> None:
+    from graphrec.eval.metrics import METRICS, mrr, ndcg, precision, recall
+
+    hits = torch.tensor([[True, False], [False, True]])
+    n_test = torch.tensor([1, 3])
+    assert precision(hits, n_test, 5).tolist() == [0.2, 0.2]
+    assert recall(hits, n_test, 5).tolist() == pytest.approx([1.0, 1 / 3])
+    # user 1: one hit at rank 1; ideal: 3 hits at ranks 0..2 (K=5 allows them)
+    idcg = 1 + 1 / math.log2(3) + 1 / math.log2(4)
+    assert ndcg(hits, n_test, 5).tolist() == pytest.approx([1.0, (1 / math.log2(3)) / idcg])
+    assert mrr(hits[:, :0], n_test, 3).tolist() == [0.0, 0.0]
+    for fn in METRICS.values():
+        with pytest.raises(ValueError, match="k must be an integer >= 1"):
+            fn(hits, n_test, 0)
+
+
+# ---------------------------------------------------------------- argument errors
+def test_k_accepts_int_like_scalars_and_lists(tiny: Dataset) -> None:
+    model = FixedScores().fit(tiny)
+    ref = gr.evaluate(model, tiny, k=[2, 3]).metrics
+    assert gr.evaluate(model, tiny, k=[np.int32(3), np.int64(2)]).metrics == ref
+    assert gr.evaluate(model, tiny, k=np.int64(2)).metrics == {key: v for key, v in ref.items() if key.endswith("@2")}
+    for bad in (2.5, [2, 2.0], [], True, "3", None, [0]):
+        with pytest.raises(ValueError, match="k must be positive integers"):
+            gr.evaluate(model, tiny, k=bad)
+
+
+def test_bad_split_users_and_batch_size_raise(tiny: Dataset) -> None:
+    model = FixedScores().fit(tiny)
+    with pytest.raises(ValueError, match="split must be one of 'test', 'valid', got 'train'"):
+        gr.evaluate(model, tiny, k=2, split="train")
+    with pytest.raises(ValueError, match="dataset has no 'valid' split"):
+        gr.evaluate(model, tiny, k=2, split="valid")
+    with pytest.raises(ValueError, match=r"user index 1000000 is out of range \[0, 3\)"):
+        gr.evaluate(model, tiny, k=2, users=[0, 10**6])
+    with pytest.raises(ValueError, match=r"user index -1 is out of range \[0, 3\)"):
+        gr.evaluate(model, tiny, k=2, users=[-1])
+    with pytest.raises(ValueError, match="integer user indices"):
+        gr.evaluate(model, tiny, k=2, users=[1.0])
+    with pytest.raises(ValueError, match="users is empty"):
+        gr.evaluate(model, tiny, k=2, users=[])
+    with pytest.raises(ValueError, match="batch_size"):
+        gr.evaluate(model, tiny, k=2, batch_size=0)
+    from graphrec.data.dataset import held_out_graph
+
+    tiny.valid = held_out_graph(tiny.train, ["u2"], ["i3"], by="id")
+    with pytest.raises(ValueError, match=r"users \[0, 1\] have no valid interactions"):
+        gr.evaluate(model, tiny, k=2, split="valid", users=[0, 1, 2])
+    assert gr.evaluate(model, tiny, k=2, users=np.array([2, 0, 2])).users.tolist() == [0, 2]
+
+
+def test_recommend_k_must_be_an_integer_at_least_zero(tiny: Dataset) -> None:
+    model = FixedScores().fit(tiny)
+    for bad in (-1, 2.0, "2", None, True):
+        with pytest.raises(ValueError, match="k must be an integer >= 0"):
+            model.recommend(["u0"], k=bad)
+        with pytest.raises(ValueError, match="k must be an integer >= 0"):
+            model.recommend_indices(torch.tensor([0]), k=bad)
+    items, scores = model.recommend(["u0"], k=0)
+    assert items.shape == scores.shape == (1, 0)
+    assert model.recommend(["u0"], k=np.int64(2))[0].tolist() == [["i1", "i2"]]
+
+
+# ---------------------------------------------------------------- splits vs train's node sets
+def test_split_that_no_longer_spans_train_names_the_split(tiny: Dataset) -> None:
+    tiny.train.add_edges(gr.INTERACTS, ["u0"], ["i9"], by="id")  # a new item in train only
+    model = gr.models.create("mostpop").fit(tiny)
+    msg = r"the test split has 5 'item' nodes but train has 6.*rebuild the Dataset after adding nodes"
+    with pytest.raises(ValueError, match="evaluate: " + msg):
+        gr.evaluate(model, tiny, k=2)
+    with pytest.raises(ValueError, match=msg):
+        tiny.check_splits()
+    with pytest.raises(ValueError, match=msg):
+        Dataset("again", tiny.train, tiny.test)
+    # the remedy: rebuild the split on the grown train graph
+    from graphrec.data.dataset import held_out_graph
+
+    users, items = tiny.test.edges(gr.INTERACTS).coo()
+    fixed = Dataset("again", tiny.train, held_out_graph(tiny.train, users, items))
+    assert gr.evaluate(model, fixed, k=2).users.tolist() == [0, 1, 2]

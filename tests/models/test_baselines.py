@@ -76,3 +76,20 @@ def test_mostpop_scores_are_training_degrees() -> None:
     s = MostPop().fit(g).score(torch.tensor([0, 5]))
     deg = g.degree(INTERACTS, side="dst").to(torch.float32)
     torch.testing.assert_close(s, deg.expand(2, -1))
+
+
+def test_mostpop_on_a_custom_edge_type_evaluates_like_interactions() -> None:
+    import graphrec as gr
+    from graphrec.data.dataset import Dataset, held_out_graph
+
+    likes = ("person", "likes", "movie")
+    g = small_graph(3)
+    c = Graph()
+    c.add_node_type("person", 12)
+    c.add_node_type("movie", 9)
+    u, i = g.edges(INTERACTS).coo()
+    c.add_edges(likes, u, i)
+    held = [0, 5, 11], [8, 2, 4]
+    ref = gr.evaluate(MostPop().fit(g), Dataset("g", g, held_out_graph(g, *held)), k=[3, 20])
+    ours = gr.evaluate(MostPop(etype=likes).fit(c), Dataset("c", c, held_out_graph(c, *held, etype=likes)), k=[3, 20])
+    assert ours.metrics == ref.metrics and ours.users.tolist() == [0, 5, 11]

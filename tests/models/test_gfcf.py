@@ -223,3 +223,70 @@ def test_lastfm_beats_linear_filter_alone(data_root) -> None:
     linear = gr.evaluate(GFCF(alpha=0.0, sharpen=0.0).fit(data), data, k=[20])
     # measured: 0.2738 / 0.2127 against 0.2714 / 0.2070 (linear filter alone)
     assert ours["recall@20"] > linear["recall@20"] and ours["ndcg@20"] > linear["ndcg@20"] + 0.003
+
+
+LIKES = ("person", "likes", "movie")
+
+
+def renamed(g: Graph) -> Graph:
+    """``g``'s interactions as ``person -likes-> movie`` (same indices)."""
+    out = Graph()
+    out.add_node_type("person", g.num_nodes("user"))
+    out.add_node_type("movie", g.num_nodes("item"))
+    u, i = g.edges(INTERACTS).coo()
+    out.add_edges(LIKES, u, i)
+    return out
+
+
+def test_custom_edge_type_with_auto_parameters_end_to_end() -> None:
+    from graphrec.data.dataset import held_out_graph
+    from graphrec.train.bpr import carve_validation
+
+    g, _ = random_graph(40, 25, 0.2, seed=7)
+    c = renamed(g)
+    # the validation carve keeps the custom edge type (it used to build user -interacts-> item)
+    fit_c, valid_c = carve_validation(c, 0.2, 0, etype=LIKES)
+    fit_g, valid_g = carve_validation(g, 0.2, 0)
+    assert valid_c.edge_types == [LIKES] and torch.equal(valid_c.edges(LIKES).indices, valid_g.edges(INTERACTS).indices)
+    assert fit_c.num_edges(LIKES) == fit_g.num_edges(INTERACTS)
+    # default 'auto' parameters: the same choice and scores as on the user/item graph
+    ours, ref = GFCF(etype=LIKES).fit(c), GFCF().fit(g)
+    assert (ours.alpha_, ours.k_, ours.sharpen_) == (ref.alpha_, ref.k_, ref.sharpen_)
+    users = torch.arange(40)
+    torch.testing.assert_close(ours.score(users), ref.score(users))
+    # and evaluation on a held-out split of that edge type
+    held = [0, 1, 2], [24, 24, 23]
+    rep_c = gr.evaluate(ours, Dataset("c", c, held_out_graph(c, *held, etype=LIKES)), k=[5])
+    rep_g = gr.evaluate(ref, Dataset("g", g, held_out_graph(g, *held)), k=[5])
+    assert rep_c.metrics == rep_g.metrics
+
+
+def test_held_out_graph_names_a_missing_node_type() -> None:
+    from graphrec.data.dataset import held_out_graph
+
+    c = renamed(random_graph(5, 4, 0.5, seed=1)[0])
+    with pytest.raises(ValueError, match="names node type 'user', which train lacks"):
+        held_out_graph(c, [0], [1])
+    with pytest.raises(ValueError, match="etype must be a"):
+        held_out_graph(c, [0], [1], etype="likes")
+    h = held_out_graph(c, [0, 4], [3, 0], etype=LIKES)
+    assert h.edges(LIKES).coo()[0].tolist() == [0, 4] and h.num_nodes("movie") == 4
+
+
+def test_tuning_never_counts_a_masked_item_as_a_hit() -> None:
+    # user 0 trained on items 0, 1 and (duplicate) validates on item 1: item 1 is masked, so NDCG is 0
+    train, valid = Graph(), Graph()
+    for gg in (train, valid):
+        gg.add_node_type("user", 1)
+        gg.add_node_type("item", 3)
+    train.add_edges(INTERACTS, [0, 0], [0, 1])
+    valid.add_edges(INTERACTS, [0], [1])
+    judge = gfcf_module._Judge(train, valid, INTERACTS, 3)
+    users = torch.tensor([0])
+    assert judge.ndcg_sum(torch.tensor([[0.0, 5.0, 0.0]]), judge.prepare(users)) == 0.0
+    valid2 = Graph()
+    valid2.add_node_type("user", 1)
+    valid2.add_node_type("item", 3)
+    valid2.add_edges(INTERACTS, [0], [2])
+    judge = gfcf_module._Judge(train, valid2, INTERACTS, 3)
+    assert judge.ndcg_sum(torch.tensor([[0.0, 5.0, 0.0]]), judge.prepare(users)) == 1.0

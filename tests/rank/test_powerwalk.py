@@ -267,3 +267,36 @@ def test_arguments_name_themselves_and_numpy_scalars_are_numbers():
     with pytest.raises(ValueError, match=r"seed must be an integer, got 0.5"):
         idx.refresh(eng, [0], seed=0.5)
     assert idx.refresh(eng, [0], hops=np.int64(0), seed=np.int64(4)).tolist() == [0]
+
+
+def test_walk_record_tells_graphs_and_walks_apart(tmp_path):
+    from graphrec.rank.powerwalk import walk_record
+
+    g, same, other = random_bipartite(12), random_bipartite(12), random_bipartite(13)
+    rec = walk_record(g)
+    assert rec == walk_record(same) and rec["sizes"] == [30, 20]
+    assert rec["sizes"] == walk_record(other)["sizes"] and rec["digest"] != walk_record(other)["digest"]
+    trusted = random_bipartite(12, trust="both")
+    assert walk_record(bipartite_engine(trusted, trust=True))["moves"] != rec["moves"]
+    assert walk_record(bipartite_engine(trusted))["digest"] == rec["digest"]  # trust edges not walked
+    idx = build_index(g, walks=8, top_m=8, refine=1, seed=0)
+    back = PowerWalkIndex.load(idx.save(tmp_path / "pw.pt"))
+    back.verify(same)
+    with pytest.raises(ValueError, match="different edges"):
+        back.verify(other)
+    with pytest.raises(ValueError, match="moves="):
+        back.verify(bipartite_engine(trusted, trust=True))
+
+
+def test_refresh_moves_the_walk_record_to_the_new_graph():
+    g = random_bipartite(14)
+    idx = build_index(bipartite_engine(g), walks=8, top_m=8, refine=1, seed=0)
+    old = bipartite_engine(random_bipartite(14))
+    g.add_edges(INTERACTS, [0, 0], [18, 19])
+    eng2 = bipartite_engine(g)
+    with pytest.raises(ValueError, match="different edges"):
+        idx.verify(eng2)
+    idx.refresh(eng2, [0], hops=1)
+    idx.verify(eng2)
+    with pytest.raises(ValueError, match="different edges"):
+        idx.verify(old)

@@ -169,3 +169,57 @@ def test_bad_values_name_the_parameter_and_numpy_scalars_are_numbers():
 def test_params_round_trip_through_create(name):
     m = create(name, **create(name).demo_params)
     assert create(name, **m.params()).params() == m.params()
+
+
+def other_tiny_dataset() -> Dataset:
+    """Same sizes as :func:`tiny_dataset`, different interactions."""
+    rng = np.random.default_rng(1)
+    users = np.repeat(np.arange(40), 6)
+    items = rng.integers(0, 40, size=users.size)
+    pairs = np.unique(np.stack([users, items], 1), axis=0)
+    return Dataset.from_pairs("other", (pairs[:, 0], pairs[:, 1]), (pairs[:1, 0], pairs[:1, 1]),
+                              user_ids=np.arange(40), item_ids=np.arange(40))
+
+
+def test_powerwalk_index_for_another_walk_or_graph_is_refused(tmp_path):
+    data = tiny_dataset(trust=True)
+    kw = {"walks": 16, "top_m": 16, "walk_top_m": 16, "refine": 1}
+    plain = create("powerwalk", **kw).fit(data)
+    path = plain.save_index(tmp_path / "plain.pt")
+    with pytest.raises(ValueError, match="built with trust=False, this recommender has trust=True"):
+        create("powerwalk", trust=True).load_index(path, data.train)
+    other = other_tiny_dataset()
+    assert other.train.num_nodes() == data.train.num_nodes()
+    with pytest.raises(ValueError, match="different edges"):
+        create("powerwalk").load_index(path, other.train)
+    # an index built outside the recommender (no trust record): the walk's moves differ
+    from graphrec.rank import build_index
+
+    raw = build_index(bipartite_engine(data.train), walks=8, top_m=8, refine=0).save(tmp_path / "raw.pt")
+    with pytest.raises(ValueError, match="moves=.*trusts"):
+        create("powerwalk", trust=True).load_index(raw, data.train)
+    # a matching index loads; any beta works (it is applied at query time)
+    trusted = create("powerwalk", trust=True, **kw).fit(data)
+    back = create("powerwalk", trust=True, beta=0.5).load_index(trusted.save_index(tmp_path / "t.pt"), data.train)
+    assert back.params()["walks"] == 16 and back.params()["top_m"] == 16  # the index's build parameters
+    users = torch.arange(6)
+    penalty = data.train.degree(gr.INTERACTS, side="dst").float().clamp_min(1.0).pow(-0.5)
+    torch.testing.assert_close(back.score(users), trusted.score(users) * penalty)
+
+
+def test_powerwalk_index_from_before_the_walk_record(tmp_path):
+    data = tiny_dataset()
+    pw = create("powerwalk", walks=16, top_m=16, walk_top_m=16, refine=1).fit(data)
+    saved = torch.load(pw.save_index(tmp_path / "new.pt"), weights_only=True)
+    import json
+
+    params = json.loads(saved["params"])
+    del params["walk"], params["recommender"]
+    saved["params"], saved["format"] = json.dumps(params), "graphrec.powerwalk/2"
+    torch.save(saved, tmp_path / "old.pt")
+    with pytest.raises(ValueError, match="no record of the walk and graph.*verify=False"):
+        PowerWalkRecommender().load_index(tmp_path / "old.pt", data.train)
+    old = PowerWalkRecommender().load_index(tmp_path / "old.pt", data.train, verify=False)
+    assert torch.equal(old.score(torch.arange(5)), pw.score(torch.arange(5)))
+    with pytest.raises(TypeError, match="verify must be True or False"):
+        PowerWalkRecommender().load_index(tmp_path / "old.pt", data.train, verify="no")
