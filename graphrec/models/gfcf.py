@@ -176,24 +176,22 @@ class _Filter:
     singular_values: torch.Tensor | None  # (k,)
 
 
-def _auto_number(name: str, value: Any) -> float | str:
-    """``"auto"``, or a finite number >= 0."""
+def _auto_or(name: str, value: Any, check: Any, what: str) -> Any:
+    """``"auto"``, or ``value`` passed by ``check(name, value)`` (``what`` describes it in the error)."""
     if isinstance(value, str) and value == "auto":
         return "auto"
     try:
-        return check_number(name, value, 0)
+        return check(name, value)
     except ValueError:
-        raise ValueError(f"{name} must be a finite number >= 0 or 'auto', got {value!r}") from None
+        raise ValueError(f"{name} must be {what} or 'auto', got {value!r}") from None
+
+
+def _auto_number(name: str, value: Any) -> float | str:
+    return _auto_or(name, value, lambda n, v: check_number(n, v, 0), "a finite number >= 0")  # type: ignore[no-any-return]
 
 
 def _auto_int(name: str, value: Any) -> int | str:
-    """``"auto"``, or an integer >= 1."""
-    if isinstance(value, str) and value == "auto":
-        return "auto"
-    try:
-        return check_int(name, value, 1)
-    except ValueError:
-        raise ValueError(f"{name} must be an integer >= 1 or 'auto', got {value!r}") from None
+    return _auto_or(name, value, lambda n, v: check_int(n, v, 1), "an integer >= 1")  # type: ignore[no-any-return]
 
 
 class GFCF(Recommender):
