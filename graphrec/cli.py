@@ -49,9 +49,10 @@ def _ks(text: str) -> list[int]:
 
 def _load_data(spec: str, seed: int, device: torch.device) -> Any:
     from .data import load
+    from .data.registry import TABLE_SUFFIXES
 
     kwargs: dict[str, Any] = {}
-    if spec == "synthetic" or Path(spec).suffix.lower() in (".csv", ".tsv", ".parquet"):
+    if spec == "synthetic" or spec.lower().endswith(TABLE_SUFFIXES):  # split drawn with the seed
         kwargs["seed"] = seed
     data = load(spec, **kwargs)
     if not hasattr(data, "test"):
@@ -94,7 +95,7 @@ def _training_summary(model: Any) -> dict[str, Any] | None:
         "epoch_seconds": None if math.isnan(result.epoch_seconds) else round(result.epoch_seconds, 3),
         "refit_epochs": None if refit is None else refit.epochs_run,
         # whether the served weights are the refit's (a refit skipped or cut short by max_minutes is not served)
-        "refit_served": refit is not None and not refit.stopped_by_time,
+        "refit_served": None if refit is None else not refit.stopped_by_time,
         "best_valid": None if math.isnan(result.best_metric) else round(result.best_metric, 6),
         "valid_curve": [[h["epoch"], round(v, 6)] for h in result.history for k, v in h.items() if "@" in k],
     }
@@ -231,8 +232,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     d = sub.add_parser("demo", help="run every layer on the built-in synthetic dataset")
-    d.add_argument("--device", default="cpu")
-    d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
+    d.add_argument("--seed", type=int, default=0, help="seeds the synthetic data and the models (default: 0)")
     d.add_argument("--models", default=None, help="comma-separated subset of models")
     d.set_defaults(func=cmd_demo)
 
@@ -240,16 +241,17 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--data", required=True, help="dataset name (gowalla, lastfm, ml-100k, synthetic, ...) or path")
     common.add_argument("--model", required=True, help="registered model name")
     common.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="model hyper-parameter (repeatable)")
-    common.add_argument("--seed", type=int, default=0)
-    common.add_argument("--device", default="cpu")
+    common.add_argument("--seed", type=int, default=0,
+                        help="seeds the models, and the split of synthetic data and edge tables (default: 0)")
+    common.add_argument("--device", default="cpu", help="cpu or cuda, cuda:1, ... (default: cpu)")
 
     e = sub.add_parser("evaluate", parents=[common], help="fit a model and run the full-ranking evaluation")
-    e.add_argument("--k", default="20", help="cut-offs, e.g. 20 or 20,50")
+    e.add_argument("--k", default="20", help="cut-offs, e.g. 20 or 20,50 (default: 20)")
     e.add_argument("--json", action="store_true", help="print one JSON object as the last stdout line")
     e.set_defaults(func=cmd_evaluate)
 
     s = sub.add_parser("score", parents=[common], help="batch top-k for all (or given) users to parquet/csv")
-    s.add_argument("--k", type=int, default=100)
+    s.add_argument("--k", type=int, default=100, help="items per user (default: 100)")
     s.add_argument("--out", required=True, help="output file (.parquet or .csv)")
     s.add_argument("--users", default=None, help="file with one external user id per line")
     s.add_argument("--resume", action="store_true", help="continue an interrupted run")

@@ -41,17 +41,16 @@ def run_demo(device: torch.device | str = "cpu", seed: int = 0, models: list[str
     from .models.registry import REGISTRY, _load_builtin_models
 
     _load_builtin_models()
+    names = models or [m for m in DEMO_ORDER if m in REGISTRY] + sorted(set(REGISTRY) - set(DEMO_ORDER))
+    unknown = [m for m in names if m not in REGISTRY]
+    if unknown:  # before any output: a bad name is one line and nothing else
+        raise ValueError(f"unknown model(s) {', '.join(unknown)}; choose from {', '.join(sorted(REGISTRY))}")
     say = (lambda *a: None) if quiet else print
     t0 = time.perf_counter()
     data = load("synthetic", seed=seed).to(device)
     say(f"synthetic graph built in {time.perf_counter() - t0:.2f}s: {data}")
     g = data.train
     say(f"store: {g.nbytes(include_cache=False) / max(g.num_edges(), 1):.1f} bytes per interaction on {g.device}")
-
-    names = models or [m for m in DEMO_ORDER if m in REGISTRY] + sorted(set(REGISTRY) - set(DEMO_ORDER))
-    unknown = [m for m in names if m not in REGISTRY]
-    if unknown:
-        raise ValueError(f"unknown model(s) {', '.join(unknown)}; choose from {', '.join(sorted(REGISTRY))}")
     rows = []
     say(f"\n{'model':<12}{'recall@20':>10}{'ndcg@20':>10}{'cover@20':>10}{'fit s':>8}{'eval s':>8}")
     for name in names:

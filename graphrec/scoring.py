@@ -175,7 +175,9 @@ def score_to_file(
     FileExistsError
         If parts of an interrupted run exist and ``resume`` is false.
     ValueError
-        If ``resume`` finds parts written with another configuration, or ids are unknown.
+        If ``resume`` finds parts written with another configuration, or ids repeat or are malformed.
+    KeyError
+        If ``users`` holds unknown ids.
     """
     out, fmt, user_idx, manifest = _plan(out, model._require_graph(), model.etype, k=k, users=users, resume=resume,
                                          chunk_users=chunk_users, exclude_seen=exclude_seen, config=config)

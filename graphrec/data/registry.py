@@ -54,7 +54,7 @@ _REGISTRY: dict[str, _Entry] = {
     "airports-europe": _airports("europe"),
 }
 
-_TABLE_SUFFIXES = (".csv", ".tsv", ".tab", ".parquet", ".pq")
+TABLE_SUFFIXES = (".csv", ".tsv", ".tab", ".parquet", ".pq")
 
 
 def known_datasets() -> list[str]:
@@ -111,7 +111,7 @@ def _entry(name: str) -> _Entry:
 
 
 def _looks_like_path(s: str) -> bool:
-    return os.sep in s or "/" in s or s.startswith(".") or s.lower().endswith(_TABLE_SUFFIXES)
+    return os.sep in s or "/" in s or s.startswith(".") or s.lower().endswith(TABLE_SUFFIXES)
 
 
 def _load_path(p: Path, kwargs: dict[str, Any]) -> Dataset | Graph:

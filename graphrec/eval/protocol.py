@@ -32,8 +32,8 @@ class EvalReport:
     """Result of :func:`evaluate`.
 
     ``metrics`` maps ``"recall@20"`` etc. to means over evaluated users (plus
-    ``"coverage@K"``); ``per_user`` maps the same keys to float64 arrays aligned with
-    ``users`` (dense user indices).
+    ``"coverage@K"``); ``per_user`` maps the same keys but coverage (a catalogue figure, not a
+    per-user one) to float64 arrays aligned with ``users`` (dense user indices).
     """
 
     metrics: dict[str, float]

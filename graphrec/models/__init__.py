@@ -2,6 +2,6 @@
 
 from .base import EmbeddingRecommender, Recommender
 from .baselines import ItemKNN, MostPop
-from .registry import REGISTRY, create, register
+from .registry import REGISTRY, available, create, register
 
-__all__ = ["REGISTRY", "EmbeddingRecommender", "ItemKNN", "MostPop", "Recommender", "create", "register"]
+__all__ = ["REGISTRY", "EmbeddingRecommender", "ItemKNN", "MostPop", "Recommender", "available", "create", "register"]

@@ -1,7 +1,9 @@
 """Name -> recommender class registry used by the CLI and ``graphrec.models.create``.
 
 Each later layer registers its models here, so ``graphrec evaluate --model NAME`` and
-``graphrec score`` find them without the CLI knowing about every module.
+``graphrec score`` find them without the CLI knowing about every module. The built-in models
+register on first use (:func:`create`, :func:`available`), which keeps ``import graphrec``
+light: read :data:`REGISTRY` through :func:`available`.
 """
 
 from __future__ import annotations
@@ -12,14 +14,25 @@ from typing import Any
 
 from .base import Recommender
 
-__all__ = ["REGISTRY", "create", "parse_params", "register"]
+__all__ = ["REGISTRY", "available", "create", "parse_params", "register"]
 
 REGISTRY: dict[str, Callable[..., Recommender]] = {}
 
 
 def register(name: str, factory: Callable[..., Recommender]) -> None:
-    """Register ``factory(graph=None, **params)`` under ``name``."""
+    """Register ``factory(graph=None, *, param=default, ...)`` under ``name``.
+
+    :func:`create` accepts the parameters ``factory`` names after ``graph`` and refuses any
+    other name (``**params`` is not read: a factory that forwards keywords must list them, or
+    set a ``__signature__`` that does).
+    """
     REGISTRY[name] = factory
+
+
+def available() -> list[str]:
+    """Names of every registered model, the built-ins included (sorted)."""
+    _load_builtin_models()
+    return sorted(REGISTRY)
 
 
 def _coerce(value: str) -> Any:
@@ -64,7 +77,9 @@ def create(name: str, graph: Any = None, **params: Any) -> Recommender:
     sig = inspect.signature(factory)
     if "lambda" in params and "lam" in sig.parameters:  # `lambda` is a Python keyword: accept it on the CLI
         params = {("lam" if k == "lambda" else k): v for k, v in params.items()}
-    allowed = {n for n, p in sig.parameters.items() if p.kind is inspect.Parameter.KEYWORD_ONLY} - {"etype"}
+    named = list(sig.parameters.values())[1:]  # after graph
+    allowed = {p.name for p in named if p.kind in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)}
+    allowed -= {"etype"}
     unknown = sorted(set(params) - allowed)
     if unknown:
         raise ValueError(f"unknown parameter(s) {', '.join(unknown)} for model {name!r}; accepted: {', '.join(sorted(allowed)) or 'none'}")

@@ -218,7 +218,7 @@ def encode_texts(
     device : str or torch.device
         Where the encoder runs (default CPU, so every device sees the same vectors).
     normalize : bool
-        L2-normalise each row.
+        L2-normalise each row (``model='hashing'`` rows are unit length either way).
     progress : bool
         Show the encoder's progress bar.
 

@@ -174,7 +174,7 @@ def favourite_categories(graph: Graph, categories: np.ndarray, k: int, *, etype:
 
     Returns
     -------
-    ndarray int64 ``(n_users, k)``, ``-1`` where the user has fewer than ``k`` scored categories.
+    ndarray int64 ``(n_users, min(k, G))`` for ``G`` categories, ``-1`` where the user has fewer scored categories.
     """
     k = check_int("k", k, 0)
     es = graph.edges(etype)

@@ -124,6 +124,23 @@ def test_model_device_parameter_without_cuda(capsys: pytest.CaptureFixture[str])
     assert code == 2 and "'cuda': CUDA is not available on this machine" in err
 
 
+def test_seed_draws_the_split_of_every_edge_table_suffix(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import pyarrow as pa
+
+    rng = np.random.default_rng(0)
+    table = pa.table({"user": rng.integers(0, 30, 600), "item": rng.integers(0, 40, 600)})
+    results = {}
+    for suffix in (".parquet", ".pq"):
+        path = tmp_path / f"log{suffix}"
+        pq.write_table(table, path)
+        for seed in ("0", "1"):
+            code, out, err = run_cli(capsys, "evaluate", "--data", str(path), "--model", "mostpop", "--seed", seed, "--json")
+            assert code == 0, err
+            results[suffix, seed] = json.loads(out.strip().splitlines()[-1])["recall@20"]
+    assert results[".pq", "0"] == results[".parquet", "0"] and results[".pq", "1"] == results[".parquet", "1"]
+    assert results[".pq", "0"] != results[".pq", "1"]
+
+
 def test_score_checks_its_arguments_before_the_fit(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """A bad --out, --chunk, --users list or a leftover parts folder fails before a fit that may take hours."""
@@ -157,6 +174,10 @@ def test_evaluate_says_when_the_refit_is_not_served(capsys: pytest.CaptureFixtur
     assert code == 0, err
     t = json.loads(out.strip().splitlines()[-1])["training"]
     assert t["stopped_by_time"] is True and t["refit_served"] is False and t["refit_epochs"] == 0
+    code, out, err = run_cli(capsys, "evaluate", "--data", "synthetic", "--model", "lightgcn", "--param", "dim=8",
+                             "--param", "epochs=2", "--param", "patience=none", "--json")
+    t = json.loads(out.strip().splitlines()[-1])["training"]  # no early stopping: no refit to serve or not
+    assert code == 0 and t["refit_served"] is None and t["refit_epochs"] is None
 
 
 def test_unsupported_device_is_a_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -19,7 +19,8 @@ def test_demo_command_prints_one_row_per_model(capsys: pytest.CaptureFixture[str
     assert [r[0] for r in rows] == ["mostpop", "itemknn", "ppr"]
     assert all(0 < float(r[1]) <= 1 for r in rows)  # recall@20
     assert main(["demo", "--models", "nosuchmodel"]) == 2
-    assert "unknown model(s) nosuchmodel" in capsys.readouterr().err
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1 and "unknown model(s) nosuchmodel" in err  # one line, nothing before
 
 
 def test_whole_demo_runs_every_model_and_the_learned_ones_beat_popularity() -> None:
