@@ -137,15 +137,18 @@ class Dataset:
         )
 
     def summary(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "dataset": self.name,
-            "users": self.num_users,
-            "items": self.num_items,
-            "train": self.train.num_edges(INTERACTS),
-            "test": self.test.num_edges(INTERACTS),
-        }
-        if self.valid is not None:
-            out["valid"] = self.valid.num_edges(INTERACTS)
+        """Name, node counts and edge counts of each split: ``users``/``items`` and the user→item
+        interactions when the data has them, else every node type and the held-out edge type."""
+        out: dict[str, Any] = {"dataset": self.name}
+        if self.train.has_node_type(USER) and self.train.has_node_type(ITEM) and self.test.has_edge_type(INTERACTS):
+            out.update(users=self.num_users, items=self.num_items)
+            held = INTERACTS
+        else:  # a custom schema: count what is there
+            out.update({nt: self.train.num_nodes(nt) for nt in self.train.node_types})
+            held = self.test.edge_types[0] if self.test.edge_types else None
+        for part, g in (("train", self.train), ("test", self.test), ("valid", self.valid)):
+            if g is not None and held is not None:
+                out[part] = g.num_edges(held) if g.has_edge_type(held) else 0
         if self.train.has_edge_type(TRUSTS):
             out["trust"] = self.train.num_edges(TRUSTS)
         return out

@@ -256,7 +256,10 @@ def test_custom_edge_type_with_auto_parameters_end_to_end() -> None:
     torch.testing.assert_close(ours.score(users), ref.score(users))
     # and evaluation on a held-out split of that edge type
     held = [0, 1, 2], [24, 24, 23]
-    rep_c = gr.evaluate(ours, Dataset("c", c, held_out_graph(c, *held, etype=LIKES)), k=[5])
+    custom = Dataset("c", c, held_out_graph(c, *held, etype=LIKES))
+    assert custom.summary() == {"dataset": "c", "person": 40, "movie": 25, "train": c.num_edges(LIKES), "test": 3}
+    assert repr(custom).startswith("Dataset(dataset=c, person=40, movie=25")
+    rep_c = gr.evaluate(ours, custom, k=[5])
     rep_g = gr.evaluate(ref, Dataset("g", g, held_out_graph(g, *held)), k=[5])
     assert rep_c.metrics == rep_g.metrics
 
