@@ -23,11 +23,13 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import importlib
+import importlib.metadata
 import importlib.util
 import itertools
 import os
 import pickle
 import re
+import threading
 import warnings
 import zlib
 from collections.abc import Callable, Iterator, Sequence
@@ -38,6 +40,7 @@ import numpy as np
 import torch
 
 from ..checks import check_bool, check_int
+from ..graph.store import store_device
 
 __all__ = ["DEFAULT_MODEL", "default_cache_dir", "encode_texts", "hashing_encoder", "resolve_auto_model", "text_cache_key"]
 
@@ -176,6 +179,20 @@ def _load_encoder(model: str, device: str) -> Any:
     return enc
 
 
+def _identity(name: str) -> str:
+    """What a cached vector depends on besides the texts: a local model folder's files (names, sizes,
+    modification times), or an installed encoder package's version, so new weights never meet old vectors."""
+    folder = Path(name).expanduser()
+    if name and folder.is_dir():
+        files = sorted(f for f in folder.rglob("*") if f.is_file())
+        return name + "\0" + "\0".join(f"{f.relative_to(folder)}:{f.stat().st_size}:{f.stat().st_mtime_ns}" for f in files)
+    module = _PACKAGES.get(name, name.replace("-", "_"))
+    try:
+        return f"{name}=={importlib.metadata.version(module.replace('_', '-'))}"
+    except (importlib.metadata.PackageNotFoundError, ValueError):
+        return name
+
+
 def _as_matrix(x: Any, n: int, what: str) -> torch.Tensor:
     t = x.detach().cpu() if isinstance(x, torch.Tensor) else torch.from_numpy(np.asarray(x))
     if t.dim() != 2 or t.shape[0] != n:
@@ -237,7 +254,10 @@ def encode_texts(
     batch_size = check_int("batch_size", batch_size, 1)
     use_cache, normalize = check_bool("use_cache", use_cache), check_bool("normalize", normalize)
     progress = check_bool("progress", progress)
+    device = store_device(device)  # a clear error for cuda without CUDA, mps, unknown names
     if isinstance(model, str):
+        if not model.strip():
+            raise ValueError("model must name an encoder package, a local folder, 'hashing' or 'auto'; got ''")
         if model == "auto":
             model = resolve_auto_model()
         if model == "hashing":
@@ -251,12 +271,13 @@ def encode_texts(
     if use_cache and name is not None:
         folder = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
         safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", str(name))[-60:]
-        path = folder / f"{safe}-{text_cache_key(texts, str(name), normalize)[:40]}.pt"
+        path = folder / f"{safe}-{text_cache_key(texts, _identity(name), normalize)[:40]}.pt"
         if path.is_file():
             try:
                 cached = torch.load(path, map_location="cpu", weights_only=True)
-                if isinstance(cached, torch.Tensor) and cached.dim() == 2 and cached.shape[0] == len(texts):
-                    return cached
+                if (isinstance(cached, torch.Tensor) and cached.dim() == 2 and cached.shape[0] == len(texts)
+                        and cached.dtype == torch.float32 and bool(torch.isfinite(cached).all())):
+                    return cached  # anything else is a damaged entry: recompute and overwrite it
             except (OSError, RuntimeError, ValueError, EOFError, pickle.UnpicklingError):
                 cached = None  # a truncated or foreign file: recompute and overwrite it
     if isinstance(model, str):
@@ -271,8 +292,19 @@ def encode_texts(
         if normalize:
             out = torch.nn.functional.normalize(out, dim=1)
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".tmp{os.getpid()}")
-        torch.save(out, tmp)
-        tmp.replace(path)
+        _write_cache(path, out)
     return out
+
+
+def _write_cache(path: Path, vectors: torch.Tensor) -> None:
+    """Store ``vectors`` at ``path`` atomically (a temporary file unique to this thread, then a rename);
+    a cache that cannot be written costs a warning, never the vectors just computed."""
+    tmp = path.with_name(f"{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(vectors, tmp)
+        tmp.replace(path)
+    except OSError as err:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        warnings.warn(f"text embeddings not cached: cannot write {path} ({err})", RuntimeWarning, stacklevel=3)

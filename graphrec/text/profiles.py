@@ -24,6 +24,7 @@ arrays; only the final string assembly is a per-node list comprehension.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -76,7 +77,7 @@ def _attr(graph: Graph, ntype: str, name: str, n: int) -> np.ndarray | None:
 
 
 def age_band(age: Any) -> np.ndarray:
-    """Age bands (MovieLens-1M's) of integer ages; negative ages give ``''``.
+    """Age bands (MovieLens-1M's) of integer ages; negative or missing (NaN) ages give ``''``.
 
     Parameters
     ----------
@@ -92,7 +93,8 @@ def age_band(age: Any) -> np.ndarray:
     bounds = np.array([b for b, _ in AGE_BANDS])
     labels = np.array([lab for _, lab in AGE_BANDS] + [""])
     idx = np.searchsorted(bounds, a, side="right") - 1
-    return labels[np.where(a < 0, len(AGE_BANDS), idx)]
+    unknown = (a < 0) | np.isnan(a) if a.dtype.kind == "f" else a < 0
+    return labels[np.where(unknown, len(AGE_BANDS), idx)]
 
 
 def item_categories(graph: Graph, ntype: str = "item") -> tuple[np.ndarray, list[str], str] | None:
@@ -197,8 +199,8 @@ def _names(graph: Graph, ntype: str) -> np.ndarray:
     n = graph.num_nodes(ntype)
     for field in ("title", "name"):
         a = _attr(graph, ntype, field, n)
-        if a is not None:
-            return a.astype(str)
+        if a is not None:  # a missing title (None, NaN) is no title, never the text "None"
+            return np.array(["" if x is None or (isinstance(x, float) and math.isnan(x)) else str(x) for x in a.tolist()], dtype=object)
     ids = graph.id_map(ntype).ids
     return np.array([f"{ntype} {x}" for x in ids.tolist()], dtype=object)
 
@@ -243,7 +245,7 @@ def item_profiles(graph: Graph, *, ntype: str = "item", fields: Sequence[str] | 
     rich = any(f in attrs for f in ("title", "name", "genres"))
     names = _names(graph, ntype)
     label = "Title" if "title" in attrs else "Name" if "name" in attrs else "Item"
-    cols: list[list[str]] = [[f"{label}: {t}." for t in names.tolist()]]
+    cols: list[list[str]] = [[f"{label}: {t}." if t else "" for t in names.tolist()]]  # a missing title: no field
     year = _attr(graph, ntype, "year", n)
     if year is not None:
         cols.append([f"Year: {int(y)}." if y >= 0 else "" for y in year.tolist()])
@@ -333,13 +335,13 @@ def user_profiles(
             fav = favourite_categories(graph, m, top_genres, etype=et)
             cn = np.asarray(cat_names + [""], dtype=object)
             named = cn[np.where(fav >= 0, fav, len(cat_names))]
-            cols.append([f"Favourite {label}: " + ", ".join(x for x in r if x) + "." if r[0] else "" for r in named])
+            cols.append([f"Favourite {label}: " + ", ".join(x for x in r if x) + "." if any(r) else "" for r in named])
         if top_titles:
             top = top_items(graph, top_titles, etype=et)
             titles = np.asarray(list(_names(graph, it).tolist()) + [""], dtype=object)
             named = titles[np.where(top >= 0, top, titles.size - 1)]
             head = "Top-rated" if graph.edges(et).weight is not None else "Interacted with"
-            cols.append([f"{head}: " + "; ".join(x for x in r if x) + "." if r[0] else "" for r in named])
+            cols.append([f"{head}: " + "; ".join(x for x in r if x) + "." if any(r) else "" for r in named])
     return [_join(list(p)) for p in zip(*cols)] if n else []
 
 

@@ -105,3 +105,62 @@ def test_arguments_name_themselves_and_numpy_scalars_are_numbers(tmp_path) -> No
     f = CountingEncoder()
     out = encode_texts(["ab", "e"], f, cache_dir=tmp_path, batch_size=np.int64(8), use_cache=np.bool_(True), normalize=np.bool_(False))
     assert torch.equal(out, torch.tensor([[2.0, 2.0], [1.0, 2.0]]))
+
+
+def test_threads_caching_the_same_texts_at_once_all_succeed(tmp_path) -> None:
+    import threading
+
+    texts = [f"text {j}" for j in range(2000)]
+    barrier, errors, results = threading.Barrier(4), [], []
+
+    def work() -> None:
+        barrier.wait()
+        try:
+            for _ in range(5):
+                results.append(encode_texts(texts, CountingEncoder(), cache_dir=tmp_path))
+        except Exception as err:  # noqa: BLE001  (collected and asserted below)
+            errors.append(err)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and len(results) == 20 and all(torch.equal(r, results[0]) for r in results)
+    assert [p.name for p in tmp_path.iterdir() if p.suffix != ".pt"] == []  # no temporary file left behind
+
+
+def test_an_unwritable_cache_costs_a_warning_not_the_vectors(tmp_path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.warns(RuntimeWarning, match="not cached"):
+        out = encode_texts(["a", "b"], CountingEncoder(), cache_dir=blocker)  # a file where the folder should be
+    assert out.shape == (2, 2)
+
+
+@pytest.mark.parametrize("damage", [torch.full((1, 2), float("nan")), torch.ones(1, 2, dtype=torch.int64)])
+def test_a_cached_matrix_that_is_not_finite_float32_is_recomputed(tmp_path, damage: torch.Tensor) -> None:
+    f = CountingEncoder()
+    a = encode_texts(["x"], f, cache_dir=tmp_path)
+    (path,) = list(tmp_path.glob("*.pt"))
+    torch.save(damage, path)
+    again = encode_texts(["x"], f, cache_dir=tmp_path)
+    assert f.calls == 2 and torch.equal(again, a) and again.dtype == torch.float32
+
+
+def test_a_local_model_folder_with_new_weights_gets_new_cache_entries(tmp_path) -> None:
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "weights.bin").write_bytes(b"\x00" * 8)
+    before = enc._identity(str(folder))
+    (folder / "weights.bin").write_bytes(b"\x01" * 9)
+    assert enc._identity(str(folder)) != before  # so text_cache_key differs and old vectors are not served
+    assert enc._identity("hashing") == "hashing"
+
+
+def test_empty_model_name_and_unavailable_device_are_named() -> None:
+    with pytest.raises(ValueError, match="got ''"):
+        encode_texts(["a"], "")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="CUDA is not available"):
+            encode_texts(["a"], "hashing", device="cuda")

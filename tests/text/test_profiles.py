@@ -49,8 +49,20 @@ def test_age_bands() -> None:
         "under 18", "under 18", "18-24", "18-24", "25-34", "25-34", "35-44", "35-44", "45-49", "45-49",
         "50-55", "50-55", "56 or older", "56 or older", "",
     ]
+    assert age_band(np.array([30.0, np.nan])).tolist() == ["25-34", ""]  # a missing age is no band, not "56 or older"
     with pytest.raises(TypeError, match="age"):
         age_band(np.array(["x"]))
+
+
+def test_missing_titles_are_left_out_never_printed_as_none() -> None:
+    ds = movie_data()
+    g = ds.train
+    g.node_attrs["item"]["title"] = np.array(["", "Clerks (1994)", None, "Secret Film (1999)"], dtype=object)
+    users = user_profiles(g)
+    # user 1 rates Fargo (no title) 5 and Clerks 2: the section stays, with the titles there are
+    assert "Top-rated: Clerks (1994)." in users[1] and "None" not in users[1]
+    items = item_profiles(g)
+    assert items[0] == "Year: 1995. Genres: Action, Drama." and "None" not in " ".join(items)
 
 
 def test_item_profiles_hold_title_year_genres() -> None:
