@@ -101,8 +101,8 @@ def item_categories(graph: Graph, ntype: str = "item") -> tuple[np.ndarray, list
     """The items' category matrix, if the graph has one.
 
     ``genres`` (multi-hot ``(n_items, G)``, names from ``genre_names``) when present, else the
-    first single categorical attribute among ``genre``, ``category``, ``community`` (one-hot;
-    negative labels mean "none").
+    first single categorical attribute among ``genre``, ``category``, ``community`` holding
+    integer labels (one-hot; negative labels mean "none"; text labels are not categories here).
 
     Returns
     -------
@@ -233,7 +233,8 @@ def item_profiles(graph: Graph, *, ntype: str = "item", fields: Sequence[str] | 
         The item node type.
     fields : sequence of str, optional
         Extra scalar attributes to render as ``name: value``. Default: none when the items
-        have a title or genres (MovieLens), else every scalar non-boolean attribute.
+        have a title, a name or genres (MovieLens), else every 1-D integer or text attribute
+        (float attributes and boolean flags are not rendered unless listed here).
 
     Returns
     -------
