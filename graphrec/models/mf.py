@@ -122,8 +122,8 @@ class MF(EmbeddingRecommender, nn.Module):
     progress : bool
         Show a tqdm bar with the loss and the last validation metric.
     max_minutes : float, optional
-        Wall-clock budget for training, validations and refit included: no epoch starts that
-        would end past it (predicted from the slowest so far; the carve and set-up come on top). The refit gets what is left: without a checkpoint
+        Wall-clock budget for the whole fit (carve, set-up, training, validations, refit): no
+        epoch starts that would end past it (predicted from the slowest so far). The refit gets what is left: without a checkpoint
         it runs only if it fits, with one it trains as far as the budget goes and the same
         call made again finishes it (see :func:`~graphrec.train.bpr.train_with_selection`).
         ``result.stopped_by_time`` says whether the budget cut training short;

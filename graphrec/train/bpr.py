@@ -190,7 +190,7 @@ def _duration(minutes: float) -> str:
 class BPRConfig:
     """Hyper-parameters of :class:`BPRTrainer` (defaults: LightGCN's).
 
-    ``max_minutes`` is a wall-clock budget for :meth:`BPRTrainer.run`: an epoch (with its
+    ``max_minutes`` is a wall-clock budget for a :class:`BPRTrainer` from its construction: an epoch (with its
     validation) that would end past it, predicted from the slowest one so far, is not
     started (the first always runs); :func:`train_with_selection` spreads it over the whole fit.
 
@@ -318,6 +318,7 @@ def train_with_selection(
         is not None and not ``refit_result.stopped_by_time``; a refit skipped for time is a
         result with ``epochs_run == 0`` and ``stopped_by_time``.
     """
+    t_start = time.perf_counter()  # the budget covers the carve too
     values = list(values)
     if not values:
         raise ValueError("values must hold at least one candidate")
@@ -338,14 +339,14 @@ def train_with_selection(
             return None
         return str(Path(config.checkpoint_dir) / f"value{i}") if several else config.checkpoint_dir
 
-    t_start = time.perf_counter()
     results: list[TrainResult] = []
     chosen, chosen_score, chosen_state = 0, -math.inf, None
     for i, value in enumerate(values):
         cfg = dataclasses.replace(config, checkpoint_dir=checkpoint_dir(i))
-        if several and config.max_minutes is not None:
+        if config.max_minutes is not None:  # what is left, shared by the values still to run and the refit
             left = config.max_minutes - (time.perf_counter() - t_start) / 60.0
-            cfg = dataclasses.replace(cfg, max_minutes=max(left / (len(values) - i + refitting), 1e-3))
+            share = left / (len(values) - i + refitting) if several else left
+            cfg = dataclasses.replace(cfg, max_minutes=max(share, 1e-3))
         results.append(run(fit_graph, valid_graph, cfg, value))
         score = results[-1].best_metric if math.isfinite(results[-1].best_metric) else -math.inf
         if i == 0 or score > chosen_score:
@@ -425,6 +426,7 @@ class BPRTrainer:
         etype: EdgeType = INTERACTS,
         fingerprint: dict[str, Any] | None = None,
     ) -> None:
+        self.created = time.perf_counter()  # max_minutes counts from here: set-up (the optimiser's first import) included
         self.model, self.train, self.valid, self.config, self.etype = model, train, valid, config, etype
         self.fingerprint = dict(fingerprint or {})
         self.fingerprint.update(
@@ -551,7 +553,7 @@ class BPRTrainer:
         result.resumed_from = start
         last_metric: float | None = next((h[cfg.metric] for h in reversed(result.history) if cfg.metric in h), None)
         epoch = start
-        t_start, slowest = time.perf_counter(), 0.0
+        t_start, slowest = self.created, 0.0
         budget = math.inf if cfg.max_minutes is None else 60.0 * cfg.max_minutes
         with tqdm(total=cfg.epochs, initial=min(start, cfg.epochs), desc=type(self.model).__name__, unit="epoch",
                   disable=not cfg.progress, leave=True) as bar, \

@@ -421,6 +421,22 @@ def test_time_budget_stops_between_epochs_and_resumes(tmp_path, monkeypatch) -> 
             LightGCN(max_minutes=bad)
 
 
+def test_the_budget_counts_from_the_trainers_construction(monkeypatch) -> None:
+    """Set-up between building the trainer and running it (the optimiser's first import costs over a second) is spent budget."""
+    from graphrec.train.bpr import BPRConfig, BPRTrainer
+
+    data = community_data()
+    m = LightGCN(dim=8, layers=1, batch=64, patience=None)
+    m._build_tables(data.train)
+    m.graph = data.train
+    _fake_clock(monkeypatch)  # one second per clock read
+    trainer = BPRTrainer(m, data.train, None, BPRConfig(epochs=50, batch=64, patience=None, max_minutes=1.0))
+    for _ in range(100):  # 100 s of set-up pass before the run starts
+        time.perf_counter()
+    result = trainer.run()
+    assert result.stopped_by_time and result.epochs_run == 1  # the first epoch always runs, nothing more
+
+
 def test_refit_that_does_not_fit_the_budget_is_skipped_with_a_warning(monkeypatch) -> None:
     data = community_data()
     _fake_clock(monkeypatch)
