@@ -32,19 +32,27 @@ def _bounds(low: float | None, high: float | None, low_open: bool, high_open: bo
     return ""
 
 
-def check_int(name: str, value: Any, low: int | None = None, high: int | None = None) -> int:
-    """``value`` as an ``int`` in ``[low, high]`` (either bound optional)."""
+def _or(also: str) -> str:
+    return f" {also}" if also else ""
+
+
+def check_int(name: str, value: Any, low: int | None = None, high: int | None = None, *, also: str = "") -> int:
+    """``value`` as an ``int`` in ``[low, high]`` (either bound optional).
+
+    ``also`` names the other values the caller accepts (e.g. ``"or 'auto'"``) in the error.
+    """
     ok = isinstance(value, numbers.Integral) and not isinstance(value, bool)
     if ok and (low is None or value >= low) and (high is None or value <= high):
         return int(value)
-    raise ValueError(f"{name} must be an integer{_bounds(low, high, False, False)}, got {value!r}")
+    raise ValueError(f"{name} must be an integer{_bounds(low, high, False, False)}{_or(also)}, got {value!r}")
 
 
 def check_number(
     name: str, value: Any, low: float | None = None, high: float | None = None, *,
-    low_open: bool = False, high_open: bool = False,
+    low_open: bool = False, high_open: bool = False, also: str = "",
 ) -> float:
-    """``value`` as a finite ``float`` within the bounds (closed unless ``low_open`` / ``high_open``)."""
+    """``value`` as a finite ``float`` within the bounds (closed unless ``low_open`` / ``high_open``);
+    ``also`` as in :func:`check_int`."""
     ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
     if ok:
         v = float(value)
@@ -52,7 +60,7 @@ def check_number(
         below = high is None or (v < high if high_open else v <= high)
         if above and below:
             return v
-    raise ValueError(f"{name} must be a finite number{_bounds(low, high, low_open, high_open)}, got {value!r}")
+    raise ValueError(f"{name} must be a finite number{_bounds(low, high, low_open, high_open)}{_or(also)}, got {value!r}")
 
 
 def check_bool(name: str, value: Any) -> bool:

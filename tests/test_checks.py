@@ -40,3 +40,10 @@ def test_check_bool_and_choice() -> None:
     assert check_choice("mode", "a", ("a", "b")) == "a"
     with pytest.raises(ValueError, match=r"mode must be one of 'a', 'b', got 'c'"):
         check_choice("mode", "c", ("a", "b"))
+
+
+def test_also_names_the_other_accepted_values() -> None:
+    with pytest.raises(ValueError, match=r"^k must be an integer >= 1 or 'auto', got 0$"):
+        check_int("k", 0, 1, also="or 'auto'")
+    with pytest.raises(ValueError, match=r"^ema must be a finite number > 0 or None, got -1$"):
+        check_number("ema", -1, 0, low_open=True, also="or None")

@@ -105,9 +105,9 @@ def _check_ks(k: Any) -> list[int]:
     try:
         ks = sorted({check_int("k", x, 1) for x in ([k] if scalar else k)})
     except (TypeError, ValueError):
-        raise ValueError(f"k must be positive integers (one int or a list of them), got {k!r}") from None
+        ks = []
     if not ks:
-        raise ValueError(f"k must be positive integers (one int or a list of them), got {k!r}")
+        raise ValueError(f"k must be positive integers (one int or a list of them), got {k!r}") from None
     return ks
 
 

@@ -176,22 +176,18 @@ class _Filter:
     singular_values: torch.Tensor | None  # (k,)
 
 
-def _auto_or(name: str, value: Any, check: Any, what: str) -> Any:
-    """``"auto"``, or ``value`` passed by ``check(name, value)`` (``what`` describes it in the error)."""
-    if isinstance(value, str) and value == "auto":
-        return "auto"
-    try:
-        return check(name, value)
-    except ValueError:
-        raise ValueError(f"{name} must be {what} or 'auto', got {value!r}") from None
-
-
 def _auto_number(name: str, value: Any) -> float | str:
-    return _auto_or(name, value, lambda n, v: check_number(n, v, 0), "a finite number >= 0")  # type: ignore[no-any-return]
+    """``"auto"``, or a finite number >= 0."""
+    return "auto" if _is_auto(value) else check_number(name, value, 0, also="or 'auto'")
 
 
 def _auto_int(name: str, value: Any) -> int | str:
-    return _auto_or(name, value, lambda n, v: check_int(n, v, 1), "an integer >= 1")  # type: ignore[no-any-return]
+    """``"auto"``, or an integer >= 1."""
+    return "auto" if _is_auto(value) else check_int(name, value, 1, also="or 'auto'")
+
+
+def _is_auto(value: Any) -> bool:
+    return isinstance(value, str) and value == "auto"
 
 
 class GFCF(Recommender):

@@ -889,11 +889,7 @@ def build_index(
     walk_top_m = None if walk_top_m is None else check_int("walk_top_m", walk_top_m, 1)
     refine_top_m = None if refine_top_m is None else check_int("refine_top_m", refine_top_m, 1)
     check_choice("tail", tail, ("background", "renormalize"))
-    if spectral_rank is not None:
-        try:
-            spectral_rank = check_int("spectral_rank", spectral_rank, 0)
-        except ValueError:
-            raise ValueError(f"spectral_rank must be an integer >= 0 or None, got {spectral_rank!r}") from None
+    spectral_rank = None if spectral_rank is None else check_int("spectral_rank", spectral_rank, 0, also="or None")
     seed, progress = check_int("seed", seed), check_bool("progress", progress)
     t0 = time.perf_counter()
     dev = eng.device

@@ -34,12 +34,7 @@ __all__ = ["PPRRecommender", "PowerWalkRecommender"]
 
 def _optional_int(name: str, value: Any, low: int) -> int | None:
     """``None``, or an integer >= ``low``."""
-    if value is None:
-        return None
-    try:
-        return check_int(name, value, low)
-    except ValueError:
-        raise ValueError(f"{name} must be an integer >= {low} or None, got {value!r}") from None
+    return None if value is None else check_int(name, value, low, also="or None")
 
 
 class _PPRBase(Recommender):

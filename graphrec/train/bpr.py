@@ -241,12 +241,8 @@ class BPRConfig:
         self.lr_milestones = _check_milestones(self.lr_milestones)
         self.lr_gamma = check_number("lr_gamma", self.lr_gamma, 0, 1, low_open=True)
         for name in ("ema", "max_minutes"):  # epochs, minutes
-            v = getattr(self, name)
-            if v is not None:
-                try:
-                    setattr(self, name, check_number(name, v, 0, low_open=True))
-                except ValueError:
-                    raise ValueError(f"{name} must be a finite number > 0 or None, got {v!r}") from None
+            if getattr(self, name) is not None:
+                setattr(self, name, check_number(name, getattr(self, name), 0, low_open=True, also="or None"))
         if self.checkpoint_dir is not None and not str(self.checkpoint_dir).strip():
             raise ValueError("checkpoint_dir must name a directory, got an empty string (None writes no checkpoint)")
 
