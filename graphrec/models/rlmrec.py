@@ -47,6 +47,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..checks import check_bool, check_choice, check_int, check_number
 from ..graph.edges import EdgeType
 from ..graph.store import INTERACTS, Graph, store_device
 from ..train.bpr import (
@@ -306,33 +307,21 @@ class RLMRec(EmbeddingRecommender, nn.Module):
     ) -> None:
         nn.Module.__init__(self)
         EmbeddingRecommender.__init__(self, graph, etype=etype)
-        if variant not in DEFAULTS:
-            raise ValueError(f"variant must be 'con' or 'gen', got {variant!r}")
-        self.variant = variant
-        lam = DEFAULTS[variant]["lam"] if lam is None else lam
-        tau = DEFAULTS[variant]["tau"] if tau is None else tau
-        if isinstance(lam, bool) or not isinstance(lam, (int, float)) or not lam >= 0:
-            raise ValueError(f"lam must be a number >= 0, got {lam!r}")
-        if isinstance(tau, bool) or not isinstance(tau, (int, float)) or not tau > 0:
-            raise ValueError(f"tau must be a number > 0, got {tau!r}")
-        if isinstance(mask_ratio, bool) or not isinstance(mask_ratio, (int, float)) or not 0 <= mask_ratio < 1:
-            raise ValueError(f"mask_ratio must be in [0, 1), got {mask_ratio!r}")
-        if recon not in _RECON:
-            raise ValueError(f"recon must be one of {', '.join(_RECON)}, got {recon!r}")
-        if hidden is not None and (isinstance(hidden, bool) or not isinstance(hidden, int) or hidden < 1):
-            raise ValueError(f"hidden must be an integer >= 1, got {hidden!r}")
-        if align_batch is not None and (isinstance(align_batch, bool) or not isinstance(align_batch, int) or align_batch < 2):
-            raise ValueError(f"align_batch must be an integer >= 2 or None, got {align_batch!r}")
-        self.align_batch = align_batch
+        self.variant = check_choice("variant", variant, tuple(DEFAULTS))
+        lam = check_number("lam", DEFAULTS[variant]["lam"] if lam is None else lam, 0)
+        tau = check_number("tau", DEFAULTS[variant]["tau"] if tau is None else tau, 0, low_open=True)
+        mask_ratio = check_number("mask_ratio", mask_ratio, 0, 1, high_open=True)
+        recon = check_choice("recon", recon, _RECON)
+        hidden = None if hidden is None else check_int("hidden", hidden, 1, also="or None")
+        self.align_batch = None if align_batch is None else check_int("align_batch", align_batch, 2, also="or None")
         if not isinstance(text_model, str) and not callable(text_model):
             raise TypeError(f"text_model must be a name or a callable, got {type(text_model).__name__}")
-        for name, v in (("top_titles", top_titles), ("top_genres", top_genres)):
-            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
-                raise ValueError(f"{name} must be an integer >= 0, got {v!r}")
-        self.lam, self.tau, self.mask_ratio, self.recon = float(lam), float(tau), float(mask_ratio), recon
-        self.mask_bpr = bool(mask_bpr)
-        self.hidden, self.center, self.text_model, self.cache_dir = hidden, bool(center), text_model, cache_dir
-        self.top_titles, self.top_genres = int(top_titles), int(top_genres)
+        top_titles, top_genres = check_int("top_titles", top_titles, 0), check_int("top_genres", top_genres, 0)
+        self.lam, self.tau, self.mask_ratio, self.recon = lam, tau, mask_ratio, recon
+        self.mask_bpr = check_bool("mask_bpr", mask_bpr)
+        self.hidden, self.center = hidden, check_bool("center", center)
+        self.text_model, self.cache_dir = text_model, cache_dir
+        self.top_titles, self.top_genres = top_titles, top_genres
         self.seed = seed
         self.target_device = None if device is None else store_device(device)
         self.semantic_input = semantic

@@ -299,6 +299,14 @@ def test_bad_parameters_raise_naming_the_field() -> None:
         create("rlmrec-con", tau=0)
     with pytest.raises(ValueError, match="recon"):
         create("rlmrec-gen", recon="l1")
+    for bad in ({"lam": float("inf")}, {"tau": float("inf")}, {"tau": float("nan")}, {"mask_ratio": 1.0},
+                {"hidden": True}, {"hidden": 0}, {"align_batch": 1}, {"top_titles": -1}, {"top_genres": 2.0}):
+        (name, value), = bad.items()
+        with pytest.raises(ValueError, match=rf"{name} must be .*got {value!r}"):
+            create("rlmrec-con", **bad)
+    with pytest.raises(TypeError, match="center must be True or False"):
+        create("rlmrec-con", center="yes")
+    assert create("rlmrec-con", lam=np.float64(0.5), hidden=np.int64(8)).params()["lam"] == 0.5
     with pytest.raises(ValueError, match="propagating backbone"):
         create("rlmrec-gen", backbone="mf")
     with pytest.raises(ValueError, match="propagating backbone"):
