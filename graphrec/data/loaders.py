@@ -245,13 +245,20 @@ def _check_weights(path: Path, w: np.ndarray, lines: np.ndarray, what: str = "we
 _F32_MAX = float(np.finfo(np.float32).max)
 
 
+_F32_TINY = float(np.finfo(np.float32).smallest_subnormal)
+
+
 def _float32_overflow(w: np.ndarray) -> np.ndarray:
-    """Positions of finite values that become infinite as float32 (weights are stored so)."""
-    with np.errstate(over="ignore"):
-        return np.flatnonzero(np.isinf(w.astype(np.float32)) & np.isfinite(w))
+    """Positions of finite values that float32 (how weights are stored) cannot hold: they would
+    become infinite, or, nonzero as given, become 0."""
+    with np.errstate(over="ignore", under="ignore"):
+        w32 = w.astype(np.float32)
+    return np.flatnonzero((np.isinf(w32) & np.isfinite(w)) | ((w32 == 0) & (w != 0)))
 
 
 def _float32_msg(what: str, value: float) -> str:
+    if abs(value) < _F32_TINY:
+        return f"{what} {value:g} is below float32's range (smallest {_F32_TINY:.4g}) and would become 0; weights are stored as float32"
     return f"{what} {value:g} exceeds float32's range (largest {_F32_MAX:.7g}); weights are stored as float32"
 
 

@@ -76,6 +76,13 @@ def _tensor(x: Any, dtype: torch.dtype, what: str, device: torch.device) -> torc
                 f"{what} {float(given[bad]):g} (position {bad}) exceeds {_dtype_name(dtype)}'s range "
                 f"(largest magnitude {torch.finfo(dtype).max:.4g})"
             )
+        lost = (t == 0) & (given != 0)  # finite and nonzero as given, rounds to zero in dtype
+        if t.numel() and bool(lost.any()):
+            bad = int(lost.nonzero()[0, 0])
+            raise ValueError(
+                f"{what} {float(given[bad]):g} (position {bad}) is below {_dtype_name(dtype)}'s range and would "
+                f"become 0 (smallest magnitude {torch.finfo(dtype).smallest_normal * torch.finfo(dtype).eps:.4g})"
+            )
     else:
         if t.is_floating_point():
             if t.numel() and not bool((t == t.round()).all()):

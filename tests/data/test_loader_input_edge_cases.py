@@ -218,6 +218,11 @@ def test_edge_table_weight_beyond_float32(tmp_path: Path) -> None:
     pq.write_table(pa.table({"user": [1, 2], "item": [1, 1], "w": [1.0, 1e39]}), p)
     with pytest.raises(ValueError, match=r"big\.parquet, row 2: .*exceeds float32's range"):
         load_edge_table(p, weight_col="w")
+    f = write(tmp_path / "tiny.csv", "user,item,w\n1,a,1\n1,b,1e-50\n")
+    with pytest.raises(ValueError) as e:
+        load_edge_table(f, weight_col="w")
+    line_error(e, "tiny.csv", 3)
+    assert "1e-50 is below float32's range" in str(e.value)
     g = load_edge_table(write(tmp_path / "max.csv", "user,item,w\n1,a,3.4e38\n"), weight_col="w")
     assert torch.isfinite(g.edges(INTERACTS).weight).all()
 

@@ -598,6 +598,7 @@ def test_weights_beyond_float32_raise_naming_the_value() -> None:
     with pytest.raises(ValueError, match=r"merged weight 6e\+38 of edge \(0, 0\) exceeds float32's range"):
         g.add_edges(INTERACTS, [0, 0], [0, 0], weight=[3e38, 3e38], by="id")
     assert g.node_types == [] and g.edge_types == []
+
     g.add_edges(INTERACTS, [0], [0], weight=[3e38], by="id")
     with pytest.raises(ValueError, match="merged weight 6e\\+38 of edge \\(0, 0\\)"):  # merging into an existing edge
         g.add_edges(INTERACTS, [0], [0], weight=[3e38], by="id")
@@ -609,6 +610,15 @@ def test_weights_beyond_float32_raise_naming_the_value() -> None:
     assert bool(torch.isfinite(h.norm_adj(weighted=True)[0].values()).all())
     with pytest.raises(ValueError, match="NaN or infinite"):
         Graph().add_edges(INTERACTS, [0], [0], weight=[float("inf")], by="id")
+
+
+def test_weights_below_float32_raise_instead_of_becoming_zero() -> None:
+    g = Graph()
+    with pytest.raises(ValueError, match=r"weight 1e-50 \(position 1\) is below float32's range and would become 0"):
+        g.add_edges(INTERACTS, [0, 1], [0, 1], weight=np.array([1.0, 1e-50]), by="id")
+    assert g.edge_types == []
+    g.add_edges(INTERACTS, [0, 1, 2], [0, 1, 2], weight=np.array([0.0, 1e-40, -0.0]), by="id")  # zero and subnormal stay
+    assert g.edges(INTERACTS).weight.tolist()[0] == 0.0 and g.edges(INTERACTS).weight[1] > 0
 
 
 # --------------------------------------------------------------- corrupt graph.json
