@@ -272,7 +272,8 @@ class Graph:
             What to do with repeated ``(src, dst)`` pairs: ``merge`` keeps one edge whose
             weight is the sum (taken in float64, so it does not depend on the order of the
             duplicates or the device) and timestamp the latest; ``keep`` keeps a multi-edge;
-            ``error`` raises.
+            ``error`` raises. ``merge`` and ``error`` act on the pairs this call adds to:
+            multi-edges an earlier ``keep`` call kept stay unless a new edge repeats them.
 
         Returns
         -------
@@ -672,8 +673,19 @@ def _build_edge_set(
         counts = torch.bincount(src_sorted, minlength=ns)
         indptr = torch.zeros(ns + 1, dtype=torch.int64, device=src.device)
         torch.cumsum(counts, 0, out=indptr[1:])
+    else:
+        is_new = torch.ones(src_sorted.numel(), dtype=torch.bool, device=src.device)
     if duplicates != "keep" and src_sorted.numel() > 1:
         dup = (src_sorted[1:] == src_sorted[:-1]) & (dst_sorted[1:] == dst_sorted[:-1])
+        if bool(dup.any()):
+            # Only pairs that this call adds to are merged (or refused): multi-edges an earlier
+            # duplicates='keep' call kept stay as they are unless a new edge repeats them.
+            run_start = torch.ones(src_sorted.numel(), dtype=torch.bool, device=src.device)
+            run_start[1:] = ~dup
+            run = torch.cumsum(run_start.to(torch.int64), 0) - 1
+            run_has_new = torch.zeros(int(run[-1]) + 1, dtype=torch.bool, device=src.device)
+            run_has_new[run[is_new]] = True
+            dup &= run_has_new[run[1:]]
         if bool(dup.any()):
             if duplicates == "error":
                 k = int(dup.nonzero()[0, 0])

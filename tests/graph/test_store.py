@@ -646,3 +646,18 @@ def test_load_corrupt_graph_json_raises_value_error_naming_the_file(tmp_path: Pa
     with pytest.raises(ValueError, match=match) as info:
         Graph.load(path)
     assert str(path) in str(info.value)
+
+
+def test_merge_and_error_leave_earlier_kept_multi_edges_alone() -> None:
+    g = Graph()
+    g.add_edges(INTERACTS, [0, 0], [0, 0], weight=[1.0, 2.0], timestamp=[5, 6], by="id", duplicates="keep")
+    g.add_edges(INTERACTS, [1], [1], weight=[5.0], timestamp=[7], by="id")  # another pair: the multi-edge stays
+    g.add_edges(INTERACTS, [2], [2], weight=[3.0], timestamp=[8], by="id", duplicates="error")  # no new duplicate
+    es = g.edges(INTERACTS)
+    assert [p.tolist() for p in es.coo()] == [[0, 0, 1, 2], [0, 0, 1, 2]] and es.weight.tolist() == [1.0, 2.0, 5.0, 3.0]
+    with pytest.raises(ValueError, match=r"duplicate edge \(0, 0\)"):  # a new edge repeats the kept pair
+        g.add_edges(INTERACTS, [0], [0], weight=[1.0], timestamp=[9], by="id", duplicates="error")
+    g.add_edges(INTERACTS, [0], [0], weight=[4.0], timestamp=[9], by="id")  # ... and merge folds the whole pair
+    es = g.edges(INTERACTS)
+    assert [p.tolist() for p in es.coo()] == [[0, 1, 2], [0, 1, 2]]
+    assert es.weight.tolist() == [7.0, 5.0, 3.0] and es.timestamp.tolist() == [9, 7, 8]
