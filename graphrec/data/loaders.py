@@ -867,8 +867,8 @@ def _locate_not_utf8(p: Path, sep: str, columns: list[str]) -> ValueError:
 
 
 def _read_arrow_table(p: Path, sep: str | None, columns: list[str],
-                      id_columns: list[str]) -> tuple[Any, bool]:
-    """pyarrow table of ``p`` and whether rows map to text lines (CSV) or not (Parquet).
+                      id_columns: list[str]) -> tuple[Any, _Rows]:
+    """pyarrow table of ``p`` and how to name its rows in errors (text lines or Parquet rows).
 
     In a text file the ``id_columns`` are read as strings (see :func:`_text_ids`).
     """
@@ -885,7 +885,7 @@ def _read_arrow_table(p: Path, sep: str | None, columns: list[str],
         missing = [c for c in columns if c not in schema.names]
         if missing:
             raise ValueError(f"{p}: missing column(s) {missing}; the file has columns {schema.names}")
-        return pq.read_table(p, columns=columns), False
+        return pq.read_table(p, columns=columns), _Rows(p, None)
     if sep is None:
         sep = _TABLE_EXT.get(ext) or _sniff_sep(p)
     if len(sep) != 1:
@@ -914,7 +914,7 @@ def _read_arrow_table(p: Path, sep: str | None, columns: list[str],
         raise _csv_error(p, sep, columns, e) from None
     if any(pa.types.is_binary(t) or pa.types.is_large_binary(t) for t in table.schema.types):
         raise _locate_not_utf8(p, sep, columns)  # pyarrow infers binary for non-UTF-8 text
-    return table, True
+    return table, _Rows(p, sep)
 
 
 def _sniff_sep(p: Path) -> str:
@@ -943,8 +943,33 @@ def _csv_error(p: Path, sep: str, columns: list[str], err: Exception) -> ValueEr
     return ValueError(f"{p}: could not parse as a {sep!r}-separated table ({err})")
 
 
-def _row_where(csv_like: bool, row: int) -> str:
-    return f"line {row + 2}" if csv_like else f"row {row + 1}"
+class _Rows:
+    """Names row ``k`` of a table read by :func:`_read_arrow_table` for an error message:
+    Parquet rows by number, text rows by the line they start on in the file. pyarrow skips
+    blank lines and a quoted field may span lines, so the file is re-read (only when an
+    error is being raised) to find that line."""
+
+    def __init__(self, path: Path, sep: str | None) -> None:
+        self.path, self.sep = path, sep
+
+    @property
+    def text(self) -> bool:
+        return self.sep is not None
+
+    def where(self, k: int) -> str:
+        if self.sep is None:
+            return f"row {k + 1}"
+        with _open_text(self.path) as fh:
+            reader = csv.reader(fh, delimiter=self.sep)
+            next(reader, None)  # the header
+            seen, end_of_last = 0, reader.line_num
+            for row in reader:
+                if row:
+                    if seen == k:
+                        return f"line {end_of_last + 1}"
+                    seen += 1
+                end_of_last = reader.line_num
+        return f"data row {k + 1}"
 
 
 def _column(table: Any, col: str) -> Any:
@@ -959,7 +984,7 @@ def _column(table: Any, col: str) -> Any:
     return ch.combine_chunks()
 
 
-def _int64_values(p: Path, arr: Any, col: str, csv_like: bool, what: str) -> np.ndarray:
+def _int64_values(p: Path, arr: Any, col: str, rows: _Rows, what: str) -> np.ndarray:
     """An integer column as int64; uint64 values above 2**63 - 1 raise instead of wrapping."""
     import pyarrow as pa
 
@@ -969,7 +994,7 @@ def _int64_values(p: Path, arr: Any, col: str, csv_like: bool, what: str) -> np.
         if bad.size:
             k = int(bad[0])
             raise ValueError(
-                f"{p}, {_row_where(csv_like, k)}: column {col!r} {what} {int(v[k])} (uint64) does not"
+                f"{p}, {rows.where(k)}: column {col!r} {what} {int(v[k])} (uint64) does not"
                 f" fit in int64 (largest {_INT64_MAX}); store these {what}s as strings"
             )
     return v.astype(np.int64)
@@ -1036,7 +1061,7 @@ def load_edge_table(path: str | Path, user_col: str = "user", item_col: str = "i
         if not isinstance(c, str) or not c:
             raise TypeError(f"{nm} must be a column name, got {c!r}")
     columns = [c for c in dict.fromkeys([user_col, item_col, weight_col, time_col]) if c is not None]
-    table, csv_like = _read_arrow_table(p, sep, columns, [user_col, item_col])
+    table, rows = _read_arrow_table(p, sep, columns, [user_col, item_col])
     missing = [c for c in columns if c not in table.column_names]
     if missing:
         raise ValueError(f"{p}: missing column(s) {missing}; the file has columns {table.column_names}")
@@ -1047,24 +1072,24 @@ def load_edge_table(path: str | Path, user_col: str = "user", item_col: str = "i
         arr = _column(table, col)
         if arr.null_count:
             k = int(np.flatnonzero(arr.is_null().to_numpy(zero_copy_only=False))[0])
-            raise ValueError(f"{p}, {_row_where(csv_like, k)}: column {col!r} is empty")
+            raise ValueError(f"{p}, {rows.where(k)}: column {col!r} is empty")
         if pa.types.is_integer(arr.type):
-            return _int64_values(p, arr, col, csv_like, "id")
+            return _int64_values(p, arr, col, rows, "id")
         if pa.types.is_floating(arr.type):
             v = arr.to_numpy()
             bad = np.flatnonzero(~np.isfinite(v) | (v != np.round(v)))
             if bad.size:
-                raise ValueError(f"{p}, {_row_where(csv_like, int(bad[0]))}: column {col!r} id {v[bad[0]]} is not an integer")
+                raise ValueError(f"{p}, {rows.where(int(bad[0]))}: column {col!r} id {v[bad[0]]} is not an integer")
             bad = np.flatnonzero(np.abs(v) >= 2.0**63)
             if bad.size:
-                raise ValueError(f"{p}, {_row_where(csv_like, int(bad[0]))}: column {col!r} id {v[bad[0]]:g} does not fit in int64")
+                raise ValueError(f"{p}, {rows.where(int(bad[0]))}: column {col!r} id {v[bad[0]]:g} does not fit in int64")
             return v.astype(np.int64)
         if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
             empty = pc.equal(arr, "").to_numpy(zero_copy_only=False)
             if empty.any():
                 k = int(np.flatnonzero(empty)[0])
-                raise ValueError(f"{p}, {_row_where(csv_like, k)}: column {col!r} is empty")
-            if csv_like:
+                raise ValueError(f"{p}, {rows.where(k)}: column {col!r} is empty")
+            if rows.text:
                 return _text_ids(arr)
             return np.asarray(arr.to_numpy(zero_copy_only=False), dtype=str)
         raise ValueError(f"{p}: column {col!r} must hold integer or string ids, got type {arr.type}")
@@ -1079,20 +1104,20 @@ def load_edge_table(path: str | Path, user_col: str = "user", item_col: str = "i
                 try:
                     float(v)
                 except (TypeError, ValueError):
-                    raise ValueError(f"{p}, {_row_where(csv_like, k)}: column {weight_col!r} must be a number, got {v!r}") from None
+                    raise ValueError(f"{p}, {rows.where(k)}: column {weight_col!r} must be a number, got {v!r}") from None
         w = np.asarray(pc.cast(arr, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
         bad = np.flatnonzero(~np.isfinite(w) | (w < 0))
         if bad.size:
             k = int(bad[0])
-            raise ValueError(f"{p}, {_row_where(csv_like, k)}: column {weight_col!r} weight {w[k]} must be finite and non-negative")
+            raise ValueError(f"{p}, {rows.where(k)}: column {weight_col!r} weight {w[k]} must be finite and non-negative")
         bad = _float32_overflow(w)
         if bad.size:
             k = int(bad[0])
-            raise ValueError(f"{p}, {_row_where(csv_like, k)}: column {weight_col!r} {_float32_msg('weight', w[k])}")
+            raise ValueError(f"{p}, {rows.where(k)}: column {weight_col!r} {_float32_msg('weight', w[k])}")
         weight = w.astype(np.float32)
     timestamp = None
     if time_col is not None:
-        timestamp = _time_column(p, _column(table, time_col), time_col, csv_like)
+        timestamp = _time_column(p, _column(table, time_col), time_col, rows)
     users = IdMap(np.unique(u_ext), USER)
     items = IdMap(np.unique(i_ext), ITEM)
     g = Graph()
@@ -1103,15 +1128,15 @@ def load_edge_table(path: str | Path, user_col: str = "user", item_col: str = "i
     return g
 
 
-def _time_column(p: Path, arr: Any, col: str, csv_like: bool) -> np.ndarray:
+def _time_column(p: Path, arr: Any, col: str, rows: _Rows) -> np.ndarray:
     import pyarrow as pa
     import pyarrow.compute as pc
 
     if arr.null_count:
         k = int(np.flatnonzero(arr.is_null().to_numpy(zero_copy_only=False))[0])
-        raise ValueError(f"{p}, {_row_where(csv_like, k)}: column {col!r} is empty")
+        raise ValueError(f"{p}, {rows.where(k)}: column {col!r} is empty")
     if pa.types.is_integer(arr.type):
-        return _int64_values(p, arr, col, csv_like, "time")
+        return _int64_values(p, arr, col, rows, "time")
     try:
         if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type) or pa.types.is_date(arr.type):
             arr = pc.cast(arr, pa.timestamp("s"))

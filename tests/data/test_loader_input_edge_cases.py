@@ -227,6 +227,16 @@ def test_edge_table_weight_beyond_float32(tmp_path: Path) -> None:
     assert torch.isfinite(g.edges(INTERACTS).weight).all()
 
 
+def test_edge_table_errors_name_the_file_line_after_blank_lines_and_quoted_newlines(tmp_path: Path) -> None:
+    f = write(tmp_path / "gaps.csv", 'user,item,w\n\n1,a,1\n\n"2\nx",b,2\n3,c,-1\n')
+    with pytest.raises(ValueError) as e:
+        load_edge_table(f, weight_col="w")
+    line_error(e, "gaps.csv", 7)  # pyarrow's row 2: two blank lines and a two-line record above it
+    f = write(tmp_path / "gaps.tsv", "user\titem\tt\n1\ta\t5\n\n\n2\tb\t\n")
+    with pytest.raises(ValueError, match=r"gaps\.tsv, line 5: column 't' is empty"):
+        load_edge_table(f, time_col="t")
+
+
 def test_lastfm_weight_beyond_float32(tmp_path: Path) -> None:
     d = tmp_path / "lastfm"
     write(d / "data1.txt", "1\t10\t5\n2\t11\t1e39\n")
