@@ -40,6 +40,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import inspect
+import time
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -242,7 +243,8 @@ class RLMRec(EmbeddingRecommender, nn.Module):
         Backbone and training parameters, as in :class:`~graphrec.models.lightgcn.LightGCN`
         (``layers`` only for LightGCN; default 3). ``lr``, ``reg``, ``negatives``,
         ``negative_selection`` and ``eval_every`` default to the backbone's own defaults, so
-        ``rlmrec-con`` with ``lam=0`` is ``lightgcn``.
+        ``rlmrec-con`` with ``lam=0`` is ``lightgcn``. ``max_minutes`` also covers the
+        profiles' text encoding.
 
     Examples
     --------
@@ -549,9 +551,12 @@ class RLMRec(EmbeddingRecommender, nn.Module):
 
     def _train(self, graph: Graph, valid_graph: Graph | None, cfg: BPRConfig, *, serve: Graph, reg: float) -> TrainResult:
         """Fresh backbone (L2 weight ``reg``), profiles and heads for ``graph``, one :class:`BPRTrainer` run; then serve ``serve``."""
+        t_start = time.perf_counter()
         self.backbone = self._make_backbone(graph)
         self.backbone.reg = reg
         su, si = self.semantic_vectors(graph)  # profiles read the graph trained on only: never test (nor valid)
+        if cfg.max_minutes is not None:  # the text encoding (minutes on a first, uncached run) counts against the budget
+            cfg = dataclasses.replace(cfg, max_minutes=max(cfg.max_minutes - (time.perf_counter() - t_start) / 60.0, 1e-3))
         if self.center:
             su, si = su - su.mean(0, keepdim=True), si - si.mean(0, keepdim=True)
         dev = graph.device

@@ -257,6 +257,20 @@ def test_profiles_from_metadata_use_training_interactions_only() -> None:
         assert i not in mentioned  # a held-out item never shows up in its user's profile
 
 
+def test_max_minutes_counts_the_text_encoding() -> None:
+    import time
+
+    def slow(texts: list[str]) -> torch.Tensor:
+        time.sleep(1.5)  # one call per profile list: users, then items
+        return torch.randn(len(texts), 6, generator=torch.Generator().manual_seed(len(texts)))
+
+    model = create("rlmrec-con", text_model=slow, dim=8, layers=1, epochs=100_000, batch=64, patience=None,
+                   max_minutes=0.06)  # 3.6 s, of which the encoding takes 3 s
+    t0 = time.perf_counter()
+    model.fit(community_data())
+    assert model.result.stopped_by_time and time.perf_counter() - t0 < 5.5  # without the encoding counted: 6.6 s and more
+
+
 def test_hashing_text_model_needs_no_optional_package() -> None:
     model = create("rlmrec-gen", text_model="hashing", dim=8, layers=1, epochs=2, batch=64, patience=None).fit(community_data())
     assert model.semantic[0].shape == (N_U, 512)
