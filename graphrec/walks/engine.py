@@ -49,14 +49,15 @@ vertex-centric decomposition. CIKM 2016.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+import numpy as np
 import torch
 
 from ..checks import check_bool, check_choice, check_int, check_number
 from ..graph.edges import EdgeType, _sparse_csr
-from ..graph.store import INTERACTS, TRUSTS, Graph
+from ..graph.store import INTERACTS, TRUSTS, Graph, _tensor
 
 __all__ = ["Move", "WalkEngine", "WalkResult", "WalkState", "bipartite_engine", "coalesce_visits"]
 
@@ -142,7 +143,7 @@ class WalkResult:
         Summed walker weights per ``(row, node)`` visit (counts when no hook changes weights).
     paths : LongTensor ``(W, length + 1)`` or None; ``-1`` after a walk ended.
     lengths : LongTensor ``(W,)`` steps each walker took.
-    steps : int, steps the engine ran (the longest walk).
+    steps : int, steps of the longest walk (``lengths.max()``, 0 without walkers).
     """
 
     visits: torch.Tensor | None
@@ -179,6 +180,16 @@ def coalesce_visits(
     return _sparse_csr(indptr, c, v, (num_rows, num_cols))
 
 
+def _index(x: Any, what: str, n: int, device: torch.device) -> torch.Tensor:
+    """``x`` as an int64 tensor (shape kept) of indices in ``[0, n)``; the error names ``what`` and the bad index."""
+    shape = tuple(x.shape) if isinstance(x, torch.Tensor) else np.shape(x)
+    t = _tensor(x, torch.int64, what, device)  # rejects booleans, non-integral floats, strings
+    if t.numel() and (int(t.min()) < 0 or int(t.max()) >= n):
+        bad = t[(t < 0) | (t >= n)][0].item()
+        raise IndexError(f"{what} {bad} out of range [0, {n})")
+    return t.reshape(shape)
+
+
 class WalkEngine:
     """Random walks over typed moves of one graph, all walkers at once on ``graph.device``.
 
@@ -196,6 +207,8 @@ class WalkEngine:
     ------
     ValueError
         No moves, a non-positive ``prob``, or an unknown ``mix``.
+    TypeError
+        A move that is not a :class:`Move`, or a ``reverse`` that is not a bool.
     KeyError
         A move names an edge type the graph lacks.
 
@@ -210,6 +223,7 @@ class WalkEngine:
     """
 
     def __init__(self, graph: Graph, moves: Sequence[Move], *, weighted: bool = False, mix: str = "degree") -> None:
+        moves = list(moves)
         if not moves:
             raise ValueError("moves must name at least one Move")
         self.mix = check_choice("mix", mix, ("degree", "fixed"))
@@ -217,11 +231,13 @@ class WalkEngine:
         self.graph = graph
         self.device = graph.device
         types: list[str] = []
-        for m in moves:
+        for k, m in enumerate(moves):
             if not isinstance(m, Move):
                 raise TypeError(f"moves must be Move objects, got {type(m).__name__}")
             check_number(f"Move {m.etype} prob", m.prob, 0, low_open=True)
-            graph.resolve_etype(m.etype)
+            reverse = check_bool(f"Move {m.etype} reverse", m.reverse)
+            # a relation name or list resolves to the full (src, rel, dst) triple the types come from
+            moves[k] = m = replace(m, etype=graph.resolve_etype(m.etype), reverse=reverse)
             for t in (m.src_type, m.dst_type):
                 if t not in types:
                     types.append(t)
@@ -271,16 +287,16 @@ class WalkEngine:
         return md.move.prob * (out > 0).to(torch.float32)
 
     # ------------------------------------------------------------- node ids
-    def global_ids(self, ntype: str, local: Any) -> torch.Tensor:
-        """Global ids of local indices ``local`` of node type ``ntype``."""
+    def _type_pos(self, ntype: str) -> int:
         if ntype not in self.node_types:
             raise KeyError(f"node type {ntype!r} is not in this walk's node space {self.node_types}")
-        t = self.node_types.index(ntype)
-        loc = torch.as_tensor(local, dtype=torch.int64, device=self.device)
+        return self.node_types.index(ntype)
+
+    def global_ids(self, ntype: str, local: Any) -> torch.Tensor:
+        """Global ids of local indices ``local`` of node type ``ntype``."""
+        t = self._type_pos(ntype)
         n = self._offsets_list[t + 1] - self._offsets_list[t]
-        if loc.numel() and (int(loc.min()) < 0 or int(loc.max()) >= n):
-            raise IndexError(f"{ntype} index out of range [0, {n})")
-        return loc + self._offsets_list[t]
+        return _index(local, f"{ntype} index", n, self.device) + self._offsets_list[t]
 
     def node_type_of(self, gid: torch.Tensor) -> torch.Tensor:
         """Position in :attr:`node_types` of each global id (int64)."""
@@ -288,7 +304,7 @@ class WalkEngine:
 
     def type_slice(self, ntype: str) -> slice:
         """The global-id range of ``ntype``."""
-        t = self.node_types.index(ntype)
+        t = self._type_pos(ntype)
         return slice(self._offsets_list[t], self._offsets_list[t + 1])
 
     # ------------------------------------------------------- transitions
@@ -357,6 +373,9 @@ class WalkEngine:
                 v = torch.zeros(uk.numel(), device=v.device).index_add_(0, inv, v)
             r = uk // max(n, 1)
             c = uk - r * max(n, 1)
+            keep = v > 0  # zero-weight edges carry no probability: drop them so dangling rows stay empty
+            if not bool(keep.all()):
+                r, c, v = r[keep], c[keep], v[keep]
             indptr = torch.zeros(n + 1, dtype=torch.int64, device=self.device)
             torch.cumsum(torch.bincount(r, minlength=n), 0, out=indptr[1:])
             self._P = _sparse_csr(indptr, c, v, (n, n))
@@ -437,7 +456,7 @@ class WalkEngine:
 
         Parameters
         ----------
-        starts : LongTensor ``(W,)``
+        starts : LongTensor ``(W,)`` (or any integer array-like)
             Global start node of each walker (see :meth:`global_ids`).
         length : int, optional
             Maximum number of steps; required unless walks end by ``restart_mode='stop'``.
@@ -447,13 +466,13 @@ class WalkEngine:
             A restart ends the walk (geometric lengths) or returns the walker to its start.
         dangling : {'restart', 'stop'}
             At a node with no out-edge, return to the start node or end the walk.
-        hooks : callables ``hook(state: WalkState)``
+        hooks : callables ``hook(state: WalkState)`` (or one callable)
             Run after every step; may end walkers or rescale weights in place, or return a
             bool mask (keep) or float factors (multiply weights) over all ``W`` walkers.
         record : 'visits', 'paths', 'none' or a list of them
         record_start : bool
             Count the start node as a visit (step 0).
-        record_types : node types whose visits are recorded (default: all).
+        record_types : node types (or one type) whose visits are recorded (default: all).
         rows, num_rows : visit-record row of each walker (default ``arange(W)``) and row count.
         seed, generator : a ``torch.Generator`` on the graph's device, or a seed for a new one.
         max_steps : safety cap on steps when ``length`` is None.
@@ -466,14 +485,18 @@ class WalkEngine:
         ------
         ValueError
             Bad ``restart`` / mode names, a walk that could never end, ``paths`` without
-            ``length``, ``rows`` of the wrong size.
+            ``length``, ``rows`` of the wrong size, ``num_rows`` below the walker count.
+        TypeError
+            Non-integer ``starts`` / ``rows``, a hook that is not callable, a bad ``generator``.
         IndexError
-            A start node outside the node space.
+            A start node outside the node space, a row outside ``[0, num_rows)``.
+        KeyError
+            A ``record_types`` entry outside the walk's node types.
         """
         restart = check_number("restart", restart, 0, 1, high_open=True)
         check_choice("restart_mode", restart_mode, ("stop", "jump"))
         check_choice("dangling", dangling, ("restart", "stop"))
-        recs = {record} if isinstance(record, str) else set(record)
+        recs = set(record) if isinstance(record, (list, tuple, set, frozenset)) else {record}
         if not recs <= {"visits", "paths", "none"}:
             raise ValueError(f"record must be 'visits', 'paths' or 'none', got {record!r}")
         if length is not None:
@@ -488,29 +511,34 @@ class WalkEngine:
             raise ValueError("length is required unless walks end by restart (restart > 0, restart_mode='stop')")
         if "paths" in recs and length is None:
             raise ValueError("record='paths' needs a fixed length")
+        hooks = [hooks] if callable(hooks) else list(hooks)
+        for h in hooks:
+            if not callable(h):
+                raise TypeError(f"hooks must be callables, got {type(h).__name__}")
         dev = self.device
-        starts = torch.as_tensor(starts, dtype=torch.int64, device=dev).reshape(-1)
+        starts = _index(starts, "start node", self.num_nodes, dev).reshape(-1)
         W = starts.numel()
-        if W and (int(starts.min()) < 0 or int(starts.max()) >= self.num_nodes):
-            raise IndexError(f"start node out of range [0, {self.num_nodes})")
         if rows is None:
+            if num_rows is not None and num_rows < W:
+                raise ValueError(f"num_rows={num_rows} is below the {W} walkers (without rows, each walker is a row)")
             rows = torch.arange(W, device=dev)
             num_rows = W if num_rows is None else num_rows
         else:
-            rows = torch.as_tensor(rows, dtype=torch.int64, device=dev).reshape(-1)
+            rows = _tensor(rows, torch.int64, "rows", dev)
             if rows.numel() != W:
                 raise ValueError(f"rows has {rows.numel()} entries for {W} walkers")
             if num_rows is None:
                 num_rows = int(rows.max()) + 1 if W else 0
-            elif W and (int(rows.min()) < 0 or int(rows.max()) >= num_rows):
-                raise IndexError(f"rows out of range [0, {num_rows})")
+            rows = _index(rows, "row", num_rows, dev)
         if generator is None:
             generator = torch.Generator(device=dev)
             generator.manual_seed(0 if seed is None else seed)
+        elif not isinstance(generator, torch.Generator):
+            raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__}")
         rec_mask = None
         if record_types is not None:
             rec_mask = torch.zeros(self.num_nodes, dtype=torch.bool, device=dev)
-            for t in record_types:
+            for t in [record_types] if isinstance(record_types, str) else record_types:
                 rec_mask[self.type_slice(t)] = True
         self.transition_matrix()
 
@@ -604,7 +632,8 @@ class WalkEngine:
                 r = c = torch.zeros(0, dtype=torch.int64, device=dev)
                 w = None
             visits = coalesce_visits(r, c, w, int(num_rows), self.num_nodes)
-        return WalkResult(visits, paths, lengths, step)
+        # the loop's last step may end every walker without a move (a restart or dead end)
+        return WalkResult(visits, paths, lengths, int(lengths.max()) if W else 0)
 
     def __repr__(self) -> str:
         mv = ", ".join(f"{m.move.etype[1]}{'^-1' if m.move.reverse else ''}(p={m.move.prob:g})" for m in self.moves)
@@ -626,8 +655,9 @@ def bipartite_engine(
     graph : Graph
     etype : the bipartite edge type (default ``user -interacts-> item``).
     trust : bool or edge type
-        Add the ``user -trusts-> user`` edges (or the given homogeneous edge type), followed in
-        their stored direction (datasets usually store both directions).
+        Add the ``user -trusts-> user`` edges (or the given homogeneous edge type: a relation
+        name or triple), followed in their stored direction (datasets usually store both
+        directions). Any other value is a ``TypeError``.
     trust_prob : float, optional
         ``None`` (default): the simple random walk on the union graph (a user picks any of
         its interaction or trust edges uniformly). A float ``p`` in (0, 1): a user with trust
@@ -637,8 +667,11 @@ def bipartite_engine(
     etype = graph.resolve_etype(etype)
     moves = [Move(etype, False), Move(etype, True)]
     mix = "degree"
-    if trust:
-        tt = TRUSTS if trust is True else graph.resolve_etype(trust)
+    if isinstance(trust, (str, tuple, list)):
+        tt = graph.resolve_etype(trust)
+    else:
+        tt = TRUSTS if check_bool("trust", trust) else None
+    if tt is not None:
         if tt[0] != tt[2] or tt[0] != etype[0]:
             raise ValueError(f"trust edge type must link {etype[0]!r} nodes to {etype[0]!r} nodes, got {tt}")
         if trust_prob is None:

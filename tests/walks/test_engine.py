@@ -301,3 +301,107 @@ def test_arguments_name_themselves_and_numpy_scalars_are_numbers():
     assert torch.equal(a.paths, b.paths)
     assert bipartite_engine(g, weighted=np.bool_(True)).weighted is True
     assert bipartite_engine(_trust_graph(), trust=True, trust_prob=np.float64(0.5)).mix == "fixed"
+
+
+def test_trust_must_be_a_bool_or_an_edge_type():
+    import numpy as np
+
+    g = _trust_graph()
+    for bad in [1, 0, 2.0, None]:
+        with pytest.raises(TypeError, match=rf"trust must be True or False, got {bad!r}"):
+            bipartite_engine(g, trust=bad)
+    base = bipartite_engine(g, trust=True).transition_matrix().to_dense()
+    for ok in [np.bool_(True), "trusts", TRUSTS, list(TRUSTS)]:
+        assert torch.equal(bipartite_engine(g, trust=ok).transition_matrix().to_dense(), base)
+    assert len(bipartite_engine(g, trust=np.bool_(False)).moves) == 2
+
+
+def test_moves_resolve_relation_names_and_check_reverse():
+    g = small_bipartite()
+    eng = WalkEngine(g, [Move("interacts"), Move("interacts", reverse=True)])
+    assert eng.node_types == ["user", "item"] and eng.moves[0].move.etype == INTERACTS
+    assert torch.equal(eng.transition_matrix().to_dense(), bipartite_engine(g).transition_matrix().to_dense())
+    gen = WalkEngine(g, (m for m in [Move(INTERACTS), Move(INTERACTS, True)]))  # any iterable of moves
+    assert len(gen.moves) == 2 and gen.num_nodes == 7
+    with pytest.raises(TypeError, match=r"Move \('user', 'interacts', 'item'\) reverse must be True or False, got 'no'"):
+        WalkEngine(g, [Move(INTERACTS, reverse="no")])
+
+
+def test_zero_weight_edges_carry_no_walkers():
+    # user 0's only edges (to items 0, 1) weigh 0: it is dangling, and so is item 0
+    g = Graph()
+    g.add_node_type("user", 3)
+    g.add_node_type("item", 4)
+    g.add_edges(INTERACTS, [0, 0, 1, 1, 2], [0, 1, 1, 2, 2], weight=[0.0, 0.0, 1.0, 1.0, 1.0])
+    eng = bipartite_engine(g, weighted=True)
+    assert eng.dangling.tolist() == [True, False, False, True, False, False, True]
+    P = eng.transition_matrix()
+    crow = P.crow_indices()
+    assert bool(((crow[1:] - crow[:-1] == 0) == eng.dangling).all())  # dangling rows are empty
+    assert bool((P.values() > 0).all())
+    res = eng.walk(torch.zeros(200, dtype=torch.long), length=3, record="paths", seed=0)
+    assert bool((res.paths == 0).all())  # restarts in place, never along a zero-weight edge
+    stop = eng.walk([0], length=3, dangling="stop", record="paths")
+    assert stop.paths[0].tolist() == [0, -1, -1, -1] and stop.lengths.tolist() == [0]
+
+
+def test_starts_rows_and_local_ids_are_checked():
+    import numpy as np
+
+    g = small_bipartite()
+    eng = bipartite_engine(g)
+    with pytest.raises(TypeError, match="start node must be integers, got non-integral floats"):
+        eng.walk([0.7, 1.2], length=1)
+    with pytest.raises(TypeError, match="start node must be integers, got booleans"):
+        eng.walk(torch.tensor([True, False]), length=1)
+    with pytest.raises(TypeError, match="start node must be numeric"):
+        eng.walk(["u1"], length=1)
+    with pytest.raises(IndexError, match=r"start node 7 out of range \[0, 7\)"):
+        eng.walk([0, 7], length=1)
+    with pytest.raises(IndexError, match=r"start node -1 out of range"):
+        eng.walk([-1], length=1)
+    with pytest.raises(IndexError, match=r"row -1 out of range"):
+        eng.walk([0, 1], length=1, rows=[-1, 0])
+    with pytest.raises(TypeError, match="rows must be integers"):
+        eng.walk([0, 1], length=1, rows=[0.5, 1.5])
+    with pytest.raises(ValueError, match="num_rows=1 is below the 3 walkers"):
+        eng.walk([0, 1, 2], length=1, num_rows=1)
+    with pytest.raises(TypeError, match="user index must be integers"):
+        eng.global_ids("user", [1.7])
+    with pytest.raises(IndexError, match=r"user index 5 out of range \[0, 3\)"):
+        eng.global_ids("user", [0, 5])
+    # integer-valued arrays of any kind still work, and global_ids keeps the shape
+    a = eng.walk(np.array([0.0, 1.0]), length=3, record="paths", seed=2)
+    b = eng.walk(torch.tensor([0, 1], dtype=torch.int32), length=3, record="paths", seed=2)
+    assert torch.equal(a.paths, b.paths)
+    assert eng.global_ids("item", [[0, 1]]).tolist() == [[3, 4]]
+    assert eng.walk([0, 1], length=1, num_rows=4).visits.shape == (4, 7)
+
+
+def test_record_types_hooks_and_generator_are_checked():
+    g = small_bipartite()
+    eng = bipartite_engine(g)
+    with pytest.raises(KeyError, match="node type 'movie' is not in this walk's node space"):
+        eng.walk([0], length=2, record_types=["movie"])
+    with pytest.raises(KeyError, match="node type 'movie'"):
+        eng.type_slice("movie")
+    one = eng.walk([0, 1], length=4, record_types="item", seed=1).visits.to_dense()
+    assert torch.equal(one, eng.walk([0, 1], length=4, record_types=["item"], seed=1).visits.to_dense())
+    with pytest.raises(ValueError, match="record must be 'visits', 'paths' or 'none', got None"):
+        eng.walk([0], length=2, record=None)
+    with pytest.raises(TypeError, match="hooks must be callables, got int"):
+        eng.walk([0], length=2, hooks=[3])
+    with pytest.raises(TypeError, match="generator must be a torch.Generator, got int"):
+        eng.walk([0], length=2, generator=5)
+    halve = eng.walk([0], length=2, hooks=lambda s: torch.full_like(s.weight, 0.5))  # one callable
+    assert abs(float(halve.visits.values().sum()) - 1.75) < 1e-6
+
+
+def test_steps_is_the_longest_walk():
+    g = small_bipartite()
+    eng = bipartite_engine(g)
+    res = eng.walk([0] * 50, restart=0.4, seed=0, record="none")
+    assert res.steps == int(res.lengths.max())
+    dead = _chain_with_dead_end().walk([0], length=6, dangling="stop", record="none")
+    assert dead.steps == 2 and dead.lengths.tolist() == [2]
+    assert eng.walk([], length=3).steps == 0
