@@ -93,6 +93,22 @@ def _tensor(x: Any, dtype: torch.dtype, what: str, device: torch.device) -> torc
     return t.to(device)
 
 
+def index_tensor(x: Any, what: str, n: int, device: torch.device) -> torch.Tensor:
+    """``x`` (array-like or tensor, any shape) as int64 indices in ``[0, n)`` on ``device``, shape kept.
+
+    ``TypeError`` for non-integral floats, booleans or non-numeric values; ``IndexError`` naming
+    ``what`` (the argument), the first index outside ``[0, n)`` and its (flat) position.
+    """
+    shape = tuple(x.shape) if isinstance(x, torch.Tensor) else np.shape(x)
+    t = _tensor(x, torch.int64, what, device)
+    if t.numel():
+        bad = (t < 0) | (t >= n)
+        if bool(bad.any()):
+            pos = int(bad.nonzero()[0, 0])
+            raise IndexError(f"{what}: index {int(t[pos])} (position {pos}) is out of range [0, {n})")
+    return t.reshape(shape)
+
+
 def _dtype_name(dtype: torch.dtype) -> str:
     return str(dtype).removeprefix("torch.")
 

@@ -29,7 +29,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..checks import check_bool, check_int, check_number
-from ..graph.store import Graph
+from ..graph.store import Graph, index_tensor
 from ..walks.engine import WalkEngine, bipartite_engine
 
 __all__ = ["as_engine", "power_iteration", "transpose_step"]
@@ -123,6 +123,8 @@ def power_iteration(
     ------
     ValueError
         ``alpha`` outside (0, 1), non-positive ``tol`` / ``max_iter`` / ``batch_size``.
+    TypeError
+        Sources that are not integers (e.g. ``0.5`` or booleans).
     IndexError
         A source outside ``[0, n)``.
 
@@ -143,10 +145,8 @@ def power_iteration(
     if dtype not in (torch.float32, torch.float64):
         raise TypeError(f"dtype must be torch.float32 or torch.float64, got {dtype}")
     dev = eng.device
-    src = torch.as_tensor(sources, dtype=torch.int64, device=dev).reshape(-1)
     n = eng.num_nodes
-    if src.numel() and (int(src.min()) < 0 or int(src.max()) >= n):
-        raise IndexError(f"source index out of range [0, {n})")
+    src = index_tensor(sources, "sources", n, dev).reshape(-1)
     blocks = eng.transition_transpose(dtype)
     offs = eng._offsets_list
     dang = eng.dangling.nonzero().squeeze(1)

@@ -65,7 +65,7 @@ from tqdm.auto import tqdm
 from ..checks import check_bool, check_choice, check_int
 from ..graph.edges import _INT32_MAX, _sparse_csr
 from ..graph.ops import gather_rows
-from ..graph.store import Graph, store_device
+from ..graph.store import Graph, index_tensor, store_device
 from ..walks.engine import WalkEngine
 from .exact import _check_alpha, as_engine, transpose_step
 from .spectral import SpectralTail, spectral_tail, spectral_tail_or_none
@@ -117,9 +117,12 @@ def walk_record(engine: Graph | WalkEngine) -> dict[str, Any]:
     }
 
 
-def transition_matrix(engine: WalkEngine) -> torch.Tensor:
-    """The walk's transition matrix ``P`` (sparse CSR ``(n, n)``); see :meth:`WalkEngine.transition_matrix`."""
-    return engine.transition_matrix()
+def transition_matrix(engine: Graph | WalkEngine) -> torch.Tensor:
+    """The walk's transition matrix ``P`` (sparse CSR ``(n, n)``); see :meth:`WalkEngine.transition_matrix`.
+
+    A Graph is walked as its undirected user–item graph.
+    """
+    return as_engine(engine).transition_matrix()
 
 
 def topm_mask(indptr: torch.Tensor, values: torch.Tensor, m: int, row: torch.Tensor | None = None) -> torch.Tensor:
@@ -242,8 +245,9 @@ class PowerWalkIndex:
 
     Attributes
     ----------
-    indptr : LongTensor ``(n + 1,)``; indices : LongTensor ``(nnz,)``; values : FloatTensor ``(nnz,)``
-        The fingerprints as CSR rows (columns sorted within rows).
+    indptr : IntTensor ``(n + 1,)``; indices : IntTensor ``(nnz,)``; values : FloatTensor ``(nnz,)``
+        The fingerprints as CSR rows (columns sorted within rows); int32 index arrays when
+        they fit, else int64.
     residual : FloatTensor ``(n, T)``
         Mass each fingerprint dropped, per node type (``T`` node types).
     background : FloatTensor ``(n,)``
@@ -318,7 +322,7 @@ class PowerWalkIndex:
         With ``background`` the residual is spread over the background (rows sum to 1).
         """
         background = check_bool("background", background)
-        nodes = torch.as_tensor(nodes, dtype=torch.int64, device=self.device).reshape(-1)
+        nodes = index_tensor(nodes, "nodes", self.num_nodes, self.device).reshape(-1)
         rows = torch.arange(nodes.numel(), device=self.device)
         return self._combine(rows, nodes, torch.ones(nodes.numel(), device=self.device), nodes.numel(), background)
 
@@ -337,10 +341,12 @@ class PowerWalkIndex:
         )
 
     def _check_engine(self, engine: WalkEngine) -> None:
-        if engine.num_nodes != self.num_nodes or engine.node_types != self.node_types:
+        mine, theirs = self.offsets.tolist(), engine._offsets_list
+        if engine.node_types != self.node_types or theirs != mine:
+            sm, st = ([o[t + 1] - o[t] for t in range(len(o) - 1)] for o in (mine, theirs))
             raise ValueError(
-                f"engine node space {engine.node_types} ({engine.num_nodes} nodes) does not match the index's "
-                f"{self.node_types} ({self.num_nodes} nodes); rebuild or refresh the index"
+                f"engine node space {engine.node_types} (sizes {st}, {engine.num_nodes} nodes) does not match "
+                f"the index's {self.node_types} (sizes {sm}, {self.num_nodes} nodes); rebuild or refresh the index"
             )
 
     def verify(self, engine: Graph | WalkEngine) -> None:
@@ -447,10 +453,8 @@ class PowerWalkIndex:
             rounds = SPECTRAL_ROUNDS if spectral else 1
         rounds = check_int("rounds", rounds, 0)
         dev = self.device
-        src = torch.as_tensor(sources, dtype=torch.int64, device=dev).reshape(-1)
         n = self.num_nodes
-        if src.numel() and (int(src.min()) < 0 or int(src.max()) >= n):
-            raise IndexError(f"source index out of range [0, {n})")
+        src = index_tensor(sources, "sources", n, dev).reshape(-1)
         batches = range(0, src.numel(), batch_size)
         # the spectral path works one source per column: fill an (n, S) block, return its transpose
         out = torch.empty(n, src.numel(), device=dev) if spectral else torch.empty(src.numel(), n, device=dev)
@@ -561,25 +565,53 @@ class PowerWalkIndex:
 
     @classmethod
     def load(cls, path: str | Path, device: str | torch.device = "cpu") -> PowerWalkIndex:
-        """Read an index written by :meth:`save` onto ``device``."""
+        """Read an index written by :meth:`save` onto ``device``.
+
+        A truncated, foreign or inconsistent file raises ``ValueError`` naming ``path``.
+        """
         path = Path(path)
         if not path.exists():
             raise FileNotFoundError(f"no PowerWalk index at {path}")
-        d = torch.load(path, map_location="cpu", weights_only=True)
+        dev = store_device(device)
+        try:
+            d = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as err:  # truncated, foreign or corrupt files fail in many ways inside torch
+            first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+            why = f"{type(err).__name__}: {first[:160]}" if first else type(err).__name__
+            raise ValueError(f"{path} cannot be read as a PowerWalk index ({why}); rebuild and save it again") from err
         if not isinstance(d, dict) or d.get("format") not in _READABLE_FORMATS:
             raise ValueError(f"{path} is not a PowerWalk index (format {d.get('format') if isinstance(d, dict) else None!r})")
-        dev = store_device(device)
-        params = json.loads(d["params"])
-        spectral = None
-        if "spectral_vectors" in d:
-            spectral = SpectralTail(
-                d["spectral_vectors"].to(dev), d["spectral_eigenvalues"].to(dev), d["spectral_sqrt_degree"].to(dev),
-                params["alpha"], json.loads(d["spectral_slabs"]),
+        try:
+            params = json.loads(d["params"])
+            spectral = None
+            if "spectral_vectors" in d:
+                spectral = SpectralTail(
+                    d["spectral_vectors"].to(dev), d["spectral_eigenvalues"].to(dev), d["spectral_sqrt_degree"].to(dev),
+                    params["alpha"], json.loads(d["spectral_slabs"]),
+                )
+            index = cls(
+                d["indptr"].to(dev), d["indices"].to(dev), d["values"].to(dev), d["residual"].to(dev), d["background"].to(dev),
+                json.loads(d["node_types"]), d["offsets"].to(dev), params, spectral,
             )
-        return cls(
-            d["indptr"].to(dev), d["indices"].to(dev), d["values"].to(dev), d["residual"].to(dev), d["background"].to(dev),
-            json.loads(d["node_types"]), d["offsets"].to(dev), params, spectral,
-        )
+            index._check_layout()
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError, RuntimeError) as e:  # a field missing, of the wrong kind or size
+            raise ValueError(f"{path}: corrupted PowerWalk index ({type(e).__name__}: {e})") from e
+        return index
+
+    def _check_layout(self) -> None:
+        """Raise ValueError unless the tensors fit together (used on data read from disk)."""
+        n, T = self.num_nodes, len(self.node_types)
+        ip, offs = self.indptr.to(torch.int64), self.offsets.tolist()
+        if len(offs) != T + 1 or offs[0] != 0 or offs[-1] != n:
+            raise ValueError(f"offsets {offs} do not lay out {T} node types over {n} nodes")
+        if int(ip[0]) != 0 or int(ip[-1]) != self.nnz or self.indices.numel() != self.nnz or bool((ip[1:] < ip[:-1]).any()):
+            raise ValueError(f"indptr must rise from 0 to {self.nnz} (the number of values and indices)")
+        if self.nnz and (int(self.indices.min()) < 0 or int(self.indices.max()) >= n):
+            raise ValueError(f"fingerprint column out of range [0, {n})")
+        if tuple(self.residual.shape) != (n, T) or tuple(self.background.shape) != (n,):
+            raise ValueError(f"residual {tuple(self.residual.shape)} / background {tuple(self.background.shape)} must be ({n}, {T}) / ({n},)")
+        if self.spectral is not None and self.spectral.sqrt_degree.numel() != n:
+            raise ValueError(f"spectral tail over {self.spectral.sqrt_degree.numel()} nodes, index over {n}")
 
     # ------------------------------------------------------------- refresh
     def refresh(
@@ -596,7 +628,8 @@ class PowerWalkIndex:
         Parameters
         ----------
         engine : WalkEngine (or Graph) over the *updated* graph. Node sets may have grown:
-            the index is re-laid onto the engine's node space first (new nodes start empty).
+            the index is re-laid onto the engine's node space first (a new node's fingerprint is
+            ``e_v`` until it is refreshed).
         nodes : global node ids of the updated engine, or ``{node_type: local ids}`` — e.g.
             the endpoints returned by ``Graph.add_edges``.
         hops : int
@@ -614,16 +647,20 @@ class PowerWalkIndex:
             seed = check_int("seed", seed)
         if eng.node_types[: len(self.node_types)] != self.node_types:
             raise ValueError(f"engine node types {eng.node_types} do not extend the index's {self.node_types}")
-        self._relayout(eng)
-        self.params["walk"] = walk_record(eng)  # from now on the index answers for the updated graph
         dev = self.device
+        # check the ids before touching the index: a refused refresh leaves it as it was
         if isinstance(nodes, dict):
-            parts = [eng.global_ids(t, torch.as_tensor(v).reshape(-1)) for t, v in nodes.items()]
+            parts = []
+            for t, v in nodes.items():
+                if t not in eng.node_types:
+                    raise KeyError(f"nodes: node type {t!r} is not in this walk's node space {eng.node_types}")
+                sl = eng.type_slice(t)
+                parts.append(index_tensor(v, f"nodes[{t!r}]", sl.stop - sl.start, dev).reshape(-1) + sl.start)
             gids = torch.cat(parts) if parts else torch.zeros(0, dtype=torch.int64, device=dev)
         else:
-            gids = torch.as_tensor(nodes, dtype=torch.int64, device=dev).reshape(-1)
-        if gids.numel() and (int(gids.min()) < 0 or int(gids.max()) >= self.num_nodes):
-            raise IndexError(f"node index out of range [0, {self.num_nodes})")
+            gids = index_tensor(nodes, "nodes", eng.num_nodes, dev).reshape(-1)
+        self._relayout(eng)
+        self.params["walk"] = walk_record(eng)  # from now on the index answers for the updated graph
         todo = torch.unique(gids)
         if hops and todo.numel():
             Pt = transition_matrix(eng).to_sparse_coo().coalesce()
@@ -643,7 +680,8 @@ class PowerWalkIndex:
             return todo
         self._refreshes += 1
         self.params["refreshes"] = self._refreshes
-        s = self.seed * 1_000_003 + self._refreshes if seed is None else seed
+        # torch seeds are 64-bit: wrap the derived seed (a large build seed must not break refresh)
+        s = (self.seed * 1_000_003 + self._refreshes) % (1 << 64) if seed is None else seed
         gen = torch.Generator(device=eng.device)
         gen.manual_seed(s)
         m_walk = int(self.params.get("walk_top_m", self.top_m))
@@ -737,7 +775,7 @@ def _walk_rows(
     """Truncated Monte Carlo fingerprints of ``nodes`` (in that order)."""
     per = max(1, chunk_walkers // walks)
     parts: list[_Rows] = []
-    chunks = range(0, nodes.numel(), per)
+    chunks = range(0, max(nodes.numel(), 1), per)  # one empty chunk for an empty node space
     for s in tqdm(chunks, desc="powerwalk walks", unit="chunk", disable=not progress, leave=False):
         nb = nodes[s : s + per]
         C = nb.numel()
@@ -793,7 +831,7 @@ def _refine_rows(
     per = max(1, int(budget // avg))
     cdiag = c + (1.0 - c) * eng.dangling.to(torch.float32)
     parts: list[_Rows] = []
-    chunks = range(0, nodes.numel(), per)
+    chunks = range(0, max(nodes.numel(), 1), per)
     for s in tqdm(chunks, desc="powerwalk refine", unit="chunk", disable=not progress, leave=False):
         nb = nodes[s : s + per]
         C = nb.numel()

@@ -189,6 +189,8 @@ class PowerWalkRecommender(_PPRBase):
         self.walk_top_m = _optional_int("walk_top_m", walk_top_m, 1)
         self.refine_top_m = _optional_int("refine_top_m", refine_top_m, 1)
         self.tail = check_choice("tail", tail, ("auto", "spectral", "fingerprint"))
+        if self.tail == "spectral" and self.spectral_rank == 0:
+            raise ValueError("tail='spectral' needs the index's spectral tail, but spectral_rank=0 builds none; use tail='auto' or 'fingerprint'")
         self.background = check_bool("background", background)
         self.index: PowerWalkIndex | None = None
 
@@ -227,8 +229,8 @@ class PowerWalkRecommender(_PPRBase):
         assert self.index is not None
         return self.index.save(path)
 
-    def load_index(self, path: str | Path, train: Graph, *, verify: bool = True) -> PowerWalkRecommender:
-        """Use a saved index with training graph ``train`` instead of fitting.
+    def load_index(self, path: str | Path, train: Any, *, verify: bool = True) -> PowerWalkRecommender:
+        """Use a saved index with training graph ``train`` (or a Dataset's, as :meth:`fit`) instead of fitting.
 
         The index must have been built for this recommender's walk (``alpha``, ``trust``,
         ``etype``) over ``train``'s edges: a mismatch raises ``ValueError`` naming the field
@@ -239,7 +241,13 @@ class PowerWalkRecommender(_PPRBase):
         (``walks``, ``top_m``, ``refine``, ``walk_top_m``, ``refine_top_m``, ``spectral_rank``,
         ``seed``), so :meth:`params` describes the index in use.
         """
+        from ..data.dataset import Dataset
+
         verify = check_bool("verify", verify)
+        if isinstance(train, Dataset):
+            train = train.train
+        if not isinstance(train, Graph):
+            raise TypeError(f"train must be a Graph or Dataset, got {type(train).__name__}")
         saved = (getattr(self, "_penalty", None), getattr(self, "_items", None))
         try:
             engine = self._make_engine(train)

@@ -35,8 +35,9 @@ from __future__ import annotations
 import torch
 
 from ..checks import check_int, check_number
-from ..graph.store import store_device
+from ..graph.store import Graph, store_device
 from ..walks.engine import WalkEngine
+from .exact import as_engine
 
 __all__ = ["SpectralTail", "is_reversible", "spectral_tail", "spectral_tail_or_none"]
 
@@ -70,14 +71,15 @@ def _reversible_symmetrized(
     return row, col, vals, sq
 
 
-def is_reversible(engine: WalkEngine, rtol: float = 1e-4) -> bool:
+def is_reversible(engine: Graph | WalkEngine, rtol: float = 1e-4) -> bool:
     """Whether ``engine``'s chain is reversible w.r.t. its degrees (``S`` symmetric).
 
     True for the simple (or weighted) random walk on an undirected graph, e.g. the
     bipartite user–item walk, with or without trust edges stored in both directions; false
-    for directed edges, ``mix='fixed'`` and dangling nodes with in-edges.
+    for directed edges, ``mix='fixed'`` and dangling nodes with in-edges. A Graph is walked
+    as its undirected user–item graph.
     """
-    return _reversible_symmetrized(engine, rtol) is not None
+    return _reversible_symmetrized(as_engine(engine), rtol) is not None
 
 
 class SpectralTail:
@@ -187,12 +189,12 @@ class SpectralTail:
         return out
 
 
-def spectral_tail(engine: WalkEngine, rank: int, alpha: float, *, niter: int = 4, seed: int = 0) -> SpectralTail:
+def spectral_tail(engine: Graph | WalkEngine, rank: int, alpha: float, *, niter: int = 4, seed: int = 0) -> SpectralTail:
     """The ``rank`` slowest modes of ``engine``'s reversible walk as a :class:`SpectralTail`.
 
     Parameters
     ----------
-    engine : WalkEngine whose chain is reversible (:func:`is_reversible`).
+    engine : WalkEngine whose chain is reversible (:func:`is_reversible`), or a Graph (its user–item walk).
     rank : int >= 1
         Eigenpairs kept (on a bipartite walk: ``rank // 2`` singular triplets of the
         user–item block, each giving a ``±`` pair; ``rank`` must then be even).
@@ -207,6 +209,7 @@ def spectral_tail(engine: WalkEngine, rank: int, alpha: float, *, niter: int = 4
     """
     rank, niter, seed = check_int("rank", rank, 1), check_int("niter", niter, 0), check_int("seed", seed)
     alpha = check_number("alpha", alpha, 0, 1, low_open=True, high_open=True)
+    engine = as_engine(engine)
     parts = _reversible_symmetrized(engine)
     if parts is None:
         raise ValueError(
@@ -216,7 +219,7 @@ def spectral_tail(engine: WalkEngine, rank: int, alpha: float, *, niter: int = 4
     return _seeded_tail(engine, parts, rank, alpha, niter, seed)
 
 
-def spectral_tail_or_none(engine: WalkEngine, rank: int, alpha: float, *, niter: int = 4, seed: int = 0) -> SpectralTail | None:
+def spectral_tail_or_none(engine: Graph | WalkEngine, rank: int, alpha: float, *, niter: int = 4, seed: int = 0) -> SpectralTail | None:
     """:func:`spectral_tail` with ``rank`` capped at what the graph allows, or ``None``.
 
     The cap is ``n`` (twice the smaller node type, rounded down to even, with two node
@@ -224,6 +227,7 @@ def spectral_tail_or_none(engine: WalkEngine, rank: int, alpha: float, *, niter:
     """
     rank, niter, seed = check_int("rank", rank), check_int("niter", niter, 0), check_int("seed", seed)
     alpha = check_number("alpha", alpha, 0, 1, low_open=True, high_open=True)
+    engine = as_engine(engine)
     parts = _reversible_symmetrized(engine)
     if parts is None:
         return None

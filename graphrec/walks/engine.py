@@ -52,12 +52,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import numpy as np
 import torch
 
 from ..checks import check_bool, check_choice, check_int, check_number
 from ..graph.edges import EdgeType, _sparse_csr
-from ..graph.store import INTERACTS, TRUSTS, Graph, _tensor
+from ..graph.store import INTERACTS, TRUSTS, Graph, _tensor, index_tensor
 
 __all__ = ["Move", "WalkEngine", "WalkResult", "WalkState", "bipartite_engine", "coalesce_visits"]
 
@@ -180,16 +179,6 @@ def coalesce_visits(
     return _sparse_csr(indptr, c, v, (num_rows, num_cols))
 
 
-def _index(x: Any, what: str, n: int, device: torch.device) -> torch.Tensor:
-    """``x`` as an int64 tensor (shape kept) of indices in ``[0, n)``; the error names ``what`` and the bad index."""
-    shape = tuple(x.shape) if isinstance(x, torch.Tensor) else np.shape(x)
-    t = _tensor(x, torch.int64, what, device)  # rejects booleans, non-integral floats, strings
-    if t.numel() and (int(t.min()) < 0 or int(t.max()) >= n):
-        bad = t[(t < 0) | (t >= n)][0].item()
-        raise IndexError(f"{what} {bad} out of range [0, {n})")
-    return t.reshape(shape)
-
-
 class WalkEngine:
     """Random walks over typed moves of one graph, all walkers at once on ``graph.device``.
 
@@ -296,7 +285,7 @@ class WalkEngine:
         """Global ids of local indices ``local`` of node type ``ntype``."""
         t = self._type_pos(ntype)
         n = self._offsets_list[t + 1] - self._offsets_list[t]
-        return _index(local, f"{ntype} index", n, self.device) + self._offsets_list[t]
+        return index_tensor(local, f"{ntype} ids", n, self.device) + self._offsets_list[t]
 
     def node_type_of(self, gid: torch.Tensor) -> torch.Tensor:
         """Position in :attr:`node_types` of each global id (int64)."""
@@ -516,7 +505,7 @@ class WalkEngine:
             if not callable(h):
                 raise TypeError(f"hooks must be callables, got {type(h).__name__}")
         dev = self.device
-        starts = _index(starts, "start node", self.num_nodes, dev).reshape(-1)
+        starts = index_tensor(starts, "starts", self.num_nodes, dev).reshape(-1)
         W = starts.numel()
         if rows is None:
             if num_rows is not None and num_rows < W:
@@ -529,7 +518,7 @@ class WalkEngine:
                 raise ValueError(f"rows has {rows.numel()} entries for {W} walkers")
             if num_rows is None:
                 num_rows = int(rows.max()) + 1 if W else 0
-            rows = _index(rows, "row", num_rows, dev)
+            rows = index_tensor(rows, "rows", num_rows, dev)
         if generator is None:
             generator = torch.Generator(device=dev)
             generator.manual_seed(0 if seed is None else seed)

@@ -118,3 +118,21 @@ def test_arguments_name_themselves_and_numpy_scalars_are_numbers():
             power_iteration(g, [0], **{flag: "maybe"})
     got = power_iteration(g, [0, 2], alpha=np.float32(0.25), tol=np.float64(1e-9), max_iter=np.int64(400), batch_size=np.int32(1))
     torch.testing.assert_close(got, power_iteration(g, [0, 2], alpha=0.25, tol=1e-9, max_iter=400, batch_size=1))
+
+
+def test_sources_must_be_integer_node_ids():
+    g = tiny_graph()
+    # non-integral or boolean ids used to be truncated silently (0.5 -> node 0, True -> node 1)
+    for bad, message in [([0.5], "non-integral floats"), (torch.tensor([1.7]), "non-integral floats"), ([True], "booleans")]:
+        with pytest.raises(TypeError, match=f"sources must be integers, got {message}"):
+            power_iteration(g, bad)
+    with pytest.raises(TypeError, match="sources must be numeric"):
+        power_iteration(g, ["a"])
+    with pytest.raises(IndexError, match=r"sources: index 12 \(position 1\) is out of range \[0, 10\)"):
+        power_iteration(g, [3, 12])
+    with pytest.raises(IndexError, match=r"sources: index -1 \(position 0\)"):
+        power_iteration(g, [-1])
+    # integral floats, numpy arrays and tensors of any integer dtype are node ids
+    ref = power_iteration(g, [0, 4])
+    for ok in ([0.0, 4.0], np.array([0, 4], dtype=np.uint8), torch.tensor([0, 4], dtype=torch.int32)):
+        torch.testing.assert_close(power_iteration(g, ok), ref)

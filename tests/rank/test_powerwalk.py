@@ -300,3 +300,91 @@ def test_refresh_moves_the_walk_record_to_the_new_graph():
     idx.verify(eng2)
     with pytest.raises(ValueError, match="different edges"):
         idx.verify(old)
+
+
+def test_node_ids_are_checked_by_fingerprint_query_and_refresh():
+    g = random_bipartite(15)
+    eng = bipartite_engine(g)
+    idx = build_index(eng, walks=8, top_m=8, refine=1, seed=0)
+    n = eng.num_nodes
+    # fingerprint had no range check: an id past the end crashed in MKL, -1 gave a zero row
+    for bad in ([n + 3], [-1]):
+        with pytest.raises(IndexError, match=rf"nodes: index {bad[0]} \(position 0\) is out of range \[0, {n}\)"):
+            idx.fingerprint(bad)
+    for tail in ("spectral", "fingerprint"):
+        with pytest.raises(TypeError, match="sources must be integers, got non-integral floats"):
+            idx.query(eng, [0.7], tail=tail)
+    with pytest.raises(TypeError, match="nodes must be integers"):
+        idx.refresh(eng, [0.5], hops=0)
+    with pytest.raises(TypeError, match=r"nodes\['item'\] must be integers"):
+        idx.refresh(eng, {"item": [0.5]}, hops=0)
+    with pytest.raises(IndexError, match=r"nodes\['item'\]: index 20 \(position 1\) is out of range \[0, 20\)"):
+        idx.refresh(eng, {"item": [0, 20]}, hops=0)
+    with pytest.raises(KeyError, match="node type 'movie'"):
+        idx.refresh(eng, {"movie": [0]}, hops=0)
+    # a refused refresh leaves the index as it was: still the old graph's, not the new one's
+    g.add_edges(INTERACTS, [0, 0], [18, 19])
+    eng2 = bipartite_engine(g)
+    before = idx.params["walk"]
+    with pytest.raises(IndexError, match="out of range"):
+        idx.refresh(eng2, [n], hops=0)
+    assert idx.params["walk"] == before
+    with pytest.raises(ValueError, match="different edges"):
+        idx.verify(eng2)
+
+
+def test_query_refuses_an_engine_with_other_node_type_sizes():
+    idx = build_index(random_bipartite(16, n_users=10, n_items=8), walks=4, top_m=4, refine=0, spectral_rank=0)
+    shifted = bipartite_engine(random_bipartite(16, n_users=11, n_items=7))  # same 18 nodes, other boundary
+    with pytest.raises(ValueError, match=r"sizes \[11, 7\], 18 nodes\) does not match the index's \['user', 'item'\] \(sizes \[10, 8\]"):
+        idx.query(shifted, [0])
+    with pytest.raises(ValueError, match="node space"):
+        idx.verify(shifted)
+
+
+def test_corrupt_index_files_raise_value_error_naming_the_file(tmp_path):
+    g = random_bipartite(17)
+    path = build_index(g, walks=4, top_m=4, refine=1, seed=0).save(tmp_path / "ok.pt")
+    raw = path.read_bytes()
+    (tmp_path / "truncated.pt").write_bytes(raw[: len(raw) // 2])
+    (tmp_path / "empty.pt").write_bytes(b"")
+    (tmp_path / "text.pt").write_bytes(b"not an index")
+    for name in ("truncated.pt", "empty.pt", "text.pt"):
+        with pytest.raises(ValueError, match=rf"{name} cannot be read as a PowerWalk index"):
+            PowerWalkIndex.load(tmp_path / name)
+    saved = torch.load(path, weights_only=True)
+    for name, change in [
+        ("missing.pt", lambda d: d.pop("values")),
+        ("json.pt", lambda d: d.update(params="{oops")),
+        ("short.pt", lambda d: d.update(values=d["values"][:-2])),
+        ("columns.pt", lambda d: d.update(indices=d["indices"] + 1000)),
+        ("residual.pt", lambda d: d.update(residual=d["residual"][:3])),
+    ]:
+        d = dict(saved)
+        change(d)
+        torch.save(d, tmp_path / name)
+        with pytest.raises(ValueError, match=rf"{name}: corrupted PowerWalk index"):
+            PowerWalkIndex.load(tmp_path / name)
+
+
+def test_an_empty_node_space_builds_an_empty_index():
+    from graphrec.graph import Graph
+
+    g = Graph()
+    g.add_node_type("user", 0)
+    g.add_node_type("item", 0)
+    g.add_edges(INTERACTS, [], [])
+    idx = build_index(g, walks=4, top_m=4)  # used to fail inside torch.cat
+    assert idx.num_nodes == 0 and idx.nnz == 0 and idx.spectral is None
+    assert idx.query(g, []).shape == (0, 0)
+
+
+def test_refresh_works_after_a_large_build_seed():
+    g = random_bipartite(18)
+    idx = build_index(g, walks=4, top_m=4, refine=1, spectral_rank=0, seed=10**14)
+    assert idx.refresh(g, [0], hops=0).tolist() == [0]  # the derived seed used to overflow torch's 64 bits
+    small = build_index(g, walks=4, top_m=4, refine=1, spectral_rank=0, seed=3)
+    again = build_index(g, walks=4, top_m=4, refine=1, spectral_rank=0, seed=3)
+    small.refresh(g, [0], hops=0)
+    again.refresh(g, [0], hops=0)
+    assert torch.equal(small.values, again.values)  # derived seeds stay deterministic

@@ -223,3 +223,19 @@ def test_powerwalk_index_from_before_the_walk_record(tmp_path):
     assert torch.equal(old.score(torch.arange(5)), pw.score(torch.arange(5)))
     with pytest.raises(TypeError, match="verify must be True or False"):
         PowerWalkRecommender().load_index(tmp_path / "old.pt", data.train, verify="no")
+
+
+def test_load_index_takes_a_dataset_like_fit(tmp_path):
+    data = tiny_dataset()
+    pw = create("powerwalk", walks=8, top_m=8, walk_top_m=8, refine=1).fit(data)
+    path = pw.save_index(tmp_path / "pw.pt")
+    back = create("powerwalk").load_index(path, data)  # used to raise AttributeError on a Dataset
+    torch.testing.assert_close(back.score(torch.arange(4)), pw.score(torch.arange(4)))
+    with pytest.raises(TypeError, match="train must be a Graph or Dataset, got NoneType"):
+        create("powerwalk").load_index(path, None)
+
+
+def test_spectral_tail_without_a_spectral_rank_is_refused_before_fitting():
+    with pytest.raises(ValueError, match="tail='spectral' needs the index's spectral tail, but spectral_rank=0 builds none"):
+        create("powerwalk", tail="spectral", spectral_rank=0)
+    assert create("powerwalk", tail="fingerprint", spectral_rank=0).params()["spectral_rank"] == 0

@@ -166,3 +166,15 @@ def test_arguments_name_themselves_and_numpy_scalars_are_numbers():
     b = spectral_tail(eng, 4, 0.25, niter=3, seed=1)
     assert a.rank == 4 and isinstance(a.alpha, float)
     torch.testing.assert_close(a.eigenvalues, b.eigenvalues)
+
+
+def test_a_graph_is_walked_as_its_user_item_graph():
+    from graphrec.rank import transition_matrix
+
+    g = random_bipartite(21)
+    eng = bipartite_engine(g)
+    assert is_reversible(g)  # used to raise AttributeError on a Graph
+    torch.testing.assert_close(transition_matrix(g).to_dense(), eng.transition_matrix().to_dense())
+    torch.testing.assert_close(spectral_tail(g, 8, 0.2).eigenvalues, spectral_tail(eng, 8, 0.2).eigenvalues)
+    with pytest.raises(TypeError, match="expected a Graph or WalkEngine, got str"):
+        is_reversible("graph")

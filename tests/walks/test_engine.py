@@ -350,25 +350,25 @@ def test_starts_rows_and_local_ids_are_checked():
 
     g = small_bipartite()
     eng = bipartite_engine(g)
-    with pytest.raises(TypeError, match="start node must be integers, got non-integral floats"):
+    with pytest.raises(TypeError, match="starts must be integers, got non-integral floats"):
         eng.walk([0.7, 1.2], length=1)
-    with pytest.raises(TypeError, match="start node must be integers, got booleans"):
+    with pytest.raises(TypeError, match="starts must be integers, got booleans"):
         eng.walk(torch.tensor([True, False]), length=1)
-    with pytest.raises(TypeError, match="start node must be numeric"):
+    with pytest.raises(TypeError, match="starts must be numeric"):
         eng.walk(["u1"], length=1)
-    with pytest.raises(IndexError, match=r"start node 7 out of range \[0, 7\)"):
+    with pytest.raises(IndexError, match=r"starts: index 7 \(position \d+\) is out of range \[0, 7\)"):
         eng.walk([0, 7], length=1)
-    with pytest.raises(IndexError, match=r"start node -1 out of range"):
+    with pytest.raises(IndexError, match=r"starts: index -1 \(position \d+\) is out of range"):
         eng.walk([-1], length=1)
-    with pytest.raises(IndexError, match=r"row -1 out of range"):
+    with pytest.raises(IndexError, match=r"rows: index -1 \(position \d+\) is out of range"):
         eng.walk([0, 1], length=1, rows=[-1, 0])
     with pytest.raises(TypeError, match="rows must be integers"):
         eng.walk([0, 1], length=1, rows=[0.5, 1.5])
     with pytest.raises(ValueError, match="num_rows=1 is below the 3 walkers"):
         eng.walk([0, 1, 2], length=1, num_rows=1)
-    with pytest.raises(TypeError, match="user index must be integers"):
+    with pytest.raises(TypeError, match="user ids must be integers"):
         eng.global_ids("user", [1.7])
-    with pytest.raises(IndexError, match=r"user index 5 out of range \[0, 3\)"):
+    with pytest.raises(IndexError, match=r"user ids: index 5 \(position \d+\) is out of range \[0, 3\)"):
         eng.global_ids("user", [0, 5])
     # integer-valued arrays of any kind still work, and global_ids keeps the shape
     a = eng.walk(np.array([0.0, 1.0]), length=3, record="paths", seed=2)
