@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["check_bool", "check_choice", "check_int", "check_number"]
+__all__ = ["SEED_MAX", "check_bool", "check_choice", "check_int", "check_number", "check_seed"]
 
 
 def _show(x: float) -> str:
@@ -61,6 +61,14 @@ def check_number(
         if above and below:
             return v
     raise ValueError(f"{name} must be a finite number{_bounds(low, high, low_open, high_open)}{_or(also)}, got {value!r}")
+
+
+SEED_MAX = 2**64 - 1  # torch.Generator.manual_seed takes at most a 64-bit unsigned seed
+
+
+def check_seed(value: Any, name: str = "seed") -> int:
+    """A random seed: an ``int`` in ``[0, 2**64 - 1]``, what every generator here (torch's and NumPy's) takes."""
+    return check_int(name, value, 0, SEED_MAX)
 
 
 def check_bool(name: str, value: Any) -> bool:

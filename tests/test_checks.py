@@ -47,3 +47,15 @@ def test_also_names_the_other_accepted_values() -> None:
         check_int("k", 0, 1, also="or 'auto'")
     with pytest.raises(ValueError, match=r"^ema must be a finite number > 0 or None, got -1$"):
         check_number("ema", -1, 0, low_open=True, also="or None")
+
+
+def test_check_seed_takes_what_torch_generators_take() -> None:
+    import torch
+
+    from graphrec.checks import SEED_MAX, check_seed
+
+    assert check_seed(0) == 0 and check_seed(np.uint64(SEED_MAX)) == SEED_MAX
+    torch.Generator().manual_seed(check_seed(SEED_MAX))  # the largest seed is one torch takes
+    for bad in (-1, SEED_MAX + 1, 1.0, True, "3"):
+        with pytest.raises(ValueError, match=r"seed must be an integer in \[0, 18446744073709551615\]"):
+            check_seed(bad)

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..checks import check_int, check_number
+from ..checks import check_int, check_number, check_seed
 from ..graph.store import INTERACTS, Graph
 from .dataset import Dataset
 
@@ -101,7 +101,7 @@ def random_holdout_mask(users: Any, test_fraction: float = 0.2, seed: int = 0) -
     """
     u = _as_index_array(users, "users")
     f = _check_fraction(test_fraction, "test_fraction")
-    seed = check_int("seed", seed, 0)
+    seed = check_seed(seed)
     if u.size == 0:
         return np.zeros(0, dtype=bool)
     key = np.random.default_rng(seed).random(u.size)
@@ -268,7 +268,7 @@ def random_holdout(graph: Graph, test_fraction: float = 0.2, seed: int = 0, *,
     -------
     Dataset with ``info`` recording the split, fraction and seed.
     """
-    test_fraction, seed = _check_fraction(test_fraction, "test_fraction"), check_int("seed", seed, 0)
+    test_fraction, seed = _check_fraction(test_fraction, "test_fraction"), check_seed(seed)
     src, _, _, _ = _interactions(graph)
     mask = random_holdout_mask(src.cpu().numpy(), test_fraction, seed)
     info = {"split": "random", "test_fraction": test_fraction, "seed": seed}
@@ -316,7 +316,7 @@ def carve_validation(dataset: Dataset, fraction: float = 0.1, seed: int = 0) -> 
         raise TypeError(f"carve_validation needs a Dataset, got {type(dataset).__name__}")
     if dataset.valid is not None:
         raise ValueError(f"dataset {dataset.name!r} already has a validation split")
-    fraction, seed = _check_fraction(fraction, "fraction"), check_int("seed", seed, 0)
+    fraction, seed = _check_fraction(fraction, "fraction"), check_seed(seed)
     src, dst, w, ts = _interactions(dataset.train)
     mask = torch.from_numpy(random_holdout_mask(src.cpu().numpy(), fraction, seed)).to(src.device)
     train = _without_interactions(dataset.train, ~mask)

@@ -49,7 +49,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..checks import check_bool, check_choice, check_int, check_number
+from ..checks import check_bool, check_choice, check_int, check_number, check_seed
 from ..graph.idmap import IdMap
 from ..graph.store import INTERACTS, ITEM, TRUSTS, USER, Graph
 from .dataset import Dataset
@@ -379,7 +379,7 @@ def make_graph(
     t1 = _check_int("time_span[1]", time_span[1], -(2**62))
     if t1 <= t0:
         raise ValueError(f"time_span must have t0 < t1, got {time_span!r}")
-    seed = _check_int("seed", seed, 0)
+    seed = check_seed(seed)
     weights = check_bool("weights", weights)
     trust_symmetric = check_bool("trust_symmetric", trust_symmetric)
     string_ids = check_bool("string_ids", string_ids)

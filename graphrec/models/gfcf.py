@@ -44,7 +44,7 @@ from typing import Any, ClassVar
 
 import torch
 
-from ..checks import check_int, check_number
+from ..checks import check_int, check_number, check_seed
 from ..eval.metrics import ndcg
 from ..graph.edges import EdgeType
 from ..graph.ops import gather_rows
@@ -253,7 +253,7 @@ class GFCF(Recommender):
         self.alpha = _auto_number("alpha", alpha)
         self.k = _auto_int("k", k)
         self.sharpen = _auto_number("sharpen", sharpen)
-        self.seed = check_int("seed", seed, 0)
+        self.seed = check_seed(seed)
         self.valid_fraction = check_number("valid_fraction", valid_fraction, 0, 1, low_open=True, high_open=True)
         self.tune_users = check_int("tune_users", tune_users, 1)
         self.batch_users = check_int("batch_users", batch_users, 1)

@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from ..checks import check_bool, check_int, check_number
+from ..checks import check_bool, check_int, check_number, check_seed
 from ..graph.edges import EdgeType
 from ..graph.store import INTERACTS, Graph, store_device
 from ..train.bpr import (
@@ -170,7 +170,7 @@ class MF(EmbeddingRecommender, nn.Module):
         nn.Module.__init__(self)
         EmbeddingRecommender.__init__(self, graph, etype=etype)
         self.dim = check_int("dim", dim, 1)
-        self.seed = check_int("seed", seed, 0)
+        self.seed = check_seed(seed)
         self.lr = check_number("lr", lr, 0, low_open=True)
         self.reg_values = self._reg_values(reg, patience)
         self.reg_spec = reg if isinstance(reg, str) else list(self.reg_values) if isinstance(reg, (list, tuple)) else self.reg_values[0]

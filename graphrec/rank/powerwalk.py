@@ -62,7 +62,7 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from ..checks import check_bool, check_choice, check_int
+from ..checks import check_bool, check_choice, check_int, check_seed
 from ..graph.edges import _INT32_MAX, _sparse_csr
 from ..graph.ops import gather_rows
 from ..graph.store import Graph, index_tensor, store_device
@@ -644,7 +644,7 @@ class PowerWalkIndex:
         eng = as_engine(engine)
         hops, progress = check_int("hops", hops, 0), check_bool("progress", progress)
         if seed is not None:
-            seed = check_int("seed", seed)
+            seed = check_seed(seed)
         if eng.node_types[: len(self.node_types)] != self.node_types:
             raise ValueError(f"engine node types {eng.node_types} do not extend the index's {self.node_types}")
         dev = self.device
@@ -928,7 +928,7 @@ def build_index(
     refine_top_m = None if refine_top_m is None else check_int("refine_top_m", refine_top_m, 1)
     check_choice("tail", tail, ("background", "renormalize"))
     spectral_rank = None if spectral_rank is None else check_int("spectral_rank", spectral_rank, 0, also="or None")
-    seed, progress = check_int("seed", seed), check_bool("progress", progress)
+    seed, progress = check_seed(seed), check_bool("progress", progress)
     t0 = time.perf_counter()
     dev = eng.device
     gen = torch.Generator(device=dev)

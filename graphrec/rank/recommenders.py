@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 
 import torch
 
-from ..checks import check_bool, check_choice, check_int, check_number
+from ..checks import check_bool, check_choice, check_int, check_number, check_seed
 from ..graph.store import INTERACTS, TRUSTS, Graph
 from ..models.base import Recommender
 from ..models.registry import register
@@ -183,7 +183,7 @@ class PowerWalkRecommender(_PPRBase):
     ) -> None:
         super().__init__(graph, alpha=alpha, beta=beta, trust=trust, etype=etype)
         self.walks, self.top_m = check_int("walks", walks, 1), check_int("top_m", top_m, 1)
-        self.refine, self.seed = check_int("refine", refine, 0), check_int("seed", seed)
+        self.refine, self.seed = check_int("refine", refine, 0), check_seed(seed)
         self.rounds = _optional_int("rounds", rounds, 0)
         self.spectral_rank = _optional_int("spectral_rank", spectral_rank, 0)
         self.walk_top_m = _optional_int("walk_top_m", walk_top_m, 1)

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import torch
 
-from ..checks import check_int, check_number
+from ..checks import check_int, check_number, check_seed
 from ..graph.store import Graph, store_device
 from ..walks.engine import WalkEngine
 from .exact import as_engine
@@ -207,7 +207,7 @@ def spectral_tail(engine: Graph | WalkEngine, rank: int, alpha: float, *, niter:
     ValueError
         A non-reversible walk, ``rank`` < 1 or larger than the graph allows.
     """
-    rank, niter, seed = check_int("rank", rank, 1), check_int("niter", niter, 0), check_int("seed", seed)
+    rank, niter, seed = check_int("rank", rank, 1), check_int("niter", niter, 0), check_seed(seed)
     alpha = check_number("alpha", alpha, 0, 1, low_open=True, high_open=True)
     engine = as_engine(engine)
     parts = _reversible_symmetrized(engine)
@@ -225,7 +225,7 @@ def spectral_tail_or_none(engine: Graph | WalkEngine, rank: int, alpha: float, *
     The cap is ``n`` (twice the smaller node type, rounded down to even, with two node
     types). ``None`` when the walk is not reversible or the capped rank is below 2.
     """
-    rank, niter, seed = check_int("rank", rank), check_int("niter", niter, 0), check_int("seed", seed)
+    rank, niter, seed = check_int("rank", rank), check_int("niter", niter, 0), check_seed(seed)
     alpha = check_number("alpha", alpha, 0, 1, low_open=True, high_open=True)
     engine = as_engine(engine)
     parts = _reversible_symmetrized(engine)

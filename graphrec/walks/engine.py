@@ -54,7 +54,7 @@ from typing import Any
 
 import torch
 
-from ..checks import check_bool, check_choice, check_int, check_number
+from ..checks import check_bool, check_choice, check_int, check_number, check_seed
 from ..graph.edges import EdgeType, _sparse_csr
 from ..graph.store import INTERACTS, TRUSTS, Graph, _tensor, index_tensor
 
@@ -495,7 +495,7 @@ class WalkEngine:
         if num_rows is not None:
             num_rows = check_int("num_rows", num_rows, 0)
         if seed is not None:
-            seed = check_int("seed", seed)
+            seed = check_seed(seed)
         if length is None and not (restart > 0 and restart_mode == "stop"):
             raise ValueError("length is required unless walks end by restart (restart > 0, restart_mode='stop')")
         if "paths" in recs and length is None:

@@ -168,8 +168,8 @@ def test_parameters_validated() -> None:
 
 def test_bad_parameters_name_themselves() -> None:
     cases = [
-        ({"seed": -1}, r"seed must be an integer >= 0, got -1"),
-        ({"seed": 1.5}, r"seed must be an integer >= 0, got 1.5"),
+        ({"seed": -1}, r"seed must be an integer in \[0, 18446744073709551615\], got -1"),
+        ({"seed": 1.5}, r"seed must be an integer in \[0, 18446744073709551615\], got 1.5"),
         # batch_users and tune_users are plain integers: "auto" is rejected and the message does not offer it
         ({"batch_users": "auto"}, r"batch_users must be an integer >= 1, got 'auto'$"),
         ({"tune_users": "auto"}, r"tune_users must be an integer >= 1, got 'auto'$"),

@@ -241,7 +241,7 @@ def test_arguments_name_themselves_and_numpy_scalars_are_numbers():
         ({"top_m": True}, r"top_m must be an integer >= 1, got True"),
         ({"walk_top_m": 0}, r"walk_top_m must be an integer >= 1, got 0"),
         ({"spectral_rank": 2.0}, r"spectral_rank must be an integer >= 0 or None, got 2.0"),
-        ({"seed": "1"}, r"seed must be an integer, got '1'"),
+        ({"seed": "1"}, r"seed must be an integer in \[0, 18446744073709551615\], got '1'"),
     ]:
         with pytest.raises(ValueError, match=message):
             build_index(g, **kwargs)
@@ -264,7 +264,7 @@ def test_arguments_name_themselves_and_numpy_scalars_are_numbers():
         idx.fingerprint([0], background=None)
     with pytest.raises(ValueError, match=r"hops must be an integer >= 0, got 1.5"):
         idx.refresh(eng, [0], hops=1.5)
-    with pytest.raises(ValueError, match=r"seed must be an integer, got 0.5"):
+    with pytest.raises(ValueError, match=r"seed must be an integer in \[0, 18446744073709551615\], got 0.5"):
         idx.refresh(eng, [0], seed=0.5)
     assert idx.refresh(eng, [0], hops=np.int64(0), seed=np.int64(4)).tolist() == [0]
 

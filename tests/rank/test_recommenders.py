@@ -148,7 +148,7 @@ def test_bad_values_name_the_parameter_and_numpy_scalars_are_numbers():
         ("powerwalk", {"walks": True}, r"walks must be an integer >= 1, got True"),
         ("powerwalk", {"rounds": -1}, r"rounds must be an integer >= 0 or None, got -1"),
         ("powerwalk", {"walk_top_m": 0}, r"walk_top_m must be an integer >= 1 or None, got 0"),
-        ("powerwalk", {"seed": 0.5}, r"seed must be an integer, got 0.5"),
+        ("powerwalk", {"seed": 0.5}, r"seed must be an integer in \[0, 18446744073709551615\], got 0.5"),
         ("powerwalk", {"tail": "lowrank"}, r"tail must be one of 'auto', 'spectral', 'fingerprint', got 'lowrank'"),
     ]:
         with pytest.raises(ValueError, match=message):

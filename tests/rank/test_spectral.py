@@ -158,7 +158,7 @@ def test_arguments_name_themselves_and_numpy_scalars_are_numbers():
         ((2.0, 0.15), {}, r"rank must be an integer >= 1, got 2.0"),
         ((4, float("nan")), {}, r"alpha must be a finite number in \(0, 1\), got nan"),
         ((4, 0.15), {"niter": -1}, r"niter must be an integer >= 0, got -1"),
-        ((4, 0.15), {"seed": 1.5}, r"seed must be an integer, got 1.5"),
+        ((4, 0.15), {"seed": 1.5}, r"seed must be an integer in \[0, 18446744073709551615\], got 1.5"),
     ]:
         with pytest.raises(ValueError, match=message):
             spectral_tail(eng, *args, **kwargs)

@@ -281,7 +281,7 @@ def test_arguments_name_themselves_and_numpy_scalars_are_numbers():
         ({"length": 2.5}, r"length must be an integer >= 0, got 2.5"),
         ({"length": -1}, r"length must be an integer >= 0, got -1"),
         ({"restart": 0.5, "max_steps": 0}, r"max_steps must be an integer >= 1, got 0"),
-        ({"length": 2, "seed": 1.5}, r"seed must be an integer, got 1.5"),
+        ({"length": 2, "seed": 1.5}, r"seed must be an integer in \[0, 18446744073709551615\], got 1.5"),
         ({"length": 2, "rows": [0], "num_rows": 1.0}, r"num_rows must be an integer >= 0, got 1.0"),
     ]:
         with pytest.raises(ValueError, match=message):
