@@ -97,7 +97,7 @@ class _MoveData:
     indptr: torch.Tensor  # (n_src + 1,) int64
     indices: torch.Tensor  # (nnz,) local dst ids, int64
     weight: torch.Tensor | None  # (nnz,) float32 in this move's order
-    out: torch.Tensor  # (n_src,) float32 out-degree (or out-weight) under this move
+    out: torch.Tensor  # (n_src,) float64 out-degree (or out-weight, summed in float64) under this move
     to_csr: torch.Tensor | None  # (nnz,) store CSR position of each edge (reverse moves)
 
 
@@ -240,7 +240,7 @@ class WalkEngine:
         self._total_choice = torch.zeros(self.num_nodes, dtype=torch.float64, device=self.device)
         for md in self.moves:
             lo = self._offsets_list[md.src]
-            self._total_choice[lo : lo + md.out.numel()] += self._choice_weight(md, md.out.to(torch.float64))
+            self._total_choice[lo : lo + md.out.numel()] += self._choice_weight(md, md.out)
         self.dangling = self._total_choice <= 0
         self._probs: list[torch.Tensor] | None = None
         self._P: torch.Tensor | None = None
@@ -264,10 +264,10 @@ class WalkEngine:
             raise ValueError(f"edge type {m.etype}: weighted walks need non-negative weights")
         n_src = indptr.numel() - 1
         if w is None:
-            out = (indptr[1:] - indptr[:-1]).to(torch.float32)
-        else:
+            out = (indptr[1:] - indptr[:-1]).to(torch.float64)
+        else:  # float64: exact PPR in float64 needs rows that sum to 1 in float64
             row = torch.repeat_interleave(torch.arange(n_src, device=self.device), indptr[1:] - indptr[:-1])
-            out = torch.zeros(n_src, device=self.device).index_add_(0, row, w)
+            out = torch.zeros(n_src, dtype=torch.float64, device=self.device).index_add_(0, row, w.double())
         return _MoveData(m, self.node_types.index(m.src_type), self.node_types.index(m.dst_type), indptr, indices, w, out, to_csr)
 
     def _choice_weight(self, md: _MoveData, out: torch.Tensor) -> torch.Tensor:

@@ -10,26 +10,30 @@ from graphrec.graph import INTERACTS, TRUSTS, Graph
 from graphrec.rank import power_iteration
 from graphrec.walks import bipartite_engine
 
+WEIGHTS = [0.1, 0.7, 1.3, 0.3, 2.9, 0.11, 0.7, 1.9, 0.13]  # sums that float32 cannot hold exactly
 
-def tiny_graph(trust: bool = False) -> Graph:
+
+def tiny_graph(trust: bool = False, weighted: bool = False) -> Graph:
     g = Graph()
     g.add_node_type("user", 4)
     g.add_node_type("item", 6)  # item 5 has no interaction: a dangling node
-    g.add_edges(INTERACTS, [0, 0, 1, 1, 2, 2, 3, 3, 3], [0, 1, 1, 2, 2, 3, 3, 4, 0])
+    g.add_edges(INTERACTS, [0, 0, 1, 1, 2, 2, 3, 3, 3], [0, 1, 1, 2, 2, 3, 3, 4, 0], weight=WEIGHTS if weighted else None)
     if trust:
         g.add_edges(TRUSTS, [0, 2, 3], [3, 0, 1])
     return g
 
 
-def dense_ppr(g: Graph, sources: list[int], c: float, trust: bool = False) -> np.ndarray:
+def dense_ppr(g: Graph, sources: list[int], c: float, trust: bool = False, weighted: bool = False) -> np.ndarray:
     """``c e_s (I - (1 - c) P_s)^-1`` with dangling rows sent back to the source."""
     nu, ni = g.num_nodes("user"), g.num_nodes("item")
     n = nu + ni
     A = np.zeros((n, n))
-    r, i = g.edges(INTERACTS).coo()
-    for a, b in zip(r.tolist(), i.tolist()):
-        A[a, nu + b] += 1
-        A[nu + b, a] += 1
+    es = g.edges(INTERACTS)
+    r, i = es.coo()
+    w = es.weight.double().tolist() if weighted else [1.0] * es.num_edges
+    for a, b, x in zip(r.tolist(), i.tolist(), w):
+        A[a, nu + b] += x
+        A[nu + b, a] += x
     if trust:
         tr, tc = g.edges(TRUSTS).coo()
         for a, b in zip(tr.tolist(), tc.tolist()):
@@ -46,16 +50,17 @@ def dense_ppr(g: Graph, sources: list[int], c: float, trust: bool = False) -> np
     return np.array(out)
 
 
+@pytest.mark.parametrize("weighted", [False, True])
 @pytest.mark.parametrize("trust", [False, True])
 @pytest.mark.parametrize("c", [0.15, 0.5])
-def test_power_iteration_matches_dense_solve(trust, c):
-    g = tiny_graph(trust)
-    eng = bipartite_engine(g, trust=trust)
+def test_power_iteration_matches_dense_solve(trust, c, weighted):
+    g = tiny_graph(trust, weighted)
+    eng = bipartite_engine(g, trust=trust, weighted=weighted)
     sources = [0, 3, 4, 9]  # users 0, 3; item 0; dangling item 5
     x = power_iteration(eng, sources, alpha=c, tol=1e-13, max_iter=2000, dtype=torch.float64)
-    ref = dense_ppr(g, sources, c, trust)
-    assert np.abs(x.numpy() - ref).max() < 1e-10
-    assert torch.allclose(x.sum(1), torch.ones(4, dtype=torch.float64))
+    ref = dense_ppr(g, sources, c, trust, weighted)
+    assert np.abs(x.numpy() - ref).max() < 1e-10  # float64 all the way: out-weights too
+    assert (x.sum(1) - 1).abs().max() < 1e-12
     # the dangling source keeps all its mass
     assert x[3, 9] == pytest.approx(1.0)
 
