@@ -48,6 +48,8 @@ vertex-centric decomposition. CIKM 2016.
 
 from __future__ import annotations
 
+import math
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -464,7 +466,7 @@ class WalkEngine:
         record_types : node types (or one type) whose visits are recorded (default: all).
         rows, num_rows : visit-record row of each walker (default ``arange(W)``) and row count.
         seed, generator : a ``torch.Generator`` on the graph's device, or a seed for a new one.
-        max_steps : safety cap on steps when ``length`` is None.
+        max_steps : safety cap on steps when ``length`` is None; walks it cuts raise a ``RuntimeWarning``.
 
         Returns
         -------
@@ -612,6 +614,12 @@ class WalkEngine:
             if hooked:
                 keep = state.alive[act]
                 act, a_pos, a_start, a_row = act[keep], a_pos[keep], a_start[keep], a_row[keep]
+        if length is None and act.numel():
+            warnings.warn(
+                f"{act.numel()} of {W} walks reached max_steps={max_steps} and were cut there; with restart="
+                f"{restart:g} a walk takes {1 / restart if restart > 0 else math.inf:.3g} steps on average: raise max_steps",
+                RuntimeWarning, stacklevel=2,
+            )
         visits = None
         if want_visits:
             if vr:

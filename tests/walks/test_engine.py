@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import pytest
 import torch
 
 from graphrec.graph import INTERACTS, TRUSTS, Graph
 from graphrec.walks import Move, WalkEngine, bipartite_engine, coalesce_visits
+from tests.rank.graphs import random_bipartite
 
 
 def small_bipartite(weight: bool = False) -> Graph:
@@ -405,3 +407,13 @@ def test_steps_is_the_longest_walk():
     dead = _chain_with_dead_end().walk([0], length=6, dangling="stop", record="none")
     assert dead.steps == 2 and dead.lengths.tolist() == [2]
     assert eng.walk([], length=3).steps == 0
+
+
+def test_walks_cut_by_max_steps_warn() -> None:
+    eng = bipartite_engine(random_bipartite(0))
+    with pytest.warns(RuntimeWarning, match=r"walks reached max_steps=10 and were cut there"):
+        res = eng.walk(torch.arange(5), restart=0.01, restart_mode="stop", max_steps=10)
+    assert int(res.lengths.max()) == 10
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        eng.walk(torch.arange(5), restart=0.5, restart_mode="stop")  # ends long before the cap: no warning
