@@ -217,11 +217,7 @@ class IdMap:
             return self, self.to_index(query)
         _uniq, first = np.unique(new, return_index=True)
         new_ids = new[np.sort(first)]
-        out = IdMap.__new__(IdMap)
-        out.name = self.name
-        out._ids = np.concatenate([self._ids.astype(new_ids.dtype) if len(self) == 0 else self._ids, new_ids])
-        out._frozen = False
-        out._rebuild_index()
+        out = IdMap(np.concatenate([self._ids.astype(new_ids.dtype) if len(self) == 0 else self._ids, new_ids]), self.name)
         return out, out.to_index(query)
 
     def extend(self, ids: Any) -> np.ndarray:
@@ -239,16 +235,19 @@ class IdMap:
                 "use Graph.add_nodes / add_edges(by='id'), or extend a copy()"
             )
         grown, idx = self.extended(ids)
-        self._ids, self._order, self._sorted, self._is_range = grown._ids, grown._order, grown._sorted, grown._is_range
+        self._take_index(grown)
         return idx
 
     def copy(self) -> IdMap:
         """An independent map with the same name and ids (cheap: the read-only arrays are shared)."""
         out = IdMap.__new__(IdMap)
-        out.name = self.name
-        out._ids, out._order, out._sorted, out._is_range = self._ids, self._order, self._sorted, self._is_range
-        out._frozen = False
+        out.name, out._frozen = self.name, False
+        out._take_index(self)
         return out
+
+    def _take_index(self, other: IdMap) -> None:
+        """Share ``other``'s ids and lookup arrays (all read-only)."""
+        self._ids, self._order, self._sorted, self._is_range = other._ids, other._order, other._sorted, other._is_range
 
     # ------------------------------------------------------------ persistence
     def to_json(self) -> dict[str, Any]:
