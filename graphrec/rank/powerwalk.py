@@ -2,18 +2,31 @@
 
 Offline, every vertex ``v`` gets a *fingerprint* ``F_v``: the visit frequencies of ``walks``
 random walks with restart ``c`` started at ``v`` (geometric lengths, every visit counted, so
-``F_v`` is an unbiased Monte Carlo estimate of the PPR vector ``pi_v``). Only the ``top_m``
-largest entries of each fingerprint are kept, as one sparse CSR matrix; the dropped mass is
-kept per node type as a *residual* and spread over a fixed background (each type's
-degree-proportional stationary distribution), so every fingerprint still sums to 1
-(``tail='renormalize'`` rescales the kept entries instead).
+``F_v``, visits over all visits, is a Monte Carlo estimate of the PPR vector ``pi_v``). Only the ``top_m`` largest
+entries of each fingerprint are kept, as one sparse CSR matrix; the dropped mass is kept per
+node type as a *residual* and spread over a fixed background (each type's degree-proportional
+stationary distribution), so every fingerprint keeps its total mass (``tail='renormalize'``
+rescales the kept entries instead).
+
+*Dangling nodes.* PPR here (as in :func:`~graphrec.rank.exact.power_iteration` and the walks)
+sends a walker at a node without out-edges back to its own source. That vector does not obey
+the decomposition below (``pi_v`` returns to ``v``, not to ``u``), but the *killed-walk* vector
+``psi_u = c e_u (I - (1 - c) P_k)^-1`` does, exactly, where ``P_k`` is ``P`` with the
+dangling rows zero (so ``psi_d = c e_d`` for a dangling ``d``); and ``pi_u = psi_u / |psi_u|_1``.
+So the index holds ``psi`` rows: a walk fingerprint ``F`` is rescaled to
+``F c / (c + (1 - c) F(D))`` (``D``: the dangling nodes; the renewal identity
+``|psi_u|_1 = 1 - (1 - c)/c psi_u(D)``), the mass each row lost to dangling nodes,
+``1 - |psi_u|_1``, is kept as ``lost`` (decomposed like the rows), and answers are divided by
+their ``psi`` mass (kept entries plus residual) wherever that loss is non-zero. Where no
+dangling node is reachable (any undirected graph) ``psi = pi``, ``lost`` is 0 and nothing is
+rescaled.
 
 The index is then sharpened by ``refine`` rounds of the vertex-centric decomposition
 (Jeh & Widom's linearity, the identity PowerWalk is built on)
 
-    pi_u = c e_u + (1 - c) sum_v P[u, v] pi_v                                 (*)
+    psi_u = c e_u + (1 - c) sum_v P_k[u, v] psi_v                             (*)
 
-applied to every vertex at once: ``F <- c I + (1 - c) P F`` (one sparse ``P @ F`` product,
+applied to every vertex at once: ``F <- c I + (1 - c) P_k F`` (one sparse ``P @ F`` product,
 top-``m`` truncation again). Each round averages ``deg(u)`` independent fingerprints and makes
 one more step exact, so the Monte Carlo error shrinks like ``(1 - c)`` per round: the
 decomposition PowerWalk applies at query time, moved offline here so that a query needs a
@@ -23,10 +36,11 @@ which bounds the build cost).
 Online, a batch of sources shares one decomposition: ``rounds`` applications of (*) from the
 sources as sparse frontiers,
 
-    pi_s ~= sum_{k < L} c (1 - c)^k e_s P^k  +  (1 - c)^L (e_s P^L) F,
+    psi_s ~= sum_{k < L} c (1 - c)^k e_s P_k^k  +  (1 - c)^L (e_s P_k^L) F,
 
 where the last term is a sparse ``frontier @ index`` product for all sources at once (plus
-the residuals times the background, a rank-``T`` dense term, unless ``background=False``).
+the residuals times the background, a rank-``T`` dense term, unless ``background=False``),
+and the row is divided by its ``psi`` mass when the source reaches a dangling node.
 With ``rounds=1`` a query costs ``deg(s) * top_m`` multiply-adds plus writing its dense
 ``n``-vector.
 
@@ -37,9 +51,10 @@ replaces ``F`` in the last term by that spectral tail after ``SPECTRAL_ROUNDS`` 
 (sparse frontiers while they are small, then dense blocks over the node types they reach):
 Gowalla mean L1 0.03 vs exact instead of ~0.5, at ~30x the batched exact solver.
 
-The decomposition is exact for graphs where no dangling node (no out-edge) is reachable,
-e.g. any undirected graph; otherwise walks teleport to their own start at a dangling node,
-and the decomposition approximates that convention.
+The decomposition is exact for every graph: on walks where a dangling node (no out-edge) is
+reachable (e.g. one-way trust edges) it runs on the killed-walk vectors ``psi`` above, and the
+answers, normalised by their ``psi`` mass, follow the return-to-source convention of the walks
+and of the exact solver (refinement and query rounds converge to it, as on undirected graphs).
 
 References
 ----------
@@ -72,9 +87,12 @@ from .spectral import SpectralTail, spectral_tail, spectral_tail_or_none
 
 __all__ = ["PowerWalkIndex", "build_index", "topm_mask", "transition_matrix", "walk_record"]
 
-#: format 3 records the walk and a digest of the graph an index was built for (``params['walk']``)
-_FORMAT = "graphrec.powerwalk/3"
-_READABLE_FORMATS = ("graphrec.powerwalk/1", "graphrec.powerwalk/2", _FORMAT)
+#: format 3 records the walk and a digest of the graph an index was built for (``params['walk']``);
+#: format 4 holds killed-walk ``psi`` rows and their ``lost`` mass (exact with dangling nodes)
+_FORMAT = "graphrec.powerwalk/4"
+_READABLE_FORMATS = ("graphrec.powerwalk/1", "graphrec.powerwalk/2", "graphrec.powerwalk/3", _FORMAT)
+#: ``params['dangling']`` of indexes whose rows are killed-walk ``psi`` vectors (format 4 on)
+_PSI = "psi"
 _WALK_FIELDS = ("node_types", "sizes", "moves", "mix", "weighted", "digest")
 
 #: Decomposition rounds of a query with the spectral tail (Gowalla, rank 512: mean L1 0.029).
@@ -158,6 +176,14 @@ def topm_mask(indptr: torch.Tensor, values: torch.Tensor, m: int, row: torch.Ten
     return keep
 
 
+def _reaches_dangling(eng: WalkEngine) -> bool:
+    """Whether some walk reaches a dangling node from another node (a dangling node with an in-edge)."""
+    if not bool(eng.dangling.any()):
+        return False
+    cols = eng.transition_matrix().col_indices().to(torch.int64)
+    return bool(eng.dangling[cols].any())
+
+
 def _type_of(offsets: torch.Tensor, gid: torch.Tensor) -> torch.Tensor:
     return torch.bucketize(gid.to(offsets.dtype), offsets[1:], right=True)
 
@@ -182,10 +208,13 @@ def _csr(indptr: torch.Tensor, indices: torch.Tensor, values: torch.Tensor, shap
 
 
 class _Rows:
-    """Sparse rows under construction: CSR arrays plus per-type residual mass."""
+    """Sparse rows under construction: CSR arrays, per-type residual mass, and the ``psi`` mass
+    each row lost to dangling nodes (``lost``; ``None`` until the caller sets it)."""
 
-    def __init__(self, indptr: torch.Tensor, cols: torch.Tensor, vals: torch.Tensor, residual: torch.Tensor) -> None:
-        self.indptr, self.cols, self.vals, self.residual = indptr, cols, vals, residual
+    def __init__(
+        self, indptr: torch.Tensor, cols: torch.Tensor, vals: torch.Tensor, residual: torch.Tensor, lost: torch.Tensor | None = None
+    ) -> None:
+        self.indptr, self.cols, self.vals, self.residual, self.lost = indptr, cols, vals, residual, lost
 
 
 def _truncate(
@@ -236,12 +265,13 @@ def _type_mass(row: torch.Tensor, cols: torch.Tensor, vals: torch.Tensor, n_rows
 def _sort_within_rows(r: _Rows, n_cols: int) -> _Rows:
     row = _row_ids(r.indptr)
     order = torch.argsort(row * n_cols + r.cols)
-    return _Rows(r.indptr, r.cols[order], r.vals[order], r.residual)
+    return _Rows(r.indptr, r.cols[order], r.vals[order], r.residual, r.lost)
 
 
 # ------------------------------------------------------------------- the index
 class PowerWalkIndex:
-    """Top-``m`` PPR fingerprints of every vertex, with residual mass per node type.
+    """Top-``m`` PPR fingerprints of every vertex (killed-walk ``psi`` rows, see the module
+    docstring), with residual mass per node type and the mass lost to dangling nodes.
 
     Attributes
     ----------
@@ -250,6 +280,10 @@ class PowerWalkIndex:
         they fit, else int64.
     residual : FloatTensor ``(n, T)``
         Mass each fingerprint dropped, per node type (``T`` node types).
+    lost : FloatTensor ``(n,)``
+        ``psi`` mass each fingerprint lost to dangling nodes (``1 - mass()`` up to rounding);
+        0 where no dangling node is reachable (or none was met). Answers are normalised by
+        their ``psi`` mass where it is non-zero.
     background : FloatTensor ``(n,)``
         Degree share of each node within its type (sums to 1 over each type).
     node_types, offsets : the engine's node space.
@@ -273,9 +307,11 @@ class PowerWalkIndex:
         offsets: torch.Tensor,
         params: dict[str, Any],
         spectral: SpectralTail | None = None,
+        lost: torch.Tensor | None = None,
     ) -> None:
         self.indptr, self.indices, self.values = _compact(indptr), _compact(indices), values
         self.spectral = spectral
+        self.lost = torch.zeros(indptr.numel() - 1, device=values.device) if lost is None else lost
         self.residual, self.background = residual, background
         self.node_types = list(node_types)
         self.offsets = offsets
@@ -304,7 +340,7 @@ class PowerWalkIndex:
 
     def nbytes(self) -> int:
         """Bytes of the index tensors (CSR arrays, residuals, background)."""
-        ts = [self.indptr, self.indices, self.values, self.residual, self.background]
+        ts = [self.indptr, self.indices, self.values, self.residual, self.background, self.lost]
         return sum(t.numel() * t.element_size() for t in ts) + (self.spectral.nbytes() if self.spectral else 0)
 
     def matrix(self) -> torch.Tensor:
@@ -312,7 +348,10 @@ class PowerWalkIndex:
         return _csr(self.indptr, self.indices, self.values, (self.num_nodes, self.num_nodes))
 
     def mass(self) -> torch.Tensor:
-        """Total mass of each fingerprint (kept entries + residual), ``(n,)``; 1 by construction."""
+        """Total ``psi`` mass of each fingerprint (kept entries + residual), ``(n,)``.
+
+        1 by construction where no dangling node is reachable; ``1 - lost`` otherwise.
+        """
         kept = torch.zeros(self.num_nodes, device=self.device).index_add_(0, _row_ids(self.indptr), self.values)
         return kept + self.residual.sum(1)
 
@@ -320,6 +359,8 @@ class PowerWalkIndex:
         """Dense fingerprints ``(B, n)`` of global ``nodes`` — the zero-round estimate of PPR.
 
         With ``background`` the residual is spread over the background (rows sum to 1).
+        Rows are normalised by their ``psi`` mass (see the module docstring), so they estimate
+        PPR also where dangling nodes are reachable.
         """
         background = check_bool("background", background)
         nodes = index_tensor(nodes, "nodes", self.num_nodes, self.device).reshape(-1)
@@ -330,7 +371,7 @@ class PowerWalkIndex:
         d = store_device(device)
         return PowerWalkIndex(
             self.indptr.to(d), self.indices.to(d), self.values.to(d), self.residual.to(d), self.background.to(d),
-            self.node_types, self.offsets.to(d), self.params, self.spectral.to(d) if self.spectral else None,
+            self.node_types, self.offsets.to(d), self.params, self.spectral.to(d) if self.spectral else None, self.lost.to(d),
         )
 
     def __repr__(self) -> str:
@@ -354,7 +395,8 @@ class PowerWalkIndex:
 
         Compares :func:`walk_record` of ``engine`` with the one stored at build time, field by
         field (node types and sizes, moves, mix, weighting, then the digest of the edges).
-        Indexes saved before the record existed (formats 1 and 2) cannot be verified and raise.
+        Indexes saved before the record existed (formats 1 and 2) cannot be verified and raise;
+        those saved before format 4 also raise on a walk that reaches a dangling node.
         """
         eng = as_engine(engine)
         self._check_engine(eng)
@@ -382,10 +424,20 @@ class PowerWalkIndex:
                     f"moves={show(now[name])} (different trust or edge type)"
                 )
             raise ValueError(f"the index was built for a walk with {name}={rec.get(name)!r}, this one has {name}={now[name]!r}")
+        self._check_psi(eng)
 
     # -------------------------------------------------------------- queries
-    def _combine(self, rows: torch.Tensor, nodes: torch.Tensor, weights: torch.Tensor, B: int, background: bool = True) -> torch.Tensor:
-        """Dense ``(B, n)``: ``sum_j weights_j * F[nodes_j]`` into row ``rows_j`` (+ residual background)."""
+    def _combine(
+        self, rows: torch.Tensor, nodes: torch.Tensor, weights: torch.Tensor, B: int, background: bool = True,
+        exact: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = (), lossy: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Dense ``(B, n)``: ``sum_j weights_j * F[nodes_j]`` into row ``rows_j`` (+ residual background).
+
+        ``exact`` are further ``(rows, nodes, vals)`` entries added as they are (a query's exact
+        levels). A row is then divided by its ``psi`` mass (its fingerprints' kept + residual
+        mass, plus its exact entries) when it lost mass to dangling nodes: a fingerprint in it
+        has ``lost > 0``, or ``lossy`` (``(B,)`` bool) says so. Other rows are left untouched.
+        """
         n = self.num_nodes
         dev = self.device
         fc = torch.sparse_coo_tensor(torch.stack([rows, nodes]), weights, (B, n), check_invariants=False).coalesce().to_sparse_csr()
@@ -396,7 +448,36 @@ class PowerWalkIndex:
             offs = self.offsets.tolist()
             for t in range(len(self.node_types)):
                 out[:, offs[t] : offs[t + 1]] += res[:, t : t + 1] * self.background[offs[t] : offs[t + 1]]
+        for r, nd, v in exact:
+            out.view(-1).index_put_((r * n + nd,), v, accumulate=True)
+        gate = torch.zeros(B, dtype=torch.bool, device=dev) if lossy is None else lossy.clone()
+        f_rows, f_nodes, f_w = _row_ids(fc.crow_indices()), fc.col_indices().to(torch.int64), fc.values()
+        if f_w.numel() and bool((self.lost > 0).any()):
+            gate.index_fill_(0, f_rows[self.lost[f_nodes] > 0], True)
+        if bool(gate.any()):
+            # psi mass of the gated rows: their fingerprints' total mass and their exact entries
+            sel = gate[f_rows]
+            total = torch.zeros(B, device=dev).index_add_(0, f_rows[sel], f_w[sel] * self._row_mass(f_nodes[sel]))
+            for r, _, v in exact:
+                total.index_add_(0, r, v)
+            g = gate.nonzero().squeeze(1)
+            out[g] = out[g] / total[g].clamp_min(1e-30).unsqueeze(1)
         return out
+
+    def _row_mass(self, nodes: torch.Tensor) -> torch.Tensor:
+        """Kept + residual mass of the fingerprints of ``nodes`` (as :meth:`mass`, for a few rows)."""
+        b, _, epos = gather_rows(self.indptr, self.indices, nodes)
+        kept = torch.zeros(nodes.numel(), device=self.device).index_add_(0, b, self.values[epos])
+        return kept + self.residual[nodes].sum(1)
+
+    def _check_psi(self, eng: WalkEngine) -> None:
+        """Refuse an index from before format 4 (``pi`` rows) on a walk that reaches a dangling node."""
+        if self.params.get("dangling") == _PSI or not _reaches_dangling(eng):
+            return
+        raise ValueError(
+            f"this PowerWalk index was built before {_FORMAT}, whose fingerprints only approximate PPR on a walk "
+            "where a dangling node (no out-edge) is reachable, as on this one; rebuild the index"
+        )
 
     def query(
         self,
@@ -443,6 +524,7 @@ class PowerWalkIndex:
         """
         eng = as_engine(engine)
         self._check_engine(eng)
+        self._check_psi(eng)
         check_choice("tail", tail, ("auto", "spectral", "fingerprint"))
         background, progress = check_bool("background", background), check_bool("progress", progress)
         batch_size = check_int("batch_size", batch_size, 1)
@@ -467,33 +549,37 @@ class PowerWalkIndex:
         return out.T if spectral else out
 
     def _sparse_round(
-        self, eng: WalkEngine, front: tuple[torch.Tensor, torch.Tensor, torch.Tensor], sb: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """One step ``x <- x P`` of sparse frontiers ``(rows, nodes, vals)``; dangling mass returns to the source."""
+        self, eng: WalkEngine, front: tuple[torch.Tensor, torch.Tensor, torch.Tensor], sb: torch.Tensor, kill: bool = False
+    ) -> tuple[tuple[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]:
+        """One step ``x <- x P`` of sparse frontiers ``(rows, nodes, vals)``; dangling mass returns to
+        the source, or with ``kill`` is dropped (the ``psi`` step ``x <- x P_k``).
+
+        Returns the new frontier and the mass that reached dangling nodes, per row ``(B,)``.
+        """
         rows, nodes, vals = front
         B, n = sb.numel(), self.num_nodes
         fr = torch.sparse_coo_tensor(torch.stack([rows, nodes]), vals, (B, n), check_invariants=False).coalesce().to_sparse_csr()
         nxt = torch.sparse.mm(fr, transition_matrix(eng))
         rows, nodes, vals = _row_ids(nxt.crow_indices()), nxt.col_indices().to(torch.int64), nxt.values()
         dm = torch.sparse.mm(fr, eng.dangling.to(torch.float32).unsqueeze(1)).squeeze(1)
-        if bool((dm > 0).any()):
+        if not kill and bool((dm > 0).any()):
             hit = (dm > 0).nonzero().squeeze(1)
             rows, nodes, vals = torch.cat([rows, hit]), torch.cat([nodes, sb[hit]]), torch.cat([vals, dm[hit]])
-        return rows, nodes, vals
+        return (rows, nodes, vals), dm
 
     def _query_fingerprint(self, eng: WalkEngine, sb: torch.Tensor, rounds: int, background: bool) -> torch.Tensor:
-        """``(B, n)``: ``rounds`` sparse levels, then the frontier times the fingerprints."""
-        c, n = self.alpha, self.num_nodes
+        """``(B, n)``: ``rounds`` sparse levels of the ``psi`` decomposition, then the frontier times
+        the fingerprints; rows that lost mass to dangling nodes are normalised."""
+        c = self.alpha
         B = sb.numel()
         front = (torch.arange(B, device=self.device), sb, torch.ones(B, device=self.device))
         exact_parts = []
+        lossy = torch.zeros(B, dtype=torch.bool, device=self.device)
         for k in range(rounds):
             exact_parts.append((front[0], front[1], front[2] * (c * (1.0 - c) ** k)))
-            front = self._sparse_round(eng, front, sb)
-        block = self._combine(front[0], front[1], front[2] * (1.0 - c) ** rounds, B, background)
-        for r, nd, v in exact_parts:
-            block.view(-1).index_put_((r * n + nd,), v, accumulate=True)
-        return block
+            front, dropped = self._sparse_round(eng, front, sb, kill=True)
+            lossy |= dropped > 0
+        return self._combine(front[0], front[1], front[2] * (1.0 - c) ** rounds, B, background, exact_parts, lossy)
 
     def _query_spectral(self, eng: WalkEngine, sb: torch.Tensor, rounds: int, est: torch.Tensor) -> None:
         """Fill ``est`` ``(n, B)`` (one source per column): exact levels, sparse while the
@@ -507,7 +593,7 @@ class PowerWalkIndex:
         sparse_parts = []
         while len(sparse_parts) < rounds and front[2].numel() <= _DENSE_SWITCH * B * n:
             sparse_parts.append((front[1], front[0], front[2] * (c * (1.0 - c) ** len(sparse_parts))))
-            front = self._sparse_round(eng, front, sb)
+            front, _ = self._sparse_round(eng, front, sb)
         x = torch.zeros(n, B, device=dev)
         x.index_put_((front[1], front[0]), front[2], accumulate=True)
         live = set(torch.nonzero(torch.bincount(_type_of(self.offsets, front[1]), minlength=T)).flatten().tolist())
@@ -545,7 +631,7 @@ class PowerWalkIndex:
             {
                 "format": _FORMAT,
                 "indptr": self.indptr.cpu(), "indices": self.indices.cpu(), "values": self.values.cpu(),
-                "residual": self.residual.cpu(), "background": self.background.cpu(),
+                "residual": self.residual.cpu(), "background": self.background.cpu(), "lost": self.lost.cpu(),
                 "offsets": self.offsets.cpu(), "node_types": json.dumps(self.node_types),
                 "params": json.dumps(self.params),
                 **(
@@ -567,7 +653,10 @@ class PowerWalkIndex:
     def load(cls, path: str | Path, device: str | torch.device = "cpu") -> PowerWalkIndex:
         """Read an index written by :meth:`save` onto ``device``.
 
-        A truncated, foreign or inconsistent file raises ``ValueError`` naming ``path``.
+        A truncated, foreign or inconsistent file raises ``ValueError`` naming ``path``. Files
+        from before format 4 hold ``pi`` rather than ``psi`` rows (the same where no dangling
+        node is reachable): they load with ``lost`` 0, and :meth:`query`, :meth:`refresh` and
+        :meth:`verify` refuse them on a walk that reaches a dangling node.
         """
         path = Path(path)
         if not path.exists():
@@ -589,9 +678,14 @@ class PowerWalkIndex:
                     d["spectral_vectors"].to(dev), d["spectral_eigenvalues"].to(dev), d["spectral_sqrt_degree"].to(dev),
                     params["alpha"], json.loads(d["spectral_slabs"]),
                 )
+            if d["format"] == _FORMAT:
+                lost = d["lost"].to(dev)
+            else:  # pi rows, exact only where no dangling node is reachable (checked on use)
+                params.pop("dangling", None)
+                lost = None
             index = cls(
                 d["indptr"].to(dev), d["indices"].to(dev), d["values"].to(dev), d["residual"].to(dev), d["background"].to(dev),
-                json.loads(d["node_types"]), d["offsets"].to(dev), params, spectral,
+                json.loads(d["node_types"]), d["offsets"].to(dev), params, spectral, lost,
             )
             index._check_layout()
         except (KeyError, TypeError, ValueError, AttributeError, IndexError, RuntimeError) as e:  # a field missing, of the wrong kind or size
@@ -608,8 +702,11 @@ class PowerWalkIndex:
             raise ValueError(f"indptr must rise from 0 to {self.nnz} (the number of values and indices)")
         if self.nnz and (int(self.indices.min()) < 0 or int(self.indices.max()) >= n):
             raise ValueError(f"fingerprint column out of range [0, {n})")
-        if tuple(self.residual.shape) != (n, T) or tuple(self.background.shape) != (n,):
-            raise ValueError(f"residual {tuple(self.residual.shape)} / background {tuple(self.background.shape)} must be ({n}, {T}) / ({n},)")
+        if tuple(self.residual.shape) != (n, T) or tuple(self.background.shape) != (n,) or tuple(self.lost.shape) != (n,):
+            raise ValueError(
+                f"residual {tuple(self.residual.shape)} / background {tuple(self.background.shape)} / lost "
+                f"{tuple(self.lost.shape)} must be ({n}, {T}) / ({n},) / ({n},)"
+            )
         if self.spectral is not None and self.spectral.sqrt_degree.numel() != n:
             raise ValueError(f"spectral tail over {self.spectral.sqrt_degree.numel()} nodes, index over {n}")
 
@@ -659,6 +756,7 @@ class PowerWalkIndex:
             gids = torch.cat(parts) if parts else torch.zeros(0, dtype=torch.int64, device=dev)
         else:
             gids = index_tensor(nodes, "nodes", eng.num_nodes, dev).reshape(-1)
+        self._check_psi(eng)
         self._relayout(eng)
         self.params["walk"] = walk_record(eng)  # from now on the index answers for the updated graph
         todo = torch.unique(gids)
@@ -719,15 +817,20 @@ class PowerWalkIndex:
         # rows keep their relative order (types stay in order), so entries need no reordering
         res = torch.zeros(n, T_new, device=self.device)
         res[row_new, :T_old] = self.residual
+        lost = torch.zeros(n, device=self.device)
+        lost[row_new] = self.lost
         # new nodes: an empty fingerprint would lose mass; give them e_v until refreshed
         fresh = torch.ones(n, dtype=torch.bool, device=self.device)
         fresh[row_new] = False
-        self.indptr, self.indices, self.residual = _compact(indptr), _compact(ind), res
+        self.indptr, self.indices, self.residual, self.lost = _compact(indptr), _compact(ind), res, lost
         self.offsets = eng.offsets.to(self.device)
         self.node_types = list(eng.node_types)
         if bool(fresh.any()):
             f = fresh.nonzero().squeeze(1)
-            self._replace_rows(f, _Rows(torch.arange(f.numel() + 1, device=self.device), f, torch.ones(f.numel(), device=self.device), torch.zeros(f.numel(), T_new, device=self.device)))
+            self._replace_rows(f, _Rows(
+                torch.arange(f.numel() + 1, device=self.device), f, torch.ones(f.numel(), device=self.device),
+                torch.zeros(f.numel(), T_new, device=self.device), torch.zeros(f.numel(), device=self.device),
+            ))
         self.background = _background(eng)
 
     def _replace_rows(self, rows: torch.Tensor, new: _Rows) -> None:
@@ -751,6 +854,8 @@ class PowerWalkIndex:
         self.indptr, self.indices, self.values = _compact(indptr), _compact(c[order]), v[order]
         self.residual = self.residual.clone()
         self.residual[rows] = new.residual
+        self.lost = self.lost.clone()
+        self.lost[rows] = new.lost
 
 
 # ----------------------------------------------------------------- building
@@ -772,8 +877,17 @@ def _walk_rows(
     eng: WalkEngine, nodes: torch.Tensor, alpha: float, walks: int, m: int, tail: str, gen: torch.Generator, progress: bool,
     chunk_walkers: int = 1 << 21,
 ) -> _Rows:
-    """Truncated Monte Carlo fingerprints of ``nodes`` (in that order)."""
+    """Truncated Monte Carlo fingerprints of ``nodes`` (in that order), in the ``psi`` scale.
+
+    The walks return to their source at a dangling node, so the visit frequencies ``F``
+    estimate ``pi``; a row whose walks visited the dangling nodes ``D`` is rescaled to
+    ``psi = F c / (c + (1 - c) F(D))`` and loses ``lost = (1 - c) F(D) / (c + (1 - c) F(D))``
+    of its mass (``|psi|_1 = 1 - (1 - c)/c psi(D)``). Rows that never met a dangling node are
+    left as they were (``lost`` 0).
+    """
     per = max(1, chunk_walkers // walks)
+    dang = eng.dangling.to(torch.float32)
+    any_dangling = bool(eng.dangling.any())
     parts: list[_Rows] = []
     chunks = range(0, max(nodes.numel(), 1), per)  # one empty chunk for an empty node space
     for s in tqdm(chunks, desc="powerwalk walks", unit="chunk", disable=not progress, leave=False):
@@ -784,9 +898,21 @@ def _walk_rows(
         res = eng.walk(starts, restart=alpha, restart_mode="stop", dangling="restart", rows=rows, num_rows=C, generator=gen)
         v = res.visits
         crow, col, val = v.crow_indices(), v.col_indices(), v.values()
-        tot = torch.zeros(C, device=eng.device).index_add_(0, _row_ids(crow), val)
-        val = val / tot[_row_ids(crow)]
-        parts.append(_truncate(crow, col, val, m, eng.offsets, tail))
+        row = _row_ids(crow)
+        tot = torch.zeros(C, device=eng.device).index_add_(0, row, val)
+        val = val / tot[row]
+        lost = torch.zeros(C, device=eng.device)
+        if any_dangling:
+            f_d = torch.zeros(C, dtype=torch.float64, device=eng.device).index_add_(0, row, (val * dang[col.to(torch.int64)]).double())
+            hit = f_d > 0
+            if bool(hit.any()):
+                den = alpha + (1.0 - alpha) * f_d
+                scale = torch.where(hit, alpha / den, torch.ones_like(den)).to(torch.float32)
+                lost = torch.where(hit, (1.0 - alpha) * f_d / den, torch.zeros_like(den)).to(torch.float32)
+                val = torch.where(hit[row], val * scale[row], val)
+        t = _truncate(crow, col, val, m, eng.offsets, tail)
+        t.lost = lost
+        parts.append(t)
     return _concat_rows(parts)
 
 
@@ -796,16 +922,21 @@ def _concat_rows(parts: list[_Rows]) -> _Rows:
     lens = torch.cat([p.indptr[1:] - p.indptr[:-1] for p in parts])
     indptr = torch.zeros(lens.numel() + 1, dtype=torch.int64, device=lens.device)
     torch.cumsum(lens, 0, out=indptr[1:])
-    return _Rows(indptr, torch.cat([p.cols for p in parts]), torch.cat([p.vals for p in parts]), torch.cat([p.residual for p in parts]))
+    return _Rows(
+        indptr, torch.cat([p.cols for p in parts]), torch.cat([p.vals for p in parts]), torch.cat([p.residual for p in parts]),
+        torch.cat([p.lost for p in parts]),
+    )
 
 
 def _refine_rows(
     eng: WalkEngine, index: PowerWalkIndex, nodes: torch.Tensor, progress: bool, m_out: int | None = None, budget: int = 1 << 24
 ) -> _Rows:
-    """One decomposition round for ``nodes``: ``c e_u + (1 - c) sum_v P[u, v] F_v``, truncated.
+    """One decomposition round for ``nodes``: ``c e_u + (1 - c) sum_v P_k[u, v] F_v``, truncated.
 
-    Computed as one sparse product ``[(1 - c) P_rows | diag(c_u)] @ [F ; I]`` per chunk of
-    rows, so the ``c e_u`` term (``e_u`` for a dangling ``u``) is merged by the kernel.
+    Computed as one sparse product ``[(1 - c) P_rows | c I_rows] @ [F ; I]`` per chunk of
+    rows, so the ``c e_u`` term is merged by the kernel. A dangling ``u`` has no ``P`` row:
+    its ``psi_u = c e_u``. The lost mass follows the same linear map:
+    ``lost_u = (1 - c) [u dangling] + (1 - c) sum_v P[u, v] lost_v``.
     """
     c = index.alpha
     n = index.num_nodes
@@ -829,7 +960,9 @@ def _refine_rows(
     deg = pc[1:] - pc[:-1]
     avg = max(1.0, float(deg.float().mean())) * max(1.0, index.nnz / max(n, 1))
     per = max(1, int(budget // avg))
-    cdiag = c + (1.0 - c) * eng.dangling.to(torch.float32)
+    cdiag = torch.full((n,), c, dtype=torch.float32, device=dev)
+    lost_dangling = (1.0 - c) * eng.dangling.to(torch.float32)
+    lost_stack = torch.cat([index.lost, torch.zeros_like(index.lost)]).unsqueeze(1)
     parts: list[_Rows] = []
     chunks = range(0, max(nodes.numel(), 1), per)
     for s in tqdm(chunks, desc="powerwalk refine", unit="chunk", disable=not progress, leave=False):
@@ -854,6 +987,7 @@ def _refine_rows(
         Pn = _csr(ip, cc[order], torch.where(cc[order] < n, vv[order], torch.zeros_like(vv)), (C, 2 * n))
         res_stack = torch.cat([index.residual, torch.zeros_like(index.residual)])
         t.residual += torch.sparse.mm(Pn, res_stack)
+        t.lost = torch.sparse.mm(Pn, lost_stack).squeeze(1) + lost_dangling[nb]
         parts.append(_renorm(t) if index.tail == "renormalize" else t)
     return _concat_rows(parts)
 
@@ -863,7 +997,7 @@ def _renorm(r: _Rows) -> _Rows:
     kept = torch.zeros(r.indptr.numel() - 1, device=r.vals.device).index_add_(0, row, r.vals)
     total = kept + r.residual.sum(1)
     scale = torch.where(kept > 0, total / kept.clamp_min(1e-30), torch.ones_like(kept))
-    return _Rows(r.indptr, r.cols, r.vals * scale[row], torch.zeros_like(r.residual))
+    return _Rows(r.indptr, r.cols, r.vals * scale[row], torch.zeros_like(r.residual), r.lost)
 
 
 def build_index(
@@ -940,13 +1074,15 @@ def build_index(
     params = {
         "alpha": alpha, "walks": walks, "top_m": top_m, "refine": refine, "walk_top_m": m_walk,
         "refine_top_m": top_m if refine_top_m is None else refine_top_m, "tail": tail, "seed": seed,
-        "walk": walk_record(eng),
+        "walk": walk_record(eng), "dangling": _PSI,
     }
-    index = PowerWalkIndex(rows.indptr, rows.cols, rows.vals, rows.residual, _background(eng), eng.node_types, eng.offsets.clone(), params)
+    index = PowerWalkIndex(
+        rows.indptr, rows.cols, rows.vals, rows.residual, _background(eng), eng.node_types, eng.offsets.clone(), params, lost=rows.lost
+    )
     for k in range(refine):
         m_out = top_m if k == refine - 1 else index.params["refine_top_m"]
         r = _refine_rows(eng, index, nodes, progress, m_out=m_out)
-        index.indptr, index.indices, index.values, index.residual = _compact(r.indptr), _compact(r.cols), r.vals, r.residual
+        index.indptr, index.indices, index.values, index.residual, index.lost = _compact(r.indptr), _compact(r.cols), r.vals, r.residual, r.lost
     if spectral_rank is None:
         index.spectral = spectral_tail_or_none(eng, DEFAULT_SPECTRAL_RANK, alpha, seed=seed)
     elif spectral_rank > 0:
