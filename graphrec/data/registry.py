@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..checks import check_number, check_seed
 from ..graph.store import Graph
 from . import loaders
 from .dataset import Dataset
@@ -101,6 +102,11 @@ def dataset_path(name: str, root: str | Path | None = None) -> Path:
 
 
 def _entry(name: str) -> _Entry:
+    if name == "synthetic":
+        raise ValueError(
+            "dataset 'synthetic' is generated (graphrec.data.synthetic), not read from a folder;"
+            " load it with load('synthetic')"
+        )
     try:
         return _REGISTRY[name]
     except KeyError:
@@ -151,7 +157,8 @@ def load(name_or_path: str | os.PathLike[str], *, root: str | Path | None = None
     name_or_path : str or PathLike
         One of :func:`known_datasets` — ``gowalla``, ``lastfm``, ``ml-100k`` (Datasets),
         ``blogcatalog``, ``airports-usa``/``-brazil``/``-europe`` (Graphs with node labels),
-        ``synthetic`` — or a path: a directory (LightGCN split directory; an ``ml-100k`` or
+        ``synthetic`` — or a path (a ``PathLike`` is always read as a path, even
+        ``Path("gowalla")``): a directory (LightGCN split directory; an ``ml-100k`` or
         Last.fm folder is recognised by its files), a ``.mat`` file (BlogCatalog format) or a
         ``.csv``/``.tsv``/``.parquet`` edge table (split per user at random, 80/20, unless
         ``split='temporal'``; ``user_col``, ``item_col``, ``weight_col``, ``time_col``,
@@ -185,12 +192,18 @@ def load(name_or_path: str | os.PathLike[str], *, root: str | Path | None = None
     >>> data.summary()["trust"]  # doctest: +SKIP
     25434
     """
+    if not isinstance(name_or_path, (str, os.PathLike)):
+        raise TypeError(f"name_or_path must be a dataset name or a path, got {type(name_or_path).__name__}")
+    if valid_fraction is not None:  # checked before a possibly long load
+        valid_fraction = check_number("valid_fraction", valid_fraction, 0, 1, low_open=True, high_open=True)
+        valid_seed = check_seed(valid_seed, "valid_seed")
     key = os.fspath(name_or_path)
-    if key == "synthetic":
+    is_path = isinstance(name_or_path, os.PathLike)
+    if key == "synthetic" and not is_path:
         from .synthetic import make_dataset
 
         out: Dataset | Graph = make_dataset(**kwargs)
-    elif key in _REGISTRY:
+    elif key in _REGISTRY and not is_path:
         entry = _REGISTRY[key]
         clash = sorted(set(kwargs) & set(entry.fixed))
         if clash:
@@ -200,7 +213,7 @@ def load(name_or_path: str | os.PathLike[str], *, root: str | Path | None = None
         p = Path(key).expanduser()
         if p.exists():
             out = _load_path(p, dict(kwargs))
-        elif _looks_like_path(key) or isinstance(name_or_path, os.PathLike):
+        elif _looks_like_path(key) or is_path:
             raise FileNotFoundError(f"no dataset at {p} (neither a file nor a directory)")
         else:
             _entry(key)  # raises ValueError listing the known names

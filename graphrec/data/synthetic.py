@@ -67,6 +67,12 @@ DEFAULT_TIME_SPAN = (1_262_304_000, 1_577_836_800)
 _S_COMMUNITY, _S_ACTIVITY, _S_ITEMS, _S_TIME, _S_WEIGHT, _S_TRUST, _S_SYBIL, _S_SPLIT = range(8)
 _N_STREAMS = 8
 
+#: interaction weights are float32: the largest one
+_F32_MAX = float(np.finfo(np.float32).max)
+
+#: timestamps are int64, and so is the width of every user's active window
+_INT64_MAX = 2**63 - 1
+
 #: log-normal engagement weights: sigma, and the mean log-weight of in-community draws
 _WEIGHT_SIGMA = 0.5
 _WEIGHT_IN_COMMUNITY_MU = math.log(2.0)
@@ -75,10 +81,10 @@ _WEIGHT_IN_COMMUNITY_MU = math.log(2.0)
 # ---------------------------------------------------------------------------- validation
 # A value of the wrong kind (a float or str for a count, a str for a rate) is a TypeError here,
 # as documented by make_graph; the range is then checked by graphrec.checks (ValueError).
-def _check_int(name: str, value: Any, minimum: int) -> int:
+def _check_int(name: str, value: Any, minimum: int, maximum: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an integer, got {value!r}")
-    return check_int(name, value, minimum)
+    return check_int(name, value, minimum, maximum)
 
 
 def _check_real(
@@ -110,15 +116,16 @@ class SybilSpec:
 
         - ``star``: Sybil 0 (the attacker) trusts and is trusted by every other Sybil;
         - ``serial``: a chain ``0 - 1 - 2 - ...``;
-        - ``parallel``: ``round(sqrt(num_sybils - 1))`` disjoint chains of equal length
-          hanging off Sybil 0 (between a star and a single chain);
+        - ``parallel``: ``round(sqrt(num_sybils - 1))`` disjoint chains hanging off Sybil 0,
+          their lengths differing by at most one (between a star and a single chain);
         - ``clique``: every pair of Sybils (``O(num_sybils**2)`` edges).
 
         Attack edges end at Sybil 0 (the region's entry) for star, serial and parallel, and
         at uniformly random Sybils for a clique.
     target_weight : float
         Interaction weight of each Sybil–target edge (honest weights are about 1–2 per draw;
-        a camouflage draw that hits a target adds its weight).
+        a camouflage draw that hits a target adds its weight); positive and within float32's
+        range.
     camouflage : int
         Extra interactions per Sybil with items drawn by popularity, to look honest.
     """
@@ -131,14 +138,19 @@ class SybilSpec:
     camouflage: int = 0
 
     def __post_init__(self) -> None:
-        _check_int("SybilSpec.num_sybils", self.num_sybils, 1)
-        _check_int("SybilSpec.attack_edges", self.attack_edges, 0)
-        _check_int("SybilSpec.camouflage", self.camouflage, 0)
-        _check_real("SybilSpec.target_weight", self.target_weight, 0.0, low_open=True)
+        # stored as plain int / float, so that graph.meta (which records the spec) stays JSON
+        set_ = object.__setattr__
+        set_(self, "num_sybils", _check_int("SybilSpec.num_sybils", self.num_sybils, 1))
+        set_(self, "attack_edges", _check_int("SybilSpec.attack_edges", self.attack_edges, 0))
+        set_(self, "camouflage", _check_int("SybilSpec.camouflage", self.camouflage, 0))
+        tw = _check_real("SybilSpec.target_weight", self.target_weight, 0.0, _F32_MAX, low_open=True)
+        if np.float32(tw) == 0:
+            raise ValueError(f"SybilSpec.target_weight {tw:g} rounds to 0 as a float32 interaction weight")
+        set_(self, "target_weight", tw)
         check_choice("SybilSpec.topology", self.topology, TOPOLOGIES)
         t = self.target_items
         if isinstance(t, numbers.Integral) and not isinstance(t, bool):
-            _check_int("SybilSpec.target_items", t, 1)
+            set_(self, "target_items", _check_int("SybilSpec.target_items", t, 1))
         else:
             arr = np.asarray(t)
             if arr.ndim != 1 or arr.size == 0 or arr.dtype.kind not in "iu":
@@ -315,7 +327,8 @@ def make_graph(
     trust_homophily : float in [0, 1]
         Probability that a trust edge stays in the truster's community (else any user).
     time_span : (int, int)
-        ``[t0, t1)`` in integer time units (default 2010–2020 in unix seconds). Each user is
+        ``[t0, t1)`` in integer time units (default 2010–2020 in unix seconds), with
+        ``-2**62 <= t0 < t1 <= 2**63 - 1`` and ``t1 - t0 <= 2**63 - 1`` (int64). Each user is
         active in a random sub-window; its interactions are uniform in it.
     weights : bool
         Give interactions float32 weights: a log-normal engagement per draw (median 2 inside
@@ -376,9 +389,11 @@ def make_graph(
     if not isinstance(time_span, (tuple, list)) or len(time_span) != 2:
         raise TypeError(f"time_span must be a (t0, t1) pair, got {time_span!r}")
     t0 = _check_int("time_span[0]", time_span[0], -(2**62))
-    t1 = _check_int("time_span[1]", time_span[1], -(2**62))
+    t1 = _check_int("time_span[1]", time_span[1], -(2**62), _INT64_MAX)
     if t1 <= t0:
         raise ValueError(f"time_span must have t0 < t1, got {time_span!r}")
+    if t1 - t0 > _INT64_MAX:
+        raise ValueError(f"time_span must be at most 2**63 - 1 wide (int64 timestamps), got {time_span!r}")
     seed = check_seed(seed)
     weights = check_bool("weights", weights)
     trust_symmetric = check_bool("trust_symmetric", trust_symmetric)
@@ -531,9 +546,9 @@ def make_dataset(
     test_fraction : float in (0, 1)
         Share of each honest user's interactions held out, with graphrec's per-user random
         holdout (:func:`graphrec.data.splits.random_holdout_mask`): a user with ``n``
-        interactions holds out ``round(test_fraction * n)`` of them but never all, so every
-        user keeps at least one in train. Sybil users' interactions all stay in train (the
-        attack is part of the training data).
+        interactions holds out ``floor(test_fraction * n + 0.5)`` of them (halves round up)
+        but never all, so every user keeps at least one in train. Sybil users' interactions
+        all stay in train (the attack is part of the training data).
     seed : int
         Seeds both the graph and the split (the split uses its own stream).
     **graph_kwargs

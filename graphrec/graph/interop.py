@@ -8,14 +8,17 @@ format can hold them.
 library        ``to_X(g)`` returns                 what it keeps
 =============  ==================================  ===========================================
 scipy.sparse   ``csr_matrix`` of one edge type     edges, weights (no ids, no timestamps)
-networkx       ``MultiDiGraph``, nodes             everything (ids, all edge types, weights,
-               ``(ntype, external_id)``            timestamps, empty node/edge types)
+networkx       ``MultiDiGraph``, nodes             ids, all edge types, weights, timestamps,
+               ``(ntype, external_id)``            empty node/edge types
 igraph         ``igraph.Graph`` of one edge type   ids (vertex ``name``), weights, timestamps
                (bipartite or directed)
-PyG            ``HeteroData``                      everything, plus tensor node attributes
+PyG            ``HeteroData``                      as networkx, plus tensor node attributes
 DGL            ``DGLGraph`` (heterograph)          edges, weights, timestamps (ids: pass
                                                    ``id_maps`` back to :func:`from_dgl`)
 =============  ==================================  ===========================================
+
+No conversion keeps ``g.meta``; only PyG keeps node attributes (tensors with one row per
+node; other ``g.node_attrs`` values, such as lists of titles, are not exported).
 
 The optional libraries (networkx, igraph, torch_geometric, dgl) are imported inside the
 functions, so ``import graphrec`` never pays for them. Conversions are vectorised numpy /
@@ -41,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
+from ..checks import check_bool
 from .edges import EdgeType
 from .idmap import IdMap
 from .store import INTERACTS, ITEM, USER, Graph
@@ -71,6 +75,13 @@ def _check_etype(etype: Any) -> EdgeType:
     if not isinstance(etype, (tuple, list)) or len(etype) != 3 or not all(isinstance(p, str) for p in etype):
         raise TypeError(f"etype must be a (src_type, relation, dst_type) tuple of str, got {etype!r}")
     return tuple(etype)  # type: ignore[return-value]
+
+
+def _check_name(value: Any, what: str) -> str:
+    """A node type or relation name: a ``str``."""
+    if not isinstance(value, str):
+        raise TypeError(f"{what} must be a str, got {value!r}")
+    return value
 
 
 def _check_duplicates(duplicates: str) -> str:
@@ -166,8 +177,8 @@ def from_scipy(
         When ``src_type == dst_type`` the matrix must be square and one id map serves both.
     src_ids, dst_ids : IdMap or sequence of int/str, optional
         External ids of the rows / columns (default ``0..n-1``).
-    weighted : bool, optional
-        Store the values as weights. Default: only when some value differs from 1 once
+    weighted : bool or None
+        Store the values as weights. Default (``None``): only when some value differs from 1 once
         duplicates are merged (so a 0/1 pattern matrix gives an unweighted edge set, but one
         with a repeated entry gives weight 2, as ``matrix.tocsr()`` does).
     duplicates : {'merge', 'keep', 'error'}
@@ -179,16 +190,22 @@ def from_scipy(
     Raises
     ------
     TypeError
-        If ``matrix`` is not a scipy sparse matrix or has non-real values.
+        If ``matrix`` is not a scipy sparse matrix or has non-real values, or ``weighted``
+        is not a bool or None.
     ValueError
-        If the shape disagrees with the ids or with a homogeneous ``etype``.
+        If ``matrix`` is not 2-D, or its shape disagrees with the ids or with a homogeneous
+        ``etype``.
     """
     import scipy.sparse as sp
 
     if not sp.issparse(matrix):
         raise TypeError(f"matrix must be a scipy.sparse matrix or array, got {type(matrix).__name__}")
+    if matrix.ndim != 2:
+        raise ValueError(f"matrix must be 2-D (sources x destinations), got shape {matrix.shape}")
     etype = _check_etype(etype)
     _check_duplicates(duplicates)
+    if weighted is not None:
+        weighted = check_bool("weighted", weighted)
     n_src, n_dst = (int(x) for x in matrix.shape)
     st, _, dt = etype
     coo = matrix.tocoo()  # keeps duplicate entries (tocsr would sum them)
@@ -228,6 +245,7 @@ def to_networkx(g: Graph) -> networkx.MultiDiGraph:
     full triple) and, when the edge set has them, ``weight`` (float) and ``timestamp`` (int).
     ``G.graph['node_types']`` and ``G.graph['edge_types']`` (``[(etype, has_weight,
     has_timestamp), ...]``) let :func:`from_networkx` restore empty types exactly.
+    ``g.node_attrs`` and ``g.meta`` are not exported.
     """
     import networkx as nx
 
@@ -300,8 +318,8 @@ def from_networkx(
     Raises
     ------
     TypeError
-        If ``G`` is not a networkx graph, or node ids are neither all ints nor all strings
-        within a node type.
+        If ``G`` is not a networkx graph, node ids are neither all ints nor all strings
+        within a node type, or a node type (``ntype``) or ``relation`` is not a str.
     ValueError
         If only some nodes carry ``ntype`` / ``bipartite``, a ``bipartite`` value is not 0/1,
         an edge contradicts its ``etype``, or timestamps are partial.
@@ -311,6 +329,9 @@ def from_networkx(
     if not isinstance(G, nx.Graph):
         raise TypeError(f"G must be a networkx graph, got {type(G).__name__}")
     _check_duplicates(duplicates)
+    _check_name(ntype, "ntype")
+    if relation is not None:
+        _check_name(relation, "relation")
     nodes = list(G.nodes(data=True))
     n = len(nodes)
     has_nt = sum("ntype" in d for _, d in nodes)
@@ -321,6 +342,8 @@ def from_networkx(
     if n and has_nt == n:
         form = "typed"
         types = [d["ntype"] for _, d in nodes]
+        for (k, _), t in zip(nodes, types):
+            _check_name(t, f"node attribute 'ntype' (node {k!r})")
         ext = [k[1] if isinstance(k, tuple) and len(k) == 2 and k[0] == t else k for (k, _), t in zip(nodes, types)]
     elif has_bp:
         if has_bp < n:
@@ -535,6 +558,9 @@ def from_igraph(
 
     Raises
     ------
+    TypeError
+        If ``G`` is not an igraph graph, ``ntype`` (argument or vertex attribute) is not a
+        str, or weights are not numeric.
     ValueError
         If a bipartite edge joins two vertices of the same side, or ``etype`` does not fit.
     """
@@ -543,6 +569,7 @@ def from_igraph(
     if not isinstance(G, ig.Graph):
         raise TypeError(f"G must be an igraph.Graph, got {type(G).__name__}")
     _check_duplicates(duplicates)
+    _check_name(ntype, "ntype")
     n = G.vcount()
     vattrs = set(G.vs.attributes())
     if etype is None and "etype" in G.attributes():
@@ -556,7 +583,10 @@ def from_igraph(
     eattrs = set(G.es.attributes())
     w = None
     if weight in eattrs:
-        w = np.asarray([1.0 if x is None else x for x in G.es[weight]], dtype=np.float64)
+        try:
+            w = np.asarray([1.0 if x is None else x for x in G.es[weight]], dtype=np.float64)
+        except (TypeError, ValueError):
+            raise TypeError(f"edge attribute {weight!r} must be numeric") from None
     ts = None
     if timestamp in eattrs:
         raw = G.es[timestamp]
@@ -592,7 +622,7 @@ def from_igraph(
         return _assemble(nodes, [(etype, local[src], local[dst], w, ts)], duplicates, device)
 
     if etype is None:
-        nts = set(G.vs["ntype"]) if "ntype" in vattrs else {ntype}
+        nts = {_check_name(t, "vertex attribute 'ntype'") for t in G.vs["ntype"]} if "ntype" in vattrs else {ntype}
         if len(nts) > 1:
             raise ValueError(f"vertex attribute 'ntype' has several values {sorted(map(str, nts))}; "
                              "a heterogeneous igraph needs a boolean 'type' vertex attribute")
@@ -615,7 +645,8 @@ def to_pyg(g: Graph) -> HeteroData:
     ``data[ntype].num_nodes`` for every node type, ``data[etype].edge_index`` (int64, shape
     ``(2, E)``, CSR order), ``edge_weight`` (float32, ``(E,)``) and ``time`` (int64, ``(E,)``)
     when present. Tensor node attributes whose first dimension is the node count (features)
-    become node attributes of the same name. ``data.id_maps`` holds a copy of each
+    become node attributes of the same name; other node attributes and ``g.meta`` are not
+    exported. ``data.id_maps`` holds a copy of each
     :class:`IdMap`, which :func:`from_pyg` uses. Tensors are copies, not views of the store.
     """
     from torch_geometric.data import HeteroData
@@ -652,12 +683,12 @@ def from_pyg(
     data : HeteroData or Data
         Node types need ``num_nodes`` (or a node tensor to infer it from). Each edge type
         needs ``edge_index`` (integer, ``(2, E)``); ``edge_weight`` (``(E,)``) and ``time``
-        (``(E,)``) are read when present. A ``Data`` becomes node type ``node`` with edge
+        (``(E,)``) are read when present, other edge attributes (``edge_attr``, ...) are not. A ``Data`` becomes node type ``node`` with edge
         type ``("node", "links", "node")``. Node tensors with ``num_nodes`` rows become
         ``g.node_attrs``.
     id_maps : mapping ntype -> IdMap or sequence of ids, optional
-        External ids per node type; default ``data.id_maps`` (set by :func:`to_pyg`), else
-        ``0..n-1``.
+        External ids per node type (every key must be a node type of ``data``); default
+        ``data.id_maps`` (set by :func:`to_pyg`), else ``0..n-1``.
     duplicates : {'merge', 'keep', 'error'}
     device : default: the device of the edge tensors.
 
@@ -667,7 +698,7 @@ def from_pyg(
         If ``data`` is not a PyG data object or ``edge_index`` is not integer.
     ValueError
         If a node count is unknown, ``edge_index`` has the wrong shape, or an id map has the
-        wrong length.
+        wrong length or names a node type ``data`` lacks.
     """
     from torch_geometric.data import Data, HeteroData
 
@@ -686,6 +717,9 @@ def from_pyg(
         id_maps = getattr(data, "id_maps", None) or {}
     if not isinstance(id_maps, Mapping):
         raise TypeError(f"id_maps must map node type -> ids, got {type(id_maps).__name__}")
+    unknown = [nt for nt in id_maps if nt not in node_types]
+    if unknown:
+        raise ValueError(f"id_maps names node type {unknown[0]!r}, which data lacks; data has {node_types}")
 
     counts: dict[str, int] = {}
     for nt in node_types:
@@ -726,7 +760,7 @@ def from_pyg(
 def _import_dgl() -> Any:
     try:
         import dgl
-    except ImportError as e:  # also raised by a dgl build that does not match torch
+    except (ImportError, OSError) as e:  # a dgl build that does not match torch raises either
         raise ImportError(_DGL_MISSING) from e
     return dgl
 

@@ -412,3 +412,34 @@ def test_numpy_scalars_are_accepted_and_non_finite_rates_rejected():
     with pytest.raises(ValueError, match=r"SybilSpec.topology must be one of 'star', 'serial', 'parallel', 'clique'"):
         SybilSpec(topology="ring")
     assert make_dataset(**SMALL, test_fraction=np.float32(0.25)).info["test_fraction"] == 0.25
+
+
+def test_numpy_scalars_in_sybil_spec_keep_meta_json_and_save(tmp_path):
+    import numpy as np
+
+    spec = SybilSpec(num_sybils=np.int64(5), attack_edges=np.int32(2), target_items=np.int64(3),
+                     target_weight=np.float32(4.0), camouflage=np.int64(1))
+    assert spec == SybilSpec(num_sybils=5, attack_edges=2, target_items=3, target_weight=4.0, camouflage=1)
+    assert type(spec.num_sybils) is int and type(spec.target_weight) is float
+    g = make_graph(**SMALL, sybil=spec, seed=0)
+    json.dumps(g.meta)
+    json.dumps(make_dataset(**SMALL, sybil=spec, seed=0).info)
+    h = gr.Graph.load(g.save(tmp_path / "g"))
+    assert h.meta["synthetic"]["sybil"]["num_sybils"] == 5
+
+
+def test_time_span_must_fit_int64():
+    with pytest.raises(ValueError, match=r"time_span\[1\] must be an integer"):
+        make_graph(**SMALL, time_span=(0, 2**64))
+    with pytest.raises(ValueError, match="time_span must be at most 2\\*\\*63 - 1 wide"):
+        make_graph(**SMALL, time_span=(-(2**62), 2**63 - 1))  # the window widths would overflow
+    t0, t1 = -(2**62), 2**62 - 1  # as wide as allowed: 2**63 - 1
+    ts = make_graph(**SMALL, time_span=(t0, t1), seed=0).edges(INTERACTS).timestamp
+    assert int(ts.min()) >= t0 and int(ts.max()) < t1
+
+
+def test_sybil_target_weight_must_be_a_float32_weight():
+    with pytest.raises(ValueError, match=r"SybilSpec.target_weight must be a finite number in \(0, 3.40282e\+38\]"):
+        SybilSpec(target_weight=1e300)
+    with pytest.raises(ValueError, match="SybilSpec.target_weight 1e-300 rounds to 0"):
+        SybilSpec(target_weight=1e-300)

@@ -125,6 +125,15 @@ def test_from_scipy_merge_equals_scipys_summed_matrix(values: list, weighted: bo
     assert kept.edges().weight is None and kept.num_edges() == 2 and kept.to_scipy().toarray().tolist() == [[2.0]]
 
 
+def test_from_scipy_refuses_1d_arrays_and_non_bool_weighted() -> None:
+    with pytest.raises(ValueError, match=r"matrix must be 2-D .* got shape \(3,\)"):
+        io.from_scipy(sp.coo_array(np.array([1, 0, 2])))
+    for bad in ("no", 1):
+        with pytest.raises(TypeError, match="weighted must be True or False"):
+            io.from_scipy(sp.eye(2, format="csr"), weighted=bad)
+    assert io.from_scipy(sp.eye(2, format="csr"), weighted=np.bool_(True)).edges().weight is not None
+
+
 def test_from_scipy_bad_input() -> None:
     with pytest.raises(TypeError, match="scipy.sparse"):
         io.from_scipy(np.eye(2))
@@ -305,6 +314,34 @@ def test_from_igraph_plain_and_bad() -> None:
 
 
 # ---------------------------------------------------------------------- PyG
+def test_node_type_and_relation_names_must_be_str() -> None:
+    import igraph as ig
+
+    G = nx.path_graph(3)
+    nx.set_node_attributes(G, 5, "ntype")
+    with pytest.raises(TypeError, match=r"node attribute 'ntype' \(node 0\) must be a str, got 5"):
+        io.from_networkx(G)
+    with pytest.raises(TypeError, match="ntype must be a str, got 5"):
+        io.from_networkx(nx.path_graph(3), ntype=5)
+    with pytest.raises(TypeError, match="relation must be a str"):
+        io.from_networkx(nx.path_graph(3), relation=("a",))
+    with pytest.raises(TypeError, match="ntype must be a str, got 5"):
+        io.from_igraph(ig.Graph.Ring(3), ntype=5)
+    H = ig.Graph.Ring(3)
+    H.vs["ntype"] = [7, 7, 7]
+    with pytest.raises(TypeError, match="vertex attribute 'ntype' must be a str, got 7"):
+        io.from_igraph(H)
+
+
+def test_from_igraph_non_numeric_weight_names_the_attribute() -> None:
+    import igraph as ig
+
+    H = ig.Graph(n=2, edges=[(0, 1)], directed=True)
+    H.es["weight"] = ["heavy"]
+    with pytest.raises(TypeError, match="edge attribute 'weight' must be numeric"):
+        io.from_igraph(H)
+
+
 def test_to_pyg_layout(hetero: Graph) -> None:
     from torch_geometric.data import HeteroData
 
@@ -367,6 +404,12 @@ def test_from_pyg_homogeneous_and_bad() -> None:
         io.from_pyg({"edge_index": None})
 
 
+def test_from_pyg_refuses_id_maps_for_unknown_node_types(hetero: Graph) -> None:
+    data = io.to_pyg(hetero)
+    with pytest.raises(ValueError, match=r"id_maps names node type 'users', which data lacks"):
+        io.from_pyg(data, id_maps={"users": hetero.id_map("user").ids})  # a typo, not silently 0..n-1
+
+
 def test_pyg_round_trip_random_graph() -> None:
     rng = np.random.default_rng(0)
     g = Graph()
@@ -415,6 +458,21 @@ def test_dgl_round_trip(hetero: Graph) -> None:
     back = io.from_dgl(G, id_maps={nt: hetero.id_map(nt) for nt in hetero.node_types})
     assert back.node_types == hetero.node_types
     assert_same_graph(hetero, back, ordered=False)  # DGL sorts edge types
+
+
+def test_dgl_build_that_does_not_match_torch_raises_helpful_import_error(
+    hetero: Graph, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # DGL wheels built for another torch fail on import with FileNotFoundError ("Cannot find
+    # DGL C++ graphbolt library"), not ImportError
+    fake = tmp_path / "dgl"
+    fake.mkdir()
+    (fake / "__init__.py").write_text("raise FileNotFoundError('Cannot find DGL C++ graphbolt library')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "dgl", raising=False)
+    with pytest.raises(ImportError, match=r"pip install graphrec\[dgl\]") as e:
+        hetero.to_dgl()
+    assert isinstance(e.value.__cause__, FileNotFoundError)
 
 
 # ---------------------------------------------------------------- packaging
