@@ -210,7 +210,11 @@ def cmd_score(args: argparse.Namespace) -> int:
 def _read_user_file(path: Path) -> list[str]:
     if not path.is_file():
         raise CliError(f"--users {path}: no such file")
-    ids = [line.strip() for line in path.read_text().splitlines() if line.strip()]
+    try:
+        text = path.read_text(encoding="utf-8-sig")  # -sig: a byte-order mark is not part of the first id
+    except UnicodeDecodeError as err:
+        raise CliError(f"--users {path}: not UTF-8 text (byte {err.start})") from None
+    ids = [line.strip() for line in text.splitlines() if line.strip()]
     if not ids:
         raise CliError(f"--users {path}: the file lists no user ids")
     return ids
@@ -255,7 +259,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, help="output file (.parquet or .csv)")
     s.add_argument("--users", default=None, help="file with one external user id per line")
     s.add_argument("--resume", action="store_true", help="continue an interrupted run")
-    s.add_argument("--chunk", type=int, default=4096, help="users per written chunk")
+    s.add_argument("--chunk", type=int, default=4096, help="users per written chunk (default: 4096)")
     s.add_argument("--include-seen", action="store_true", help="do not exclude training items")
     s.set_defaults(func=cmd_score)
     return p

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .checks import check_int
+from .checks import check_bool, check_int
 from .graph.edges import EdgeType
 from .graph.store import INTERACTS, Graph
 from .models.base import Recommender
@@ -43,13 +43,19 @@ def _user_indices(graph: Graph, etype: EdgeType, users: Any | None) -> np.ndarra
     id_map = graph.id_map(etype[0])
     if users is None:
         return np.arange(len(id_map), dtype=np.int64)
-    ids = np.asarray(list(users))
+    ids = np.asarray([users] if isinstance(users, str) else list(users))  # one id string is one user
     if not id_map.is_str and ids.dtype.kind in "UO":
         try:
             ids = ids.astype(np.int64)
-        except ValueError:
-            bad = next(x for x in ids if not str(x).lstrip("-").isdigit())
-            raise ValueError(f"user ids are integers; {bad!r} is not one") from None
+        except (ValueError, TypeError, OverflowError):
+            for x in ids:  # name the first id that does not convert
+                try:
+                    np.asarray([x]).astype(np.int64)
+                except OverflowError:
+                    raise ValueError(f"user id {str(x)!r} is outside int64's range, so no user has it") from None
+                except (ValueError, TypeError):
+                    raise ValueError(f"user ids are integers; {str(x)!r} is not one") from None
+            raise
     index = id_map.to_index(ids)
     distinct, counts = np.unique(index, return_counts=True)
     if counts.size and counts.max() > 1:
@@ -101,10 +107,6 @@ def _join_parts(parts: list[Path], out: Path, fmt: str) -> None:
         finally:
             if writer is not None:
                 writer.close()
-        if writer is None:  # no users at all: an empty, well-formed file
-            import pyarrow as pa
-
-            pq.write_table(pa.table({c: [] for c in SCORE_COLUMNS}), tmp)
     else:
         with open(tmp, "w", encoding="utf-8") as f:
             f.write(",".join(SCORE_COLUMNS) + "\n")
@@ -129,11 +131,11 @@ def _plan(
     out: Path, graph: Graph, etype: EdgeType, *, k: int, users: Any | None, resume: bool, chunk_users: int,
     exclude_seen: bool, config: dict[str, Any] | None,
 ) -> tuple[Path, str, np.ndarray, dict[str, Any]]:
-    """The checked output path, its format, the user indices and the run's manifest."""
+    """The checked output path, its format, the user indices and the run's manifest (with the checked arguments)."""
     out = Path(out)
     fmt = _format(out)
-    check_int("k", k, 1)
-    check_int("chunk_users", chunk_users, 1)
+    k, chunk_users = check_int("k", k, 1), check_int("chunk_users", chunk_users, 1)  # plain ints for the manifest
+    resume, exclude_seen = check_bool("resume", resume), check_bool("exclude_seen", exclude_seen)
     if out.is_dir():
         raise ValueError(f"--out {out} is a directory; name a .parquet or .csv file")
     user_idx = _user_indices(graph, etype, users)
@@ -178,9 +180,15 @@ def score_to_file(
         If ``resume`` finds parts written with another configuration, or ids repeat or are malformed.
     KeyError
         If ``users`` holds unknown ids.
+    TypeError
+        If ``resume`` or ``exclude_seen`` is not a bool.
+    RuntimeError
+        If ``model`` is not fitted (checked before anything is written).
     """
+    model._require_fitted()  # before the parts folder exists: nothing to resume from an unfitted model
     out, fmt, user_idx, manifest = _plan(out, model._require_graph(), model.etype, k=k, users=users, resume=resume,
                                          chunk_users=chunk_users, exclude_seen=exclude_seen, config=config)
+    k, chunk_users, exclude_seen = manifest["k"], manifest["chunk_users"], manifest["exclude_seen"]
     parts_dir = out.with_name(out.name + ".parts")
     if not parts_dir.exists():
         parts_dir.mkdir(parents=True)
@@ -188,7 +196,7 @@ def score_to_file(
     if out.exists():
         out.unlink()  # never leave an older complete-looking file beside new parts
 
-    starts = range(0, len(user_idx), chunk_users)
+    starts = range(0, max(len(user_idx), 1), chunk_users)  # no users: one empty part, typed like any other
     parts = [parts_dir / f"part-{i:06d}.{fmt}" for i in range(len(starts))]
     rows = 0
     bar = tqdm(total=len(user_idx), desc="score", unit="user", disable=not progress)

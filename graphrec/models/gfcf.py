@@ -11,7 +11,8 @@ The first term is the linear (normalised item–item) low-pass filter; the secon
 low-pass filter built from the top-``k`` right singular vectors ``V_k`` of ``R̃``. The paper
 uses ``alpha = 0.3`` and ``k = 256`` on Gowalla (Recall@20 0.1849).
 
-Nothing item × item is ever formed. For a batch of ``B`` users the linear term is two sparse
+Scoring never forms an item × item matrix (only the exact SVD of a small graph, at most 4096
+items, builds the Gram matrix ``R̃ᵀR̃``). For a batch of ``B`` users the linear term is two sparse
 steps: ``T = R_B R̃ᵀ`` by gathering the rows of ``R̃ᵀ`` of each user's items and adding them
 into a dense ``(n_users, B)`` block (work = the batch's two-hop paths), then ``R̃ᵀ T`` as one
 SpMM. The ideal term is a gather into ``(B, k)`` and one dense ``(B, k) @ (k, n_items)``
@@ -44,7 +45,7 @@ from typing import Any, ClassVar
 
 import torch
 
-from ..checks import check_int, check_number, check_seed
+from ..checks import SEED_MAX, check_int, check_number, check_seed
 from ..eval.metrics import ndcg
 from ..graph.edges import EdgeType
 from ..graph.ops import gather_rows
@@ -365,7 +366,7 @@ class GFCF(Recommender):
         if users.numel() == 0:
             return tuple(PAPER_DEFAULTS[n] if v == "auto" else v for n, v in (("alpha", alpha), ("k", k), ("sharpen", sharpen)))  # type: ignore[return-value]
         if users.numel() > self.tune_users:
-            gen = torch.Generator().manual_seed(self.seed + 1)
+            gen = torch.Generator().manual_seed((self.seed + 1) % (SEED_MAX + 1))  # seed 2**64-1 wraps to 0
             users = users[torch.randperm(users.numel(), generator=gen)[: self.tune_users].to(users.device)].sort().values
         es = fit_graph.edges(self.etype)
         kmax_allowed = min(es.num_src, es.num_dst)

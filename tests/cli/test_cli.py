@@ -283,3 +283,54 @@ def test_score_resume_after_sigkill(tmp_path: Path) -> None:
     assert len(users) == n_users
     ranks = np.array([k[1] for k in keys])
     assert ranks.max() == 10 and (np.bincount(ranks)[1:] == n_users).all(), "gaps in ranks"
+
+
+def test_score_to_file_takes_numpy_scalars_and_leaves_nothing_on_bad_arguments(tmp_path: Path) -> None:
+    from graphrec.data.registry import load
+    from graphrec.models import create
+    from graphrec.models.baselines import MostPop
+
+    data = load(str(write_split_dir(tmp_path / "tiny")))
+    model = create("mostpop").fit(data)
+    out = tmp_path / "recs.csv"
+    # NumPy scalars are numbers and flags (they used to break the parts manifest's JSON)
+    assert scoring.score_to_file(model, out, k=np.int64(2), chunk_users=np.int64(3), exclude_seen=np.bool_(True)) == 8
+    for kwargs, error, message in (({"exclude_seen": "no"}, TypeError, "exclude_seen must be True or False"),
+                                   ({"resume": 1}, TypeError, "resume must be True or False")):
+        with pytest.raises(error, match=message):
+            scoring.score_to_file(model, tmp_path / "bad.csv", **kwargs)
+    with pytest.raises(RuntimeError, match="not fitted"):
+        scoring.score_to_file(MostPop(data.train), tmp_path / "bad.csv")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["recs.csv", "tiny"]  # no parts folder left to resume
+
+
+def test_score_to_file_with_no_users_writes_typed_columns(tmp_path: Path) -> None:
+    from graphrec.graph.store import INTERACTS, Graph
+    from graphrec.models import create
+
+    g = Graph()
+    g.add_edges(INTERACTS, ["u1", "u1", "u2"], ["a", "b", "a"], by="id")
+    model = create("mostpop").fit(g)
+    full, empty = tmp_path / "full.parquet", tmp_path / "empty.parquet"
+    assert scoring.score_to_file(model, full, k=2) == 1  # u1 has seen every item, u2 all but b
+    assert scoring.score_to_file(model, empty, k=2, users=[]) == 0
+    assert pq.read_table(empty).schema == pq.read_table(full).schema  # not columns of type null
+    assert scoring.score_to_file(model, tmp_path / "one.csv", k=2, users="u2") == 1  # one id, not its characters
+
+
+def test_score_user_file_ids_name_themselves(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    d = write_split_dir(tmp_path / "tiny")
+    users = tmp_path / "users.txt"
+    base = ["score", "--data", str(d), "--model", "mostpop", "--k", "1", "--out", str(tmp_path / "r.csv"), "--users", str(users)]
+    for text, needle in (("3\n99999999999999999999\n", "user id '99999999999999999999' is outside int64's range"),
+                         ("3\n3.0\n", "user ids are integers; '3.0' is not one")):
+        users.write_text(text)
+        code, _, err = run_cli(capsys, *base)
+        assert code == 2 and needle in err, err
+    users.write_bytes(b"3\n\xe9\n")
+    code, _, err = run_cli(capsys, *base)
+    assert code == 2 and "not UTF-8 text" in err, err
+    users.write_text("\ufeff3\r\n1\r\n", encoding="utf-8")  # a byte-order mark and Windows line ends
+    code, _, err = run_cli(capsys, *base)
+    assert code == 0, err
+    assert [line.split(",")[0] for line in (tmp_path / "r.csv").read_text().splitlines()[1:]] == ["3", "1"]

@@ -93,3 +93,22 @@ def test_mostpop_on_a_custom_edge_type_evaluates_like_interactions() -> None:
     ref = gr.evaluate(MostPop().fit(g), Dataset("g", g, held_out_graph(g, *held)), k=[3, 20])
     ours = gr.evaluate(MostPop(etype=likes).fit(c), Dataset("c", c, held_out_graph(c, *held, etype=likes)), k=[3, 20])
     assert ours.metrics == ref.metrics and ours.users.tolist() == [0, 5, 11]
+
+
+def test_itemknn_equals_dense_cosine() -> None:
+    g = small_graph(2)
+    u, i = g.edges(INTERACTS).coo()
+    r = np.zeros((12, 9))
+    r[u.numpy(), i.numpy()] = 1.0
+    norms = np.sqrt(r.sum(0))
+    for shrink in (0.0, 2.0):
+        sim = r.T @ r / (norms[:, None] * norms[None, :] + shrink + 1e-12)
+        np.fill_diagonal(sim, 0.0)
+        m = ItemKNN(neighbors=8, shrink=shrink, block=4).fit(g)  # 8 = every other item: no truncation
+        np.testing.assert_allclose(m.similarity.to_dense().numpy(), sim, rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(m.score(torch.arange(12)).numpy(), r @ sim, rtol=1e-5, atol=1e-6)
+        kept = ItemKNN(neighbors=2, shrink=shrink).fit(g).similarity.to_dense().numpy()
+        for row, full in zip(kept, sim):  # each item keeps its two largest similarities (ties either way)
+            top = np.sort(full)[::-1][:2]
+            np.testing.assert_allclose(np.sort(row[row > 0])[::-1], top[top > 0], rtol=1e-5)
+            np.testing.assert_allclose(row[row > 0], full[row > 0], rtol=1e-5)

@@ -293,3 +293,10 @@ def test_tuning_never_counts_a_masked_item_as_a_hit() -> None:
     valid2.add_edges(INTERACTS, [0], [2])
     judge = gfcf_module._Judge(train, valid2, INTERACTS, 3)
     assert judge.ndcg_sum(torch.tensor([[0.0, 5.0, 0.0]]), judge.prepare(users)) == 1.0
+
+
+def test_largest_seed_samples_the_tuning_users() -> None:
+    # the tuning-user sample is seeded with seed + 1, which overflowed torch's 64-bit seed for seed 2**64 - 1
+    data = planted()
+    m = GFCF(seed=2**64 - 1, tune_users=5, k=8, sharpen=0.0).fit(data)
+    assert m.tuned_ and m.alpha_ in gfcf_module.ALPHA_GRID
