@@ -230,6 +230,8 @@ class Graph:
     def resolve_etype(self, etype: EdgeType | str | None = None) -> EdgeType:
         """Full ``(src, rel, dst)`` for a relation name, a full triple, or ``None`` (the only one / interactions)."""
         if etype is None:
+            if not self._edges:
+                raise ValueError("graph has no edge types")
             if len(self._edges) == 1:
                 return next(iter(self._edges))
             if INTERACTS in self._edges:

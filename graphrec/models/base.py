@@ -88,9 +88,11 @@ class Recommender(abc.ABC):
             raise ValueError(f"{type(self).__name__}.fit needs a training graph")
         if self.graph is not None and train.device != self.graph.device:
             train = train.to(self.graph.device)
+        self.etype = train.resolve_etype(self.etype)  # a relation name becomes its (src, rel, dst) triple
         if train.num_edges(self.etype) == 0:
             raise ValueError(f"{type(self).__name__}: the training graph has no {self.etype} edges")
         self.graph = train
+        self._fitted = False  # a fit that fails leaves no model that pairs this graph with older weights
         self._fit(train, valid=valid, **kwargs)
         self._fitted = True
         return self

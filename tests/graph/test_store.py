@@ -661,3 +661,8 @@ def test_merge_and_error_leave_earlier_kept_multi_edges_alone() -> None:
     es = g.edges(INTERACTS)
     assert [p.tolist() for p in es.coo()] == [[0, 1, 2], [0, 1, 2]]
     assert es.weight.tolist() == [7.0, 5.0, 3.0] and es.timestamp.tolist() == [9, 7, 8]
+
+
+def test_an_edgeless_graph_says_it_has_no_edge_types() -> None:
+    with pytest.raises(ValueError, match="graph has no edge types"):
+        Graph().edges()

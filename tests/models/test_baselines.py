@@ -112,3 +112,24 @@ def test_itemknn_equals_dense_cosine() -> None:
             top = np.sort(full)[::-1][:2]
             np.testing.assert_allclose(np.sort(row[row > 0])[::-1], top[top > 0], rtol=1e-5)
             np.testing.assert_allclose(row[row > 0], full[row > 0], rtol=1e-5)
+
+
+def test_a_relation_name_resolves_to_its_edge_type_at_fit() -> None:
+    from graphrec.data.synthetic import make_dataset
+
+    data = make_dataset(num_users=40, num_items=30, seed=0)
+    users = data.train.id_map("user").ids[:3]
+    by_name = MostPop(etype="interacts").fit(data)
+    assert by_name.etype == INTERACTS
+    assert (by_name.recommend(users, k=5)[0] == MostPop().fit(data).recommend(users, k=5)[0]).all()
+
+
+def test_a_failed_refit_leaves_the_model_unfitted() -> None:
+    from graphrec.data.synthetic import make_dataset
+
+    data = make_dataset(num_users=40, num_items=30, seed=0)
+    model = ItemKNN().fit(data)
+    with pytest.raises(TypeError, match="progress must be True or False"):
+        model.fit(make_dataset(num_users=50, num_items=30, seed=1), progress="x")
+    with pytest.raises(RuntimeError, match="ItemKNN is not fitted"):  # never the new graph with the old similarity
+        model.recommend(data.train.id_map("user").ids[:2])
