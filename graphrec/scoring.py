@@ -87,8 +87,9 @@ def _write_part(table: dict[str, np.ndarray], path: Path, fmt: str) -> None:
         pq.write_table(pa.table({c: table[c] for c in SCORE_COLUMNS}), tmp)
     else:
         with open(tmp, "w", encoding="utf-8", newline="") as f:
+            # %.9g: every float32 score reads back exactly
             csv.writer(f).writerows(zip(table["user"].tolist(), table["rank"].tolist(), table["item"].tolist(),
-                                        np.char.mod("%.7g", table["score"]).tolist()))
+                                        np.char.mod("%.9g", table["score"]).tolist()))
     tmp.replace(path)
 
 

@@ -334,3 +334,16 @@ def test_score_user_file_ids_name_themselves(tmp_path: Path, capsys: pytest.Capt
     code, _, err = run_cli(capsys, *base)
     assert code == 0, err
     assert [line.split(",")[0] for line in (tmp_path / "r.csv").read_text().splitlines()[1:]] == ["3", "1"]
+
+
+def test_csv_scores_read_back_as_the_parquet_float32_scores(tmp_path: Path) -> None:
+    from graphrec.data.synthetic import make_dataset
+    from graphrec.models import create
+
+    model = create("gfcf", alpha=0.3, k=8, sharpen=0.0).fit(make_dataset(num_users=60, num_items=40, seed=0))
+    scoring.score_to_file(model, tmp_path / "r.csv", k=5)
+    scoring.score_to_file(model, tmp_path / "r.parquet", k=5)
+    lines = (tmp_path / "r.csv").read_text().splitlines()[1:]
+    from_csv = np.array([float(line.rsplit(",", 1)[1]) for line in lines], dtype=np.float32)
+    from_parquet = np.asarray(pq.read_table(tmp_path / "r.parquet").column("score").to_pylist(), dtype=np.float32)
+    assert np.array_equal(from_csv, from_parquet)
