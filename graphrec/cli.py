@@ -88,6 +88,7 @@ def _training_summary(model: Any) -> dict[str, Any] | None:
     if not isinstance(result, TrainResult):
         return None
     refit = getattr(model, "refit_result", None)
+    metric = next((k for h in result.history for k in h if "@" in k), None)  # the early-stopping metric, e.g. ndcg@20
     out = {
         "epochs_run": result.epochs_run, "best_epoch": result.best_epoch if result.best_epoch > 0 else None,
         "stopped_early": result.stopped_early,
@@ -97,6 +98,7 @@ def _training_summary(model: Any) -> dict[str, Any] | None:
         # whether the served weights are the refit's (a refit skipped or cut short by max_minutes is not served)
         "refit_served": None if refit is None else not refit.stopped_by_time,
         "best_valid": None if math.isnan(result.best_metric) else round(result.best_metric, 6),
+        "valid_metric": metric,
         "valid_curve": [[h["epoch"], round(v, 6)] for h in result.history for k, v in h.items() if "@" in k],
     }
     selection = getattr(model, "selection", None)
@@ -113,7 +115,7 @@ def _describe_training(t: dict[str, Any]) -> str:
     if t["best_epoch"] is not None:
         text += f" (best {t['best_epoch']}{', stopped early' if t['stopped_early'] else ''})"
     if t["best_valid"] is not None:
-        text += f" · best validation {t['best_valid']:.4f}"
+        text += f" · best validation {t['valid_metric'] or 'score'} {t['best_valid']:.4f}"
     if t["refit_served"]:
         text += f", refit on all of train for {t['refit_epochs']}"
     elif t["refit_epochs"]:
@@ -170,7 +172,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(_finite(result), allow_nan=False))
     else:
-        print(f"{data.name} · {args.model} {params or ''} · {len(report.users)} test users · device {device}")
+        print(f"{data.name} · {args.model}{f' {params}' if params else ''} · {len(report.users)} test users · device {device}")
         for key, val in report.metrics.items():
             print(f"  {key:<14} {val:.4f}")
         print(f"  fit {fit_s:.2f}s · eval {report.seconds:.2f}s")
@@ -229,22 +231,26 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 # ----------------------------------------------------------------------- main
 def build_parser() -> argparse.ArgumentParser:
+    from .models.registry import available
+
+    models = ", ".join(available())
     p = argparse.ArgumentParser(prog="graphrec", description="Graph-centric recommendation on one graph store.")
     p.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     p.add_argument("--threads", type=int, default=None,
                    help="CPU threads for torch (default: torch's; `demo` defaults to 1, faster on its small graph)")
-    sub = p.add_subparsers(dest="command", required=True)
+    sub = p.add_subparsers(dest="command", required=True, metavar="{demo,evaluate,score}")  # named in the missing-command error
 
     d = sub.add_parser("demo", help="run every layer on the built-in synthetic dataset")
     d.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
     d.add_argument("--seed", type=int, default=0, help="seeds the synthetic data and the models (default: 0)")
-    d.add_argument("--models", default=None, help="comma-separated subset of models")
+    d.add_argument("--models", default=None, help=f"comma-separated subset of: {models} (default: all)")
     d.set_defaults(func=cmd_demo)
 
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--data", required=True, help="dataset name (gowalla, lastfm, ml-100k, synthetic, ...) or path")
-    common.add_argument("--model", required=True, help="registered model name")
-    common.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="model hyper-parameter (repeatable)")
+    common.add_argument("--data", required=True, help="dataset name (gowalla, lastfm, ml-100k, synthetic, ...), a split directory "
+                        "or a .csv/.tsv/.parquet edge table with user,item columns")
+    common.add_argument("--model", required=True, help=f"model name: {models}")
+    common.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="model hyper-parameter (repeatable; an unknown KEY's error lists the model's keys)")
     common.add_argument("--seed", type=int, default=0,
                         help="seeds the models, and the split of synthetic data and edge tables (default: 0)")
     common.add_argument("--device", default="cpu", help="cpu or cuda, cuda:1, ... (default: cpu)")

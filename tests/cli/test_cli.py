@@ -57,9 +57,11 @@ def test_evaluate_reports_what_training_did(tmp_path: Path, capsys: pytest.Captu
     assert t["stopped_by_time"] is False and t["epoch_seconds"] > 0
     assert [e for e, _ in t["valid_curve"]] == [2, 4]
     assert t["best_valid"] == max(v for _, v in t["valid_curve"]) and 0 < t["best_valid"] <= 1
+    assert t["valid_metric"] == "ndcg@20"
     code, out, err = run_cli(capsys, *common)
     assert code == 0, err
     assert f"training: 4 epochs (best {t['best_epoch']})" in out and "refit on all of train" in out
+    assert f"best validation ndcg@20 {t['best_valid']:.4f}" in out  # which metric, not a bare number
     code, out, _ = run_cli(capsys, "evaluate", "--data", "synthetic", "--model", "mostpop", "--json")
     assert "training" not in json.loads(out.strip().splitlines()[-1])
     code, out, err = run_cli(capsys, *common, "--param", "reg=30,1e-3", "--json")  # a comma list: chosen on validation
@@ -70,6 +72,23 @@ def test_evaluate_reports_what_training_did(tmp_path: Path, capsys: pytest.Captu
     code, out, err = run_cli(capsys, *common, "--param", "reg=30,1e-3")
     assert code == 0, err
     assert "reg 0.001 chosen on validation (30: " in out
+
+
+def test_help_and_usage_errors_name_the_choices(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from graphrec.models.registry import available
+
+    with pytest.raises(SystemExit):
+        main([])
+    assert "required: {demo,evaluate,score}" in capsys.readouterr().err
+    for command, option in (("evaluate", "--model"), ("score", "--model"), ("demo", "--models")):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        out = " ".join(capsys.readouterr().out.split())
+        assert f"{option} {option[2:].rstrip('s').upper()}" in out and all(name in out for name in available()), command
+    d = write_split_dir(tmp_path / "tiny")
+    code, out, err = run_cli(capsys, "evaluate", "--data", str(d), "--model", "mostpop")
+    assert code == 0, err
+    assert " · mostpop · 4 test users" in out.splitlines()[0]  # no parameters: no stray space
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,9 @@ import math
 
 import pytest
 
+from graphrec import INTERACTS
 from graphrec.cli import main
+from graphrec.data import load
 from graphrec.demo import run_demo
 from graphrec.models.registry import REGISTRY, _load_builtin_models
 
@@ -18,6 +20,10 @@ def test_demo_command_prints_one_row_per_model(capsys: pytest.CaptureFixture[str
     rows = [line.split() for line in out.splitlines() if line.split()[:1] in (["mostpop"], ["itemknn"], ["ppr"])]
     assert [r[0] for r in rows] == ["mostpop", "itemknn", "ppr"]
     assert all(0 < float(r[1]) <= 1 for r in rows)  # recall@20
+    # bytes of the interaction edge set alone (the trust edges are another edge set), and a legend for the columns
+    es = load("synthetic", seed=0).train.edges(INTERACTS)
+    assert f"store: {es.nbytes(include_cache=False) / es.num_edges:.1f} bytes per interaction" in out
+    assert "mean over the 2000 test users, each ranking all 1000 items" in out and "cover: share of the items" in out
     assert main(["demo", "--models", "nosuchmodel"]) == 2
     out, err = capsys.readouterr()
     assert out == "" and err.count("\n") == 1 and "unknown model(s) nosuchmodel" in err  # one line, nothing before
