@@ -14,6 +14,7 @@ import csv
 import hashlib
 import json
 import shutil
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -64,18 +65,22 @@ def _user_indices(graph: Graph, etype: EdgeType, users: Any | None) -> np.ndarra
     return index
 
 
-def _chunk_table(model: Recommender, users: np.ndarray, k: int, exclude_seen: bool) -> dict[str, np.ndarray]:
+def _chunk_table(model: Recommender, users: np.ndarray, k: int, exclude_seen: bool) -> tuple[dict[str, np.ndarray], int]:
+    """The chunk's rows, and how many of its users got a list of two or more items all at one score."""
     g = model._require_graph()
     idx, val = model.recommend_indices(torch.from_numpy(users), k=k, exclude_seen=exclude_seen)
     idx, val = idx.cpu().numpy(), val.cpu().numpy()
     valid = np.isfinite(val)  # slots no item could fill (user saw nearly everything) are dropped
     rows, ranks = np.nonzero(valid)
+    n_valid = valid.sum(1)
+    last = val[np.arange(len(users)), np.maximum(n_valid - 1, 0)] if len(users) else val[:, 0]
+    tied = int(((n_valid >= 2) & (val[:, 0] == last)).sum()) if val.shape[1] else 0  # sorted: first == last means all equal
     return {
         "user": g.id_map(model.etype[0]).to_external(users[rows]),
         "rank": (ranks + 1).astype(np.int32),
         "item": g.id_map(model.etype[2]).to_external(idx[rows, ranks]),
         "score": val[rows, ranks].astype(np.float32),
-    }
+    }, tied
 
 
 def _write_part(table: dict[str, np.ndarray], path: Path, fmt: str) -> None:
@@ -199,14 +204,22 @@ def score_to_file(
 
     starts = range(0, max(len(user_idx), 1), chunk_users)  # no users: one empty part, typed like any other
     parts = [parts_dir / f"part-{i:06d}.{fmt}" for i in range(len(starts))]
-    rows = 0
+    rows, tied = 0, 0
     bar = tqdm(total=len(user_idx), desc="score", unit="user", disable=not progress)
     for start, part in zip(starts, parts):
         chunk = user_idx[start : start + chunk_users]
         if not part.exists():
-            _write_part(_chunk_table(model, chunk, k, exclude_seen), part, fmt)
+            table, n_tied = _chunk_table(model, chunk, k, exclude_seen)
+            _write_part(table, part, fmt)
+            tied += n_tied
         bar.update(len(chunk))
     bar.close()
+    if tied:
+        warnings.warn(
+            f"{tied} user(s) got a top-{k} list whose items all share one score (e.g. users without training "
+            f"interactions under {type(model).__name__}): the order within those lists is arbitrary",
+            RuntimeWarning, stacklevel=2,
+        )
     _join_parts(parts, out, fmt)
     shutil.rmtree(parts_dir)
     if fmt == "parquet":

@@ -365,12 +365,18 @@ class Graph:
         return self.edges(etype).normalized(weighted)
 
     def degree_stats(self) -> dict[str, dict[str, float]]:
-        """Min / mean / median / max degrees of both sides of every edge type."""
+        """Min / mean / median / max degrees (and the count of zeros) of both sides of every edge type.
+
+        Keys are ``"<relation>:<node type>"`` (``"interacts:user"``, ``"interacts:item"``); where
+        both sides are one node type they are ``"<relation>:<type>:out"`` and ``":in"``.
+        """
         out: dict[str, dict[str, float]] = {}
         for et, es in self._edges.items():
             for side in ("src", "dst"):
                 d = es.degree(side).to(torch.float64)
                 name = f"{et[1]}:{et[0] if side == 'src' else et[2]}"
+                if et[0] == et[2]:  # one node type on both sides: keep out- and in-degrees apart
+                    name += ":out" if side == "src" else ":in"
                 if d.numel() == 0:
                     out[name] = {"min": 0.0, "mean": 0.0, "median": 0.0, "max": 0.0, "zeros": 0}
                     continue

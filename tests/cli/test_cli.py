@@ -366,3 +366,19 @@ def test_csv_scores_read_back_as_the_parquet_float32_scores(tmp_path: Path) -> N
     from_csv = np.array([float(line.rsplit(",", 1)[1]) for line in lines], dtype=np.float32)
     from_parquet = np.asarray(pq.read_table(tmp_path / "r.parquet").column("score").to_pylist(), dtype=np.float32)
     assert np.array_equal(from_csv, from_parquet)
+
+
+def test_lists_of_tied_scores_are_reported(tmp_path: Path) -> None:
+    import warnings
+
+    from graphrec.graph.store import INTERACTS, Graph
+    from graphrec.models import create
+
+    g = Graph()
+    g.add_edges(INTERACTS, ["u1", "u1", "u2", "u2"], ["a", "b", "b", "c"], by="id")
+    g.add_nodes("user", ["cold"])  # no training interaction: item-based scores are all 0
+    with pytest.warns(RuntimeWarning, match=r"1 user\(s\) got a top-2 list whose items all share one score"):
+        scoring.score_to_file(create("itemknn").fit(g), tmp_path / "r.csv", k=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        scoring.score_to_file(create("itemknn").fit(g), tmp_path / "warm.csv", k=2, users=["u1", "u2"])

@@ -666,3 +666,11 @@ def test_merge_and_error_leave_earlier_kept_multi_edges_alone() -> None:
 def test_an_edgeless_graph_says_it_has_no_edge_types() -> None:
     with pytest.raises(ValueError, match="graph has no edge types"):
         Graph().edges()
+
+
+def test_degree_stats_keep_both_sides_of_a_user_to_user_relation() -> None:
+    g = Graph()
+    g.add_edges(TRUSTS, ["a", "a", "a"], ["b", "c", "d"], by="id")
+    stats = g.degree_stats()
+    assert stats["trusts:user:out"]["max"] == 3.0 and stats["trusts:user:out"]["zeros"] == 3
+    assert stats["trusts:user:in"]["max"] == 1.0 and stats["trusts:user:in"]["zeros"] == 1
