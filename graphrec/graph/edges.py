@@ -120,6 +120,10 @@ class EdgeSet:
         extra = "".join(f", {n}" for n, t in (("weight", self.weight), ("timestamp", self.timestamp)) if t is not None)
         return f"EdgeSet({self.etype}, {self.num_src}x{self.num_dst}, edges={self.num_edges}{extra})"
 
+    def _ones(self) -> torch.Tensor:
+        """Unit weights, float32 even where torch's default dtype was set to float64."""
+        return torch.ones(self.num_edges, dtype=torch.float32, device=self.device)
+
     def row(self) -> torch.Tensor:
         """Source index of each edge in CSR order, shape ``(nnz,)``, int64 (cached)."""
         if self._row is None:
@@ -136,10 +140,10 @@ class EdgeSet:
         if side not in ("src", "dst"):
             raise ValueError(f"side must be 'src' or 'dst', got {side!r}")
         if weighted:
-            w = self.weight if self.weight is not None else torch.ones(self.num_edges, device=self.device)
+            w = self.weight if self.weight is not None else self._ones()
             n = self.num_src if side == "src" else self.num_dst
             idx = self.row() if side == "src" else self.indices.to(torch.int64)
-            return torch.zeros(n, device=self.device).index_add_(0, idx, w)
+            return torch.zeros(n, dtype=torch.float32, device=self.device).index_add_(0, idx, w)
         if side == "src":
             return (self.indptr[1:] - self.indptr[:-1]).to(torch.int64)
         return torch.bincount(self.indices.to(torch.int64), minlength=self.num_dst)
@@ -157,14 +161,14 @@ class EdgeSet:
     def matrix(self, values: torch.Tensor | None = None) -> torch.Tensor:
         """Sparse CSR tensor ``(num_src, num_dst)``; values default to weights, else ones."""
         if values is None:
-            values = self.weight if self.weight is not None else torch.ones(self.num_edges, device=self.device)
+            values = self.weight if self.weight is not None else self._ones()
         return _sparse_csr(self.indptr, self.indices, values, (self.num_src, self.num_dst))
 
     def transpose_matrix(self, values_csc: torch.Tensor | None = None) -> torch.Tensor:
         """Sparse CSR tensor of the transpose ``(num_dst, num_src)``; values in CSC order."""
         t = self.csc()
         if values_csc is None:
-            values_csc = self.weight[t.perm.to(torch.int64)] if self.weight is not None else torch.ones(self.num_edges, device=self.device)
+            values_csc = self.weight[t.perm.to(torch.int64)] if self.weight is not None else self._ones()
         return _sparse_csr(t.indptr, t.indices, values_csc, (self.num_dst, self.num_src))
 
     def normalized(self, weighted: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
@@ -177,7 +181,7 @@ class EdgeSet:
         """
         key = ("sym", weighted)
         if key not in self._norm:
-            w = self.weight if (weighted and self.weight is not None) else torch.ones(self.num_edges, device=self.device)
+            w = self.weight if (weighted and self.weight is not None) else self._ones()
             du = self.degree("src", weighted=weighted).to(torch.float32)
             di = self.degree("dst", weighted=weighted).to(torch.float32)
             inv_u = torch.where(du > 0, du.rsqrt(), torch.zeros_like(du))

@@ -13,7 +13,9 @@ def gather_rows(indptr: torch.Tensor, indices: torch.Tensor, rows: torch.Tensor)
     Parameters
     ----------
     indptr : Tensor ``(n + 1,)``; indices : Tensor ``(nnz,)``
-    rows : LongTensor ``(B,)`` row ids (repeats allowed)
+    rows : LongTensor ``(B,)`` row ids in ``[0, n)`` (repeats allowed; int32 works too). Not
+        checked here (callers validate once, e.g. with ``index_tensor``): a negative id reads
+        another row's entries.
 
     Returns
     -------

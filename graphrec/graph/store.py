@@ -11,6 +11,7 @@ The usual schema is ``user -interacts-> item`` (weights, timestamps) plus
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -380,9 +381,10 @@ class Graph:
                 if d.numel() == 0:
                     out[name] = {"min": 0.0, "mean": 0.0, "median": 0.0, "max": 0.0, "zeros": 0}
                     continue
+                srt, n = d.sort().values, d.numel()  # median of an even n: mean of the middle two, as numpy's
                 out[name] = {
-                    "min": float(d.min()), "mean": float(d.mean()), "median": float(d.median()),
-                    "max": float(d.max()), "zeros": int((d == 0).sum()),
+                    "min": float(srt[0]), "mean": float(d.mean()), "median": float((srt[(n - 1) // 2] + srt[n // 2]) / 2),
+                    "max": float(srt[-1]), "zeros": int((d == 0).sum()),
                 }
         return out
 
@@ -418,11 +420,14 @@ class Graph:
         out._edges = {et: es for et, es in self._edges.items() if et in keep}
         return out
 
-    def edges_between(self, t0: int | None = None, t1: int | None = None, etypes: Iterable[EdgeType | str] | None = None) -> Graph:
+    def edges_between(
+        self, t0: float | None = None, t1: float | None = None, etypes: Iterable[EdgeType | str] | None = None
+    ) -> Graph:
         """Time slice: edges with ``t0 <= timestamp < t1`` (``None`` leaves a side open).
 
-        Applies to the edge types in ``etypes`` (default: every type that has timestamps);
-        other edge types are kept whole. Node sets and id maps are unchanged.
+        Bounds may be floats (``time.time()``) or infinite; they are compared exactly, never
+        truncated. Applies to the edge types in ``etypes`` (default: every type that has
+        timestamps); other edge types are kept whole. Node sets and id maps are unchanged.
         """
         chosen = self.edge_types if etypes is None else [self.resolve_etype(e) for e in etypes]
         out = self._shallow()
@@ -432,12 +437,7 @@ class Graph:
                 if etypes is not None:
                     raise ValueError(f"edge type {et} has no timestamps")
                 continue
-            keep = torch.ones(es.num_edges, dtype=torch.bool, device=self._device)
-            if t0 is not None:
-                keep &= es.timestamp >= int(t0)
-            if t1 is not None:
-                keep &= es.timestamp < int(t1)
-            out._edges[et] = es.select(keep)
+            out._edges[et] = es.select(_in_window(es.timestamp, t0, t1))
         return out
 
     def nbytes(self, include_cache: bool = True) -> int:
@@ -554,10 +554,11 @@ class Graph:
             "attrs": attrs_meta,
             "meta": self.meta,
         }
+        text = json.dumps(meta)  # before writing: a meta value JSON cannot hold must not leave new tensors by an old graph.json
         tmp = path / "tensors.pt.tmp"
         torch.save(tensors, tmp)
         tmp.replace(path / "tensors.pt")
-        (path / "graph.json").write_text(json.dumps(meta))
+        (path / "graph.json").write_text(text)
         return path
 
     @classmethod
@@ -647,6 +648,33 @@ class Graph:
         return g.to(device)
 
 
+def _in_window(ts: torch.Tensor, t0: Any, t1: Any) -> torch.Tensor:
+    """Boolean mask of ``t0 <= ts < t1`` for int64 ``ts``; a ``None`` bound is open.
+
+    For integer ``ts``, ``ts >= t`` iff ``ts >= ceil(t)`` and ``ts < t`` iff ``ts < ceil(t)``, so
+    float bounds are rounded up (``int()`` would truncate: ``t0=10.5`` would keep ``ts=10``);
+    bounds beyond int64's range are resolved here (torch would wrap or overflow).
+    """
+    lo, hi = torch.iinfo(torch.int64).min, torch.iinfo(torch.int64).max
+    keep = torch.ones(ts.numel(), dtype=torch.bool, device=ts.device)
+    for name, t in (("t0", t0), ("t1", t1)):
+        if t is None:
+            continue
+        x = t.item() if isinstance(t, (torch.Tensor, np.generic)) else t
+        if isinstance(x, float):
+            if math.isnan(x):
+                raise ValueError(f"edges_between: {name} is NaN")
+            c = x if math.isinf(x) else math.ceil(x)
+        else:
+            c = int(x)
+        if c <= lo or c > hi:  # every timestamp is on one side of the bound
+            if (c > hi) == (name == "t0"):
+                keep.zero_()
+        else:
+            keep &= (ts >= c) if name == "t0" else (ts < c)
+    return keep
+
+
 def _check_csr(es: EdgeSet, where: str) -> None:
     """Raise ValueError unless ``es`` is well-formed CSR (used on data read from disk)."""
     ip, ix = es.indptr, es.indices
@@ -654,6 +682,11 @@ def _check_csr(es: EdgeSet, where: str) -> None:
         raise ValueError(f"{where}: corrupted indptr (must rise from 0 to {ix.numel()})")
     if ix.numel() and (int(ix.min()) < 0 or int(ix.max()) >= es.num_dst):
         raise ValueError(f"{where}: destination index out of range [0, {es.num_dst})")
+    if ix.numel() > 1:  # merges and searches rely on sorted rows: indices may only fall where a row starts
+        row_start = torch.zeros(ix.numel() + 1, dtype=torch.bool, device=ix.device)
+        row_start[ip.to(torch.int64)] = True
+        if bool(((ix[1:] < ix[:-1]) & ~row_start[1:-1]).any()):
+            raise ValueError(f"{where}: corrupted indices (not sorted within rows)")
 
 
 def _build_edge_set(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -271,7 +272,7 @@ def test_degrees_by_hand() -> None:
     with pytest.raises(ValueError, match="side must be"):
         g.degree(INTERACTS, "both")
     stats = g.degree_stats()["interacts:item"]
-    assert stats == {"min": 0.0, "mean": 1.25, "median": 1.0, "max": 2.0, "zeros": 1}
+    assert stats == {"min": 0.0, "mean": 1.25, "median": 1.5, "max": 2.0, "zeros": 1}  # degrees 0, 1, 2, 2
 
 
 @pytest.mark.parametrize("weighted", [False, True])
@@ -314,6 +315,22 @@ def test_edges_between_time_slices() -> None:
     assert g.num_edges(INTERACTS) == 5  # the original is untouched
     with pytest.raises(ValueError, match="has no timestamps"):
         g.edges_between(0, 10, etypes=[TRUSTS])
+
+
+def test_edges_between_compares_float_and_out_of_range_bounds_exactly() -> None:
+    g = tiny()  # timestamps 10 .. 50
+    ts = sorted(TS)
+
+    def sliced(t0, t1) -> list[int]:
+        return sorted(g.edges_between(t0, t1).edges(INTERACTS).timestamp.tolist())
+
+    for t0, t1 in [(19.5, 40.5), (20.5, 39.5), (-10.5, 10.5), (10.0, 30.0), (np.float32(29.5), torch.tensor(30.25))]:
+        assert sliced(t0, t1) == [t for t in ts if t0 <= t < t1], (t0, t1)  # int() would truncate 19.5 -> 19 ...
+    assert sliced(20.5, None) == [30, 40, 50]  # ... and keep 20 here
+    assert sliced(-math.inf, math.inf) == ts == sliced(None, 2**63) == sliced(-(2**64), None)
+    assert sliced(math.inf, None) == [] == sliced(None, -math.inf) == sliced(2**63, None)  # torch wraps 2**63 to -2**63
+    with pytest.raises(ValueError, match="t1 is NaN"):
+        g.edges_between(0, math.nan)
 
 
 def test_edge_subgraph_shares_tensors() -> None:
@@ -412,6 +429,17 @@ def test_save_load_exact_round_trip(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "r" / "graph.json").read_text())["nodes"][0]["kind"] == "range"
 
 
+def test_a_save_that_fails_on_meta_leaves_the_previous_save_intact(tmp_path: Path) -> None:
+    g = tiny()
+    path = g.save(tmp_path / "g")
+    h = tiny(weight=False)
+    h.add_edges(TRUSTS, [0], [1])
+    h.meta["n"] = np.int64(3)  # not JSON-serialisable: refused before anything is written
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        h.save(path)
+    assert_same_graph(Graph.load(path), g)  # not h's tensors under g's graph.json
+
+
 def test_load_to_device(tmp_path: Path) -> None:
     g = tiny()
     g.node_attrs["item"]["x"] = torch.ones(4, 3)
@@ -451,6 +479,11 @@ def test_load_corrupted_directory_raises_clear_errors(tmp_path: Path) -> None:
     tensors["e0.indptr"] = torch.tensor([0, 3, 2, 5], dtype=torch.int32)
     torch.save(tensors, path / "tensors.pt")
     with pytest.raises(ValueError, match="corrupted indptr"):
+        Graph.load(path)
+    tensors["e0.indptr"] = torch.tensor([0, 2, 3, 5], dtype=torch.int32)
+    tensors["e0.indices"] = torch.tensor([3, 1, 0, 0, 1], dtype=torch.int32)  # row 0 unsorted: merges would miss pairs
+    torch.save(tensors, path / "tensors.pt")
+    with pytest.raises(ValueError, match="not sorted within rows"):
         Graph.load(path)
 
     (path / "tensors.pt").write_bytes(b"\x00garbage")
@@ -674,3 +707,38 @@ def test_degree_stats_keep_both_sides_of_a_user_to_user_relation() -> None:
     stats = g.degree_stats()
     assert stats["trusts:user:out"]["max"] == 3.0 and stats["trusts:user:out"]["zeros"] == 3
     assert stats["trusts:user:in"]["max"] == 1.0 and stats["trusts:user:in"]["zeros"] == 1
+
+
+@settings(max_examples=40, deadline=None)
+@given(degs=st.lists(st.integers(0, 6), min_size=1, max_size=9))
+def test_degree_stats_match_numpy(degs: list[int]) -> None:
+    g = Graph()
+    g.add_node_type("user", len(degs))
+    g.add_node_type("item", max(degs))
+    src = [u for u, d in enumerate(degs) for _ in range(d)]
+    dst = [i for d in degs for i in range(d)]
+    g.add_edges(INTERACTS, src, dst)
+    d = np.array(degs, dtype=np.float64)
+    stats = g.degree_stats()["interacts:user"]
+    assert stats == {"min": d.min(), "mean": pytest.approx(d.mean()), "median": np.median(d), "max": d.max(), "zeros": int((d == 0).sum())}
+
+
+@pytest.mark.parametrize("weight", [True, False])
+def test_derived_views_are_float32_whatever_torch_default_dtype(weight: bool) -> None:
+    g = tiny(weight=weight)
+    want_deg = g.degree(INTERACTS, "dst", weighted=True)
+    want_norm = [t.to_dense() for t in g.norm_adj(INTERACTS, weighted=True)]
+    h = tiny(weight=weight)
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)  # a user's setting: the store's float views must not follow it
+    try:
+        es = h.edges(INTERACTS)
+        for side in ("src", "dst"):
+            assert es.degree(side, weighted=True).dtype == torch.float32
+        assert torch.equal(h.degree(INTERACTS, "dst", weighted=True), want_deg)
+        norm = h.norm_adj(INTERACTS, weighted=True)
+        assert [t.dtype for t in norm] == [torch.float32, torch.float32]
+        assert all(torch.equal(a.to_dense(), b) for a, b in zip(norm, want_norm))
+        assert es.matrix().dtype == es.transpose_matrix().dtype == torch.float32
+    finally:
+        torch.set_default_dtype(old)
