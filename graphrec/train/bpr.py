@@ -40,7 +40,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..checks import check_choice, check_int, check_number
+from ..checks import SEED_MAX, check_bool, check_choice, check_int, check_number, check_seed
 from ..data.dataset import Dataset, held_out_graph
 from ..graph.edges import EdgeType
 from ..graph.store import INTERACTS, Graph
@@ -146,7 +146,7 @@ def carve_validation(
     etype = graph.resolve_etype(etype)
     es = graph.edges(etype)
     src, dst = es.coo()
-    valid_mask = torch.from_numpy(random_holdout_mask(src.cpu().numpy(), fraction, int(seed))).to(es.device)
+    valid_mask = torch.from_numpy(random_holdout_mask(src.cpu().numpy(), fraction, seed)).to(es.device)
     out = graph._shallow()  # same nodes, attributes and other edge sets; tensors shared
     out._edges[etype] = es.select(~valid_mask)
     valid = held_out_graph(graph, src[valid_mask], dst[valid_mask], etype=etype)
@@ -229,10 +229,12 @@ class BPRConfig:
     ema: float | None = None
 
     def __post_init__(self) -> None:
-        for name in ("epochs", "batch", "eval_every", "checkpoint_every", "negatives", "seed"):
-            setattr(self, name, check_int(name, getattr(self, name), 0 if name in ("epochs", "seed") else 1))
+        for name in ("epochs", "batch", "eval_every", "checkpoint_every", "negatives"):
+            setattr(self, name, check_int(name, getattr(self, name), 0 if name == "epochs" else 1))
+        self.seed = check_seed(self.seed)
+        self.progress = check_bool("progress", self.progress)
         if self.patience is not None:
-            self.patience = check_int("patience", self.patience, 1)
+            self.patience = check_int("patience", self.patience, 1, also="or None")
         self.lr = check_number("lr", self.lr, 0, low_open=True)
         check_choice("sampling", self.sampling, ("pairs", "users"))
         check_choice("negative_selection", self.negative_selection, NEGATIVE_SELECTIONS)
@@ -326,9 +328,18 @@ def train_with_selection(
         fit_graph, valid_graph = train, valid.to(train.device)
     elif config.patience is not None:
         fit_graph, valid_graph = carve_validation(train, valid_fraction, seed, etype=etype)
+        if valid_graph.num_edges(etype) == 0:
+            raise ValueError(f"valid_fraction={valid_fraction} carves no validation interaction: a user with n "
+                             f"interactions gives round({valid_fraction} * n) of them, and keeps at least one; raise "
+                             "valid_fraction, pass a dataset with a valid split, or set patience=None")
     else:
         fit_graph, valid_graph = train, None
     refitting = refit and fit_graph is not train
+    if refitting:  # the refit's negatives: a user with every item fails here, not after all the runs
+        try:
+            UniformNegativeSampler.from_graph(train, etype)
+        except ValueError as err:
+            raise ValueError(f"the refit on all of train cannot sample negatives: {err}") from err
 
     def checkpoint_dir(i: int) -> str | None:
         if config.checkpoint_dir is None:
@@ -424,6 +435,8 @@ class BPRTrainer:
     ) -> None:
         self.created = time.perf_counter()  # max_minutes counts from here: set-up (the optimiser's first import) included
         self.model, self.train, self.valid, self.config, self.etype = model, train, valid, config, etype
+        if valid is not None and (not valid.has_edge_type(etype) or valid.num_edges(etype) == 0):
+            raise ValueError(f"the validation graph has no {etype} interactions to validate on; pass valid=None to train without")
         self.fingerprint = dict(fingerprint or {})
         self.fingerprint.update(
             n_users=train.num_nodes(etype[0]), n_items=train.num_nodes(etype[2]), n_train=train.num_edges(etype),
@@ -431,7 +444,7 @@ class BPRTrainer:
             negative_selection=config.negative_selection,
         )
         self.sampler = UniformNegativeSampler.from_graph(train, etype, method=config.negative_method)
-        self.generator = torch.Generator().manual_seed(int(config.seed) + 104729)
+        self.generator = torch.Generator().manual_seed((int(config.seed) + 104729) % (SEED_MAX + 1))
         self.optimizer = _adam(list(model.parameters()), config.lr)
         self.stopper = EarlyStopping(config.patience if valid is not None else None)
         self._valid_data = None if valid is None else Dataset("valid", train, valid)
@@ -520,6 +533,10 @@ class BPRTrainer:
         if int(state["epoch"]) > self.config.epochs:
             raise ValueError(f"{where} has trained {int(state['epoch'])} epochs, more than epochs={self.config.epochs}: "
                              "ask for at least as many, or start a fresh checkpoint_dir")
+        metric = state.get("config", {}).get("metric", self.config.metric)
+        if metric != self.config.metric:  # its best value and patience count are of another metric
+            raise ValueError(f"{where} validates on metric={metric!r}, but this run has metric={self.config.metric!r}: "
+                             "resume with its own metric, or start a fresh checkpoint_dir")
         if self.average is None and state.get("average") is not None:
             ema = float(state["average"]["horizon"]) / self.steps_per_epoch
             raise ValueError(f"{where} averages its weights (ema={ema:g} epochs) and this run does not: resume with "

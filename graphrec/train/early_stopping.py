@@ -30,7 +30,7 @@ class EarlyStopping:
     """
 
     def __init__(self, patience: int | None = None, min_delta: float = 0.0) -> None:
-        self.patience = None if patience is None else check_int("patience", patience, 1)
+        self.patience = None if patience is None else check_int("patience", patience, 1, also="or None")
         self.min_delta = check_number("min_delta", min_delta, 0)
         self.best: float = float("-inf")
         self.best_epoch: int = -1

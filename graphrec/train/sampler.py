@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import torch
 
+from ..checks import check_choice, check_int
 from ..graph.edges import EdgeType
 from ..graph.store import INTERACTS, Graph
 
@@ -42,7 +43,8 @@ class UniformNegativeSampler:
     Parameters
     ----------
     indptr : Tensor ``(n_users + 1,)``; indices : Tensor ``(nnz,)``
-        Training CSR (user -> item), columns sorted within rows.
+        Training CSR (user -> item), columns sorted within rows; a repeated column (a
+        multi-edge) is one positive.
     num_items : int
     method : {'rejection', 'inverse'}
     max_rounds : int
@@ -51,7 +53,10 @@ class UniformNegativeSampler:
     Raises
     ------
     ValueError
-        If a user has interacted with every item (no negative exists) or arguments are bad.
+        If a user has interacted with every item (no negative exists), the columns are not
+        sorted within rows, or arguments are bad.
+    IndexError
+        If an item index is outside ``[0, num_items)``.
     """
 
     def __init__(
@@ -63,22 +68,28 @@ class UniformNegativeSampler:
         method: str = "rejection",
         max_rounds: int = 16,
     ) -> None:
-        if method not in ("rejection", "inverse"):
-            raise ValueError(f"method must be 'rejection' or 'inverse', got {method!r}")
-        if num_items < 1:
-            raise ValueError(f"num_items must be >= 1, got {num_items}")
-        if max_rounds < 0:
-            raise ValueError(f"max_rounds must be >= 0, got {max_rounds}")
-        self.method, self.max_rounds, self.num_items = method, int(max_rounds), int(num_items)
+        self.method = check_choice("method", method, ("rejection", "inverse"))
+        self.num_items = check_int("num_items", num_items, 1)
+        self.max_rounds = check_int("max_rounds", max_rounds, 0)
         self.device = indices.device
         self.indptr = indptr.to(torch.int64)
         self.degree = self.indptr[1:] - self.indptr[:-1]
+        row = torch.repeat_interleave(torch.arange(self.degree.numel(), device=self.device), self.degree)
+        col = indices.to(torch.int64)
+        if col.numel() and (int(col.min()) < 0 or int(col.max()) >= self.num_items):
+            raise IndexError(f"item index out of range [0, {self.num_items})")
+        self._keys = row * self.num_items + col  # sorted: CSR rows ascend, columns sorted within rows
+        step = self._keys[1:] - self._keys[:-1]
+        if bool((step < 0).any()):
+            raise ValueError("indices must be sorted within each row of the CSR")
+        if bool((step == 0).any()):  # multi-edges: a repeated positive is one positive
+            self._keys = self._keys[torch.cat([step.new_ones(1, dtype=torch.bool), step > 0])]
+            row, col = self._keys // self.num_items, self._keys % self.num_items
+            self.degree = torch.bincount(row, minlength=self.degree.numel())
+            self.indptr = torch.cat([self.indptr.new_zeros(1), torch.cumsum(self.degree, 0)])
         full = torch.nonzero(self.degree >= self.num_items).squeeze(1)
         if full.numel():
             raise ValueError(f"user index {int(full[0])} has interacted with all {num_items} items; no negative exists")
-        row = torch.repeat_interleave(torch.arange(self.degree.numel(), device=self.device), self.degree)
-        col = indices.to(torch.int64)
-        self._keys = row * self.num_items + col  # sorted: CSR rows ascend, columns sorted within rows
         # inversion keys: row * (n_items + 1) + (p_j - j), non-decreasing
         rank = torch.arange(col.numel(), device=self.device) - self.indptr[row]
         self._gap_keys = row * (self.num_items + 1) + (col - rank)

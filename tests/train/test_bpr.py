@@ -172,3 +172,77 @@ def test_train_with_selection_keeps_the_best_value_and_refits_only_it(refit: boo
     with pytest.raises(ValueError, match="needs validation"):
         train_with_selection(_scripted_run(scores, [], model), [1.0, 3.0], model, g, None, BPRConfig(patience=None),
                              valid_fraction=0.3, seed=0, refit=refit)
+
+
+def _graph(users: list[int], items: list[int], n_users: int, n_items: int) -> Graph:
+    g = Graph()
+    g.add_node_type("user", n_users)
+    g.add_node_type("item", n_items)
+    g.add_edges(INTERACTS, users, items)
+    return g
+
+
+def test_the_largest_seed_trains_and_a_larger_one_is_named() -> None:
+    """``check_seed`` allows 2**64 - 1; the sampler's seed (seed + 104729) used to overflow torch's generator."""
+    from graphrec.checks import SEED_MAX
+    from graphrec.train import BPRTrainer
+
+    g = _graph([0, 0, 1], [0, 1, 2], 2, 4)
+    model = torch.nn.Linear(1, 1)
+    trainer = BPRTrainer(model, g, None, BPRConfig(seed=SEED_MAX, patience=None))
+    assert trainer.generator.initial_seed() == 104728
+    with pytest.raises(ValueError, match="seed"):
+        BPRConfig(seed=SEED_MAX + 1)
+    with pytest.raises(TypeError, match="progress"):
+        BPRConfig(progress="no")
+    with pytest.raises(ValueError, match="seed"):
+        carve_validation(g, 0.5, seed=1.5)
+
+
+def test_an_empty_validation_split_is_refused_before_training() -> None:
+    """It used to train until the first validation, then fail with 'no user has test interactions'."""
+    from graphrec.train import BPRTrainer, train_with_selection
+
+    g = _graph([0, 0, 1, 2], [0, 1, 2, 3], 3, 5)  # round(0.1 * n) = 0 for every user
+    calls: list = []
+    with pytest.raises(ValueError, match=r"valid_fraction=0.1 carves no validation interaction"):
+        train_with_selection(_scripted_run({1.0: 0.1}, calls, torch.nn.Linear(1, 1)), [1.0], torch.nn.Linear(1, 1), g, None,
+                             BPRConfig(patience=2), valid_fraction=0.1, seed=0, refit=True)
+    assert calls == []
+    empty = _graph([], [], 3, 5)
+    with pytest.raises(ValueError, match="validation graph has no .* interactions"):
+        BPRTrainer(torch.nn.Linear(1, 1), g, empty, BPRConfig())
+
+
+def test_a_refit_that_cannot_sample_negatives_fails_before_the_runs() -> None:
+    """User 0 has every item: the carve leaves it a negative, the refit on all of train does not."""
+    from graphrec.train import train_with_selection
+
+    g = _graph([0] * 6 + [1, 1, 1, 2, 2, 2], list(range(6)) + [0, 1, 2, 3, 4, 5], 3, 6)
+    calls: list = []
+    with pytest.raises(ValueError, match="refit on all of train cannot sample negatives: user index 0 has interacted with all 6"):
+        train_with_selection(_scripted_run({1.0: 0.1}, calls, torch.nn.Linear(1, 1)), [1.0], torch.nn.Linear(1, 1), g, None,
+                             BPRConfig(patience=2), valid_fraction=0.3, seed=0, refit=True)
+    assert calls == []
+
+
+def test_resume_refuses_another_validation_metric(tmp_path) -> None:
+    """The checkpoint's best value and patience count belong to its metric; another one used to be compared with them."""
+    from graphrec.data.synthetic import make_dataset
+    from graphrec.models.mf import MF
+    from graphrec.train import BPRTrainer
+
+    data = make_dataset(num_users=30, num_items=20, seed=0)
+    fit, held = carve_validation(data.train, 0.3, 0)
+
+    def trainer(metric: str, epochs: int) -> BPRTrainer:
+        m = MF(dim=4, lr=0.05)
+        m._build_tables(fit)
+        m.graph = fit
+        cfg = BPRConfig(epochs=epochs, batch=64, lr=0.05, eval_every=1, metric=metric, checkpoint_dir=str(tmp_path))
+        return BPRTrainer(m, fit, held, cfg, fingerprint=m._fingerprint())
+
+    trainer("recall@20", 1).run()
+    with pytest.raises(ValueError, match="metric='recall@20', but this run has metric='ndcg@5'"):
+        trainer("ndcg@5", 3).run()
+    assert trainer("recall@20", 2).run().resumed_from == 1

@@ -107,3 +107,32 @@ def test_epoch_pairs_modes() -> None:
     assert torch.allclose(share[:3], torch.full((3,), 1 / 3, dtype=torch.float64), atol=0.03)
     with pytest.raises(ValueError, match="mode"):
         epoch_pairs(g, mode="items")
+
+
+@pytest.mark.parametrize("method", ["rejection", "inverse"])
+def test_a_multi_edge_is_one_positive(method) -> None:
+    """Repeated (user, item) edges (``duplicates='keep'``) used to count as several positives: a user
+    was refused as having every item, and the inversion returned positives or skipped negatives."""
+    g = Graph()
+    g.add_node_type("user", 3)
+    g.add_node_type("item", 4)
+    # user 0: item 2 twice (negatives 0, 1, 3); user 1: four edges on items 0 and 1 (negatives 2, 3)
+    g.add_edges(INTERACTS, [0, 0, 1, 1, 1, 1, 2], [2, 2, 0, 0, 1, 1, 3], duplicates="keep")
+    s = UniformNegativeSampler.from_graph(g, method=method, max_rounds=0)
+    for user, negatives in ((0, [0, 1, 3]), (1, [2, 3])):
+        neg = s.sample(torch.full((30000,), user), torch.Generator().manual_seed(user))
+        counts = torch.bincount(neg, minlength=4)
+        assert set(torch.nonzero(counts).squeeze(1).tolist()) == set(negatives)
+        assert np.allclose(counts[negatives].numpy() / 30000, 1 / len(negatives), atol=0.015)
+
+
+def test_bad_csr_and_arguments_are_named() -> None:
+    """Unsorted columns or out-of-range items break the membership test the guarantee rests on."""
+    indptr = torch.tensor([0, 2])
+    with pytest.raises(ValueError, match="sorted within each row"):
+        UniformNegativeSampler(indptr, torch.tensor([2, 1]), 4)
+    with pytest.raises(IndexError, match=r"item index out of range \[0, 4\)"):
+        UniformNegativeSampler(indptr, torch.tensor([1, 4]), 4)
+    for bad in ({"max_rounds": True}, {"max_rounds": 1.5}, {"max_rounds": -1}, {"method": "popular"}):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            UniformNegativeSampler(indptr, torch.tensor([0, 1]), 4, **bad)
