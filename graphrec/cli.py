@@ -159,7 +159,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     result: dict[str, Any] = {
         "dataset": data.name,
         "model": args.model,
-        "params": params,
+        "params": params,  # as given
+        "fitted_params": model.params(),  # every parameter after fit: defaults, and values chosen on validation (gfcf's 'auto')
         "users": len(report.users),
         **{k: round(v, 6) for k, v in report.metrics.items()},
         "fit_seconds": round(fit_s, 3),

@@ -382,3 +382,12 @@ def test_lists_of_tied_scores_are_reported(tmp_path: Path) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         scoring.score_to_file(create("itemknn").fit(g), tmp_path / "warm.csv", k=2, users=["u1", "u2"])
+
+
+def test_evaluate_json_reports_the_parameters_gfcf_chose(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run_cli(capsys, "evaluate", "--data", "synthetic", "--model", "gfcf", "--json")
+    assert code == 0, err
+    res = json.loads(out.strip().splitlines()[-1])
+    assert res["params"] == {"seed": 0}  # as given: alpha, k and sharpen left at 'auto'
+    fitted = res["fitted_params"]
+    assert isinstance(fitted["alpha"], float) and isinstance(fitted["k"], int) and isinstance(fitted["sharpen"], float)
