@@ -465,7 +465,8 @@ class WalkEngine:
             Count the start node as a visit (step 0).
         record_types : node types (or one type) whose visits are recorded (default: all).
         rows, num_rows : visit-record row of each walker (default ``arange(W)``) and row count.
-        seed, generator : a ``torch.Generator`` on the graph's device, or a seed for a new one.
+        seed, generator : a ``torch.Generator`` on the graph's device, or a seed for a new one
+            (``None``: seed 0, so walks repeat unless a generator carries the randomness on).
         max_steps : safety cap on steps when ``length`` is None; walks it cuts raise a ``RuntimeWarning``.
 
         Returns
@@ -658,7 +659,8 @@ def bipartite_engine(
     trust_prob : float, optional
         ``None`` (default): the simple random walk on the union graph (a user picks any of
         its interaction or trust edges uniformly). A float ``p`` in (0, 1): a user with trust
-        edges takes one with probability ``p``, else an interaction edge.
+        edges takes one with probability ``p``, else an interaction edge. Given without trust
+        edges, it is a ``ValueError``.
     weighted : sample neighbours by edge weight.
     """
     etype = graph.resolve_etype(etype)
@@ -668,6 +670,8 @@ def bipartite_engine(
         tt = graph.resolve_etype(trust)
     else:
         tt = TRUSTS if check_bool("trust", trust) else None
+    if tt is None and trust_prob is not None:
+        raise ValueError(f"trust_prob={trust_prob!r} applies to trust edges, but trust is off; pass trust=True (or an edge type)")
     if tt is not None:
         if tt[0] != tt[2] or tt[0] != etype[0]:
             raise ValueError(f"trust edge type must link {etype[0]!r} nodes to {etype[0]!r} nodes, got {tt}")

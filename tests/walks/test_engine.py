@@ -417,3 +417,10 @@ def test_walks_cut_by_max_steps_warn() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         eng.walk(torch.arange(5), restart=0.5, restart_mode="stop")  # ends long before the cap: no warning
+
+
+def test_trust_prob_without_trust_is_refused() -> None:
+    g = random_bipartite(0, trust="both")
+    with pytest.raises(ValueError, match=r"trust_prob=0.3 applies to trust edges, but trust is off"):
+        bipartite_engine(g, trust_prob=0.3)
+    assert bipartite_engine(g, trust=True, trust_prob=0.3).mix == "fixed"
