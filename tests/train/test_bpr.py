@@ -246,3 +246,22 @@ def test_resume_refuses_another_validation_metric(tmp_path) -> None:
     with pytest.raises(ValueError, match="metric='recall@20', but this run has metric='ndcg@5'"):
         trainer("ndcg@5", 3).run()
     assert trainer("recall@20", 2).run().resumed_from == 1
+
+
+def test_carve_validation_keeps_copies_of_a_pair_together() -> None:
+    from graphrec.data.splits import random_holdout_mask
+
+    g = Graph()
+    g.add_edges(INTERACTS, [0] * 6 + [1] * 4, [0, 0, 1, 1, 2, 2, 0, 1, 2, 3], by="id", duplicates="keep")
+    for seed in range(8):
+        tr, va = carve_validation(g, 0.4, seed=seed)
+        train_pairs = set(zip(*(t.tolist() for t in tr.edges().coo())))
+        valid_pairs = list(zip(*(t.tolist() for t in va.edges().coo())))
+        assert not train_pairs & set(valid_pairs)  # a validation item is never also a training item
+        assert tr.num_edges() + sum(2 if u == 0 else 1 for u, _ in valid_pairs) == g.num_edges()
+    h = Graph()  # without repeats the carve is the per-edge holdout, unchanged
+    h.add_edges(INTERACTS, [0, 0, 0, 1, 1, 2, 2, 2, 2], [0, 1, 2, 0, 3, 1, 2, 3, 4], by="id")
+    src, dst = h.edges().coo()
+    mask = random_holdout_mask(src.numpy(), 0.3, 5)
+    _, va = carve_validation(h, 0.3, seed=5)
+    assert list(zip(*(t.tolist() for t in va.edges().coo()))) == list(zip(src[mask].tolist(), dst[mask].tolist()))
