@@ -14,7 +14,7 @@ import math
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import torch
 
@@ -231,11 +231,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 # ----------------------------------------------------------------------- main
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (``graphrec evaluate: error: ...``), as every other error here."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .models.registry import available
 
     models = ", ".join(available())
-    p = argparse.ArgumentParser(prog="graphrec", description="Graph-centric recommendation on one graph store.")
+    p = _Parser(prog="graphrec", description="Graph-centric recommendation on one graph store.")
     p.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     p.add_argument("--threads", type=int, default=None,
                    help="CPU threads for torch (default: torch's; `demo` defaults to 1, faster on its small graph)")

@@ -391,3 +391,13 @@ def test_evaluate_json_reports_the_parameters_gfcf_chose(capsys: pytest.CaptureF
     assert res["params"] == {"seed": 0}  # as given: alpha, k and sharpen left at 'auto'
     fitted = res["fitted_params"]
     assert isinstance(fitted["alpha"], float) and isinstance(fitted["k"], int) and isinstance(fitted["sharpen"], float)
+
+
+def test_argument_errors_are_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    from graphrec.cli import main
+
+    with pytest.raises(SystemExit) as e:
+        main(["score", "--k", "abc", "--data", "synthetic", "--model", "mostpop", "--out", "r.csv"])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and err.count("\n") == 1
+    assert err.startswith("graphrec score: error: argument --k: invalid int value: 'abc'") and "score --help" in err
