@@ -4,7 +4,7 @@ Two protocols are provided, both per user and both vectorised (one sort over all
 interactions, no per-user Python loop):
 
 * **random holdout** — each user's interactions are shuffled with a seeded generator and the
-  first ``round(test_fraction * n_u)`` of them are held out, never all of them: a user with
+  first ``test_fraction * n_u`` of them, rounded half up, are held out, never all of them: a user with
   two or more interactions keeps at least one in train, and a user with a single
   interaction keeps it in train. This is the per-user ratio split used by most
   collaborative-filtering benchmarks (e.g. the 80/20 splits of He et al., *LightGCN*,
@@ -83,7 +83,9 @@ def random_holdout_mask(users: Any, test_fraction: float = 0.2, seed: int = 0) -
     test_fraction : float in (0, 1)
         Share of each user's interactions to hold out: user ``u`` with ``n_u`` interactions
         holds out ``min(floor(test_fraction * n_u + 0.5), n_u - 1)`` of them (so a user with
-        one interaction holds out none, and every user keeps at least one in train).
+        one interaction holds out none, and every user keeps at least one in train); the
+        product is taken as exact, so a half rounds up even where ``test_fraction * n_u``
+        falls just below it in floating point (``0.29 * 50`` holds out 15).
     seed : int >= 0
         Seed of the ``numpy.random.default_rng`` that orders each user's interactions.
 
@@ -107,7 +109,8 @@ def random_holdout_mask(users: Any, test_fraction: float = 0.2, seed: int = 0) -
     key = np.random.default_rng(seed).random(u.size)
     order = np.lexsort((key, u))
     rank, u_sorted, counts = _group_ranks(u, order)
-    k = np.minimum(np.floor(f * counts + 0.5).astype(np.int64), counts - 1)
+    # round half up; the 1e-9 absorbs the binary error of f * n (0.29 * 50 = 14.499999...)
+    k = np.minimum(np.floor(f * counts + 0.5 + 1e-9).astype(np.int64), counts - 1)
     held = rank < k[u_sorted]
     mask = np.empty(u.size, dtype=bool)
     mask[order] = held
@@ -277,6 +280,9 @@ def random_holdout(graph: Graph, test_fraction: float = 0.2, seed: int = 0, *,
 
 def temporal_leave_last_out(graph: Graph, n_last: int = 1, *, name: str | None = None) -> Dataset:
     """Hold out each user's latest ``n_last`` interactions (see :func:`temporal_holdout_mask`).
+
+    The mask sees the interactions in CSR order (each user's sorted by item index), so among
+    interactions with equal timestamps the one with the higher item index counts as later.
 
     Raises
     ------

@@ -53,12 +53,14 @@ class _FlatEntries:
     """CSR entries of a sorted list of users, as flat keys ``position * n_items + item``.
 
     Computed once per evaluation; a batch of consecutive users is then a contiguous slice,
-    so per-batch masking needs no gather.
+    so per-batch masking needs no gather. Each ``(user, item)`` pair appears once, even when
+    the graph keeps multi-edges (relevance is binary: a repeated test pair is one item).
     """
 
     def __init__(self, indptr: torch.Tensor, indices: torch.Tensor, users: torch.Tensor, n_items: int) -> None:
         pos, cols, _ = gather_rows(indptr, indices, users)
-        self.keys = pos * n_items + cols
+        self.keys = torch.unique(pos * n_items + cols)  # sorted: still grouped by position
+        pos = torch.div(self.keys, n_items, rounding_mode="floor")
         self.offsets = torch.zeros(users.numel() + 1, dtype=torch.int64, device=users.device)
         torch.cumsum(torch.bincount(pos, minlength=users.numel()), 0, out=self.offsets[1:])
         self.counts = (self.offsets[1:] - self.offsets[:-1]).cpu()
@@ -70,6 +72,32 @@ class _FlatEntries:
         return self.keys[int(self.cum[start]) : int(self.cum[stop])] - start * self.n_items
 
 
+def _ranked_topk(scores: torch.Tensor, kmax: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``torch.topk`` with ties broken by item index: higher score first, then lower index.
+
+    ``torch.topk`` leaves the order of equal scores, and which of them make the cut at the
+    K-th rank, to the kernel: they change with ``kmax`` (so metrics at one K would depend on
+    the other Ks asked for) and with the device. Here the result is the first ``kmax`` items of
+    a stable descending sort, whatever ``kmax`` and device. Rows holding NaN are left as
+    ``torch.topk`` ranks them (NaN first; :func:`evaluate` raises on them).
+    """
+    n = scores.shape[1]
+    vals, top = torch.topk(scores, min(kmax + 1, n), dim=1)  # one more: does a tie cross the cut?
+    if bool(torch.isnan(vals[:, 0]).any()):
+        return vals[:, :kmax], top[:, :kmax]
+    cross = (vals[:, kmax] == vals[:, kmax - 1]).nonzero().squeeze(1) if kmax < n else vals.new_zeros(0, dtype=torch.int64)
+    vals, top = vals[:, :kmax], top[:, :kmax]
+    if cross.numel():  # more items tie with the K-th score than fit: keep the lowest-indexed ones
+        rows, kth = scores[cross], vals[cross, -1:]
+        tied = rows == kth
+        keep = (rows > kth) | (tied & (torch.cumsum(tied, 1, dtype=torch.int32) <= (vals[cross] == kth).sum(1, keepdim=True)))
+        top = top.clone()
+        top[cross] = keep.nonzero()[:, 1].view(cross.numel(), kmax)
+    top = top.sort(dim=1).values  # ascending index, then a stable sort by score: ties by index
+    vals, order = torch.sort(scores.gather(1, top), dim=1, descending=True, stable=True)
+    return vals, top.gather(1, order)
+
+
 def ranking_hits(
     scores: torch.Tensor, kmax: int, truth: torch.Tensor, masks: list[torch.Tensor]
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -78,6 +106,8 @@ def ranking_hits(
     A slot scoring ``-inf`` (an excluded item, or one the model itself ruled out) is not a
     recommendation: it is never a hit, even when the item is also held out, and callers leave
     it out of coverage. Such slots only appear when fewer than ``kmax`` items are left.
+    Equal scores rank by item index (lower first), so the top ``kmax`` does not depend on
+    ``kmax`` beyond its length, on the batch or on the device.
 
     Parameters
     ----------
@@ -92,7 +122,7 @@ def ranking_hits(
     flat = scores.view(-1)
     for keys in masks:
         flat.index_fill_(0, keys, -torch.inf)
-    vals, top = torch.topk(scores, kmax, dim=1)
+    vals, top = _ranked_topk(scores, kmax)
     flat.index_fill_(0, truth, torch.nan)  # the scores are spent: mark held-out items in place
     return torch.isnan(scores.gather(1, top)) & (vals > -torch.inf), top, vals
 
@@ -170,7 +200,9 @@ def evaluate(
     Notes
     -----
     Excluded (masked) items score ``-inf``; when fewer than K items are left, the empty
-    ranks count as misses and cover nothing.
+    ranks count as misses and cover nothing. Equal scores are ranked by item index (the
+    lower index first), so results are deterministic and the metrics at one K do not depend
+    on the other cut-offs requested, the batch size or the device.
     """
     ks = _check_ks(k)
     split = check_choice("split", split, ("test", "valid"))

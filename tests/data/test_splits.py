@@ -201,3 +201,11 @@ def test_scalar_arguments_name_themselves_and_accept_numpy_scalars() -> None:
         carve_validation(ds, float("nan"))
     cv = carve_validation(ds, np.float32(0.5), np.int64(1))
     assert cv.info["valid_seed"] == 1 and type(cv.info["valid_fraction"]) is float
+
+
+def test_random_mask_rounds_exact_halves_up_despite_float_error() -> None:
+    # 0.29 * 50 = 14.5 exactly, but 14.499999999999998 in floating point
+    assert int(random_holdout_mask([0] * 50, test_fraction=0.29, seed=0).sum()) == 15
+    assert int(random_holdout_mask([0] * 50, test_fraction=0.7, seed=0).sum()) == 35
+    assert int(random_holdout_mask([0] * 15, test_fraction=0.7, seed=0).sum()) == 11  # 10.5 rounds up
+    assert int(random_holdout_mask([0] * 10, test_fraction=0.25, seed=0).sum()) == 3  # 2.5 rounds up

@@ -253,3 +253,58 @@ def test_split_that_no_longer_spans_train_names_the_split(tiny: Dataset) -> None
     users, items = tiny.test.edges(gr.INTERACTS).coo()
     fixed = Dataset("again", tiny.train, held_out_graph(tiny.train, users, items))
     assert gr.evaluate(model, fixed, k=2).users.tolist() == [0, 1, 2]
+
+
+# ---------------------------------------------------------------- ties, duplicate test pairs
+def test_equal_scores_rank_by_item_index_whatever_the_other_cutoffs() -> None:
+    # 200 items all scoring 0; item 0 seen, items 1..5 held out: the top 5 are items 1..5
+    n = 200
+    ds = Dataset.from_pairs("t", train=([0], [0]), test=([0] * 5, [1, 2, 3, 4, 5]), user_ids=[0], item_ids=list(range(n)))
+    model = RowScores([[0.0] * n]).fit(ds)
+    for ks in ([5], [5, 150], [5, 199], [1, 5, 1000]):
+        rep = gr.evaluate(model, ds, k=ks)
+        assert rep["recall@5"] == rep["ndcg@5"] == rep["mrr@5"] == 1.0, ks
+        assert rep["coverage@5"] == pytest.approx(5 / n), ks
+
+
+def test_tie_order_is_independent_of_batch_size_and_cutoffs() -> None:
+    rng = np.random.default_rng(3)
+    n_users, n_items = 9, 60
+    scores = rng.integers(0, 3, (n_users, n_items)).astype(np.float32).tolist()
+    train_u, train_i, test_u, test_i = [], [], [], []
+    for u in range(n_users):
+        items = rng.permutation(n_items)
+        train_u += [u] * 5
+        train_i += items[:5].tolist()
+        test_u += [u] * 8
+        test_i += items[5:13].tolist()
+    ds = Dataset.from_pairs("t", train=(train_u, train_i), test=(test_u, test_i),
+                            user_ids=list(range(n_users)), item_ids=list(range(n_items)))
+    model = RowScores(scores).fit(ds)
+    ref = gr.evaluate(model, ds, k=[10], batch_size=1)
+    # independent reference: stable descending sort of the unmasked items
+    for row, u in enumerate(ref.users):
+        seen = {i for uu, i in zip(train_u, train_i) if uu == u}
+        held = {i for uu, i in zip(test_u, test_i) if uu == u}
+        ranked = sorted((i for i in range(n_items) if i not in seen), key=lambda i: -scores[u][i])[:10]
+        assert ref.per_user["recall@10"][row] == pytest.approx(len(held & set(ranked)) / len(held))
+    for bs in (1, 4, 1000):
+        for ks in ([10], [10, 20], [3, 10, 60]):
+            rep = gr.evaluate(model, ds, k=ks, batch_size=bs)
+            for key in ref.per_user:
+                np.testing.assert_array_equal(rep.per_user[key], ref.per_user[key], err_msg=f"{key} {bs} {ks}")
+            assert rep["coverage@10"] == ref["coverage@10"]
+
+
+def test_a_repeated_test_pair_counts_once() -> None:
+    from graphrec.graph.store import Graph
+
+    ds = Dataset.from_pairs("t", train=([0], [0]), test=([0], [1]), user_ids=[0], item_ids=[0, 1, 2, 3])
+    test = Graph()
+    for nt in ds.train.node_types:
+        test.add_node_type(nt, ds.train.id_map(nt))
+    test.add_edges(gr.INTERACTS, [0, 0], [1, 1], duplicates="keep")  # a multi-edge test pair
+    dup = Dataset("t", ds.train, test)
+    rep = gr.evaluate(RowScores([[0, 9, 1, 1]]).fit(dup), dup, k=[1, 3])
+    for kk in (1, 3):
+        assert rep[f"recall@{kk}"] == rep[f"ndcg@{kk}"] == 1.0, kk
