@@ -167,7 +167,8 @@ def _check_semantic(semantic: Any, n_users: int, n_items: int) -> tuple[torch.Te
         raise TypeError(f"semantic must be a pair (user_emb, item_emb), got {type(semantic).__name__}")
     out = []
     for name, x, n in (("user", semantic[0], n_users), ("item", semantic[1], n_items)):
-        t = x.detach().cpu() if isinstance(x, torch.Tensor) else torch.from_numpy(np.asarray(x))
+        # a copy when needed: numpy views with negative strides (x[::-1]) have no torch view
+        t = x.detach().cpu() if isinstance(x, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(x))
         if t.dim() != 2 or t.shape[0] != n:
             raise ValueError(f"semantic {name} embeddings have shape {tuple(t.shape)}; expected ({n}, d)")
         if not (t.is_floating_point() or t.dtype in (torch.int32, torch.int64)):

@@ -65,6 +65,23 @@ def _as_numpy(x: Any) -> np.ndarray:
     return np.asarray(x)
 
 
+def _missing(x: Any) -> bool:
+    """Whether a metadata value is missing (``None`` or a float NaN)."""
+    return x is None or (isinstance(x, float) and math.isnan(x))
+
+
+def _text(x: Any) -> str:
+    """A metadata value as text: ``''`` when missing, bytes decoded (UTF-8, else Latin-1), never ``"b'...'"``."""
+    if _missing(x):
+        return ""
+    if isinstance(x, bytes):
+        try:
+            return x.decode("utf-8")
+        except UnicodeDecodeError:
+            return x.decode("latin-1")
+    return str(x)
+
+
 def _attr(graph: Graph, ntype: str, name: str, n: int) -> np.ndarray | None:
     """Attribute ``name`` of ``ntype`` as numpy with ``n`` rows, or None when absent."""
     attrs = graph.node_attrs.get(ntype, {})
@@ -200,7 +217,7 @@ def _names(graph: Graph, ntype: str) -> np.ndarray:
     for field in ("title", "name"):
         a = _attr(graph, ntype, field, n)
         if a is not None:  # a missing title (None, NaN) is no title, never the text "None"
-            return np.array(["" if x is None or (isinstance(x, float) and math.isnan(x)) else str(x) for x in a.tolist()], dtype=object)
+            return np.array([_text(x) for x in a.tolist()], dtype=object)
     ids = graph.id_map(ntype).ids
     return np.array([f"{ntype} {x}" for x in ids.tolist()], dtype=object)
 
@@ -275,7 +292,7 @@ def _field_columns(graph: Graph, ntype: str, used: set[str], fields: Sequence[st
         chosen = _generic_fields(graph, ntype, used)
     else:
         chosen = []
-    return [[f"{name}: {v}." for v in arr.tolist()] for name, arr in chosen]
+    return [[f"{name}: {_text(v)}." if _text(v) else "" for v in arr.tolist()] for name, arr in chosen]
 
 
 def user_profiles(
@@ -318,10 +335,11 @@ def user_profiles(
         demo.append([f"{b} years old" if b else "" for b in age_band(age).tolist()])
     gender = _attr(graph, ut, "gender", n)
     if gender is not None:
-        demo.append([_GENDERS.get(str(g), str(g)) for g in gender.tolist()])
+        demo.append([_GENDERS.get(_text(g), _text(g)) for g in gender.tolist()])
     occ = _attr(graph, ut, "occupation", n)
     if occ is not None:
-        demo.append([f"occupation {o}" if str(o) and str(o) != "none" else "no occupation" for o in occ.tolist()])
+        demo.append(["" if _missing(o) else f"occupation {_text(o)}" if _text(o) and _text(o) != "none" else "no occupation"
+                     for o in occ.tolist()])
     cols: list[list[str]] = []
     if demo:
         cols.append(["User: " + ", ".join(p for p in parts if p) + "." for parts in zip(*demo)])

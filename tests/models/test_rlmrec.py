@@ -361,3 +361,12 @@ def test_training_defaults_follow_the_backbone() -> None:
     assert (chosen["lr"], chosen["reg"], chosen["negatives"], chosen["negative_selection"], chosen["eval_every"]) == (
         0.02, 0.0, 2, "mean", 3)
     assert create("rlmrec-con", ema=5, semantic=semantic()).backbone.config.ema == 5  # the weight average is the trainer's
+
+
+def test_semantic_numpy_views_with_negative_strides_are_accepted() -> None:
+    ds = community_data()
+    su, si = (x.numpy() for x in semantic())
+    flipped = (su[::-1, ::-1], si[:, ::-1])  # views, no torch equivalent
+    a = small("rlmrec-con", epochs=1, semantic=flipped, center=False).fit(ds)
+    assert torch.equal(a.semantic[0], torch.from_numpy(su[::-1, ::-1].copy()))
+    assert torch.equal(a.semantic[1], torch.from_numpy(si[:, ::-1].copy()))

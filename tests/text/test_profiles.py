@@ -157,3 +157,16 @@ def test_count_arguments_name_themselves_and_accept_numpy_integers() -> None:
     with pytest.raises(ValueError, match=r"top_genres must be an integer >= 0, got -1"):
         build_profiles(g, top_genres=-1)
     assert user_profiles(g, top_genres=np.int64(1), top_titles=np.int64(1)) == user_profiles(g, top_genres=1, top_titles=1)
+
+
+def test_byte_strings_are_decoded_and_missing_values_left_out() -> None:
+    ds = movie_data()
+    g = ds.train
+    g.node_attrs["item"]["title"] = np.array([b"Heat (1995)", b"Clerks (1994)", "Amélie (2001)".encode(), "Léon".encode("latin-1")])
+    g.node_attrs["user"]["gender"] = np.array([b"F", None], dtype=object)
+    g.node_attrs["user"]["occupation"] = np.array([None, "none"], dtype=object)
+    users, items = build_profiles(g)
+    assert items[2] == "Title: Amélie (2001). Year: 1996. Genres: Comedy, Drama." and items[3].startswith("Title: Léon. ")
+    assert users[0].startswith("User: 25-34 years old, female. ") and "Top-rated: Clerks (1994); Amélie (2001); Heat (1995)." in users[0]
+    assert users[1].startswith("User: under 18 years old, no occupation. ")
+    assert not any("b'" in p or "None" in p for p in users + items)
