@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 
 from ..checks import check_bool, check_choice, check_int
 from ..data.dataset import check_held_out
-from ..graph.ops import gather_rows
+from ..graph.ops import gather_rows, topk_by_index
 from ..graph.store import INTERACTS, Graph
 from ..models.base import Recommender
 from .metrics import METRICS
@@ -72,32 +72,6 @@ class _FlatEntries:
         return self.keys[int(self.cum[start]) : int(self.cum[stop])] - start * self.n_items
 
 
-def _ranked_topk(scores: torch.Tensor, kmax: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """``torch.topk`` with ties broken by item index: higher score first, then lower index.
-
-    ``torch.topk`` leaves the order of equal scores, and which of them make the cut at the
-    K-th rank, to the kernel: they change with ``kmax`` (so metrics at one K would depend on
-    the other Ks asked for) and with the device. Here the result is the first ``kmax`` items of
-    a stable descending sort, whatever ``kmax`` and device. Rows holding NaN are left as
-    ``torch.topk`` ranks them (NaN first; :func:`evaluate` raises on them).
-    """
-    n = scores.shape[1]
-    vals, top = torch.topk(scores, min(kmax + 1, n), dim=1)  # one more: does a tie cross the cut?
-    if bool(torch.isnan(vals[:, 0]).any()):
-        return vals[:, :kmax], top[:, :kmax]
-    cross = (vals[:, kmax] == vals[:, kmax - 1]).nonzero().squeeze(1) if kmax < n else vals.new_zeros(0, dtype=torch.int64)
-    vals, top = vals[:, :kmax], top[:, :kmax]
-    if cross.numel():  # more items tie with the K-th score than fit: keep the lowest-indexed ones
-        rows, kth = scores[cross], vals[cross, -1:]
-        tied = rows == kth
-        keep = (rows > kth) | (tied & (torch.cumsum(tied, 1, dtype=torch.int32) <= (vals[cross] == kth).sum(1, keepdim=True)))
-        top = top.clone()
-        top[cross] = keep.nonzero()[:, 1].view(cross.numel(), kmax)
-    top = top.sort(dim=1).values  # ascending index, then a stable sort by score: ties by index
-    vals, order = torch.sort(scores.gather(1, top), dim=1, descending=True, stable=True)
-    return vals, top.gather(1, order)
-
-
 def ranking_hits(
     scores: torch.Tensor, kmax: int, truth: torch.Tensor, masks: list[torch.Tensor]
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -122,7 +96,7 @@ def ranking_hits(
     flat = scores.view(-1)
     for keys in masks:
         flat.index_fill_(0, keys, -torch.inf)
-    vals, top = _ranked_topk(scores, kmax)
+    vals, top = topk_by_index(scores, kmax)
     flat.index_fill_(0, truth, torch.nan)  # the scores are spent: mark held-out items in place
     return torch.isnan(scores.gather(1, top)) & (vals > -torch.inf), top, vals
 

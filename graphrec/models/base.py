@@ -16,7 +16,7 @@ import torch
 from typing_extensions import Self
 
 from ..checks import check_bool, check_int
-from ..graph.ops import gather_rows
+from ..graph.ops import gather_rows, topk_by_index
 from ..graph.store import INTERACTS, ITEM, USER, Graph
 
 __all__ = ["EmbeddingRecommender", "Recommender", "topk_masked"]
@@ -52,7 +52,7 @@ def topk_masked(
     if filter_items is not None and filter_items.numel():
         scores[:, filter_items] = -torch.inf
     k = min(k, scores.shape[1])
-    vals, idx = torch.topk(scores, k, dim=1, sorted=True)
+    vals, idx = topk_by_index(scores, k)  # equal scores by item index, as evaluate ranks them
     return idx, vals
 
 

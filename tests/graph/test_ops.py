@@ -7,7 +7,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from graphrec.graph.ops import gather_rows, rows_mask
+from graphrec.graph.ops import gather_rows, rows_mask, topk_by_index
 
 # rows: 0 -> [1, 3] ; 1 -> [] ; 2 -> [0] ; 3 -> [0, 2, 3]
 INDPTR = [0, 2, 2, 3, 6]
@@ -82,3 +82,17 @@ def test_gather_rows_and_mask_match_reference(case: tuple) -> None:
     for b, c, _ in ref:
         want[b][c] = True
     assert rows_mask(ip, ix, r, m).tolist() == want
+
+
+def test_topk_by_index_is_a_stable_descending_sort_cut_at_k() -> None:
+    g = torch.Generator().manual_seed(0)
+    for _ in range(200):
+        b, n = int(torch.randint(1, 5, (1,), generator=g)), int(torch.randint(1, 30, (1,), generator=g))
+        scores = torch.randint(0, 3, (b, n), generator=g).float()  # many ties
+        scores[torch.rand(b, n, generator=g) < 0.2] = -torch.inf
+        ref_vals, ref_idx = torch.sort(scores, dim=1, descending=True, stable=True)
+        for k in {1, n // 2 or 1, n}:
+            vals, idx = topk_by_index(scores.clone(), k)
+            assert torch.equal(idx, ref_idx[:, :k]) and torch.equal(vals, ref_vals[:, :k])
+    vals, idx = topk_by_index(torch.zeros(3, 5), 0)
+    assert vals.shape == idx.shape == (3, 0)
