@@ -19,6 +19,7 @@ from .loaders import (
 from .registry import DATA_ENV, data_roots, dataset_path, known_datasets, load
 from .splits import (
     carve_validation,
+    pair_holdout_mask,
     random_holdout,
     random_holdout_mask,
     split_by_mask,
@@ -43,6 +44,7 @@ __all__ = [
     "load_lastfm",
     "load_movielens100k",
     "load_split_dir",
+    "pair_holdout_mask",
     "random_holdout",
     "random_holdout_mask",
     "split_by_mask",

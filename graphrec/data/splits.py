@@ -31,11 +31,13 @@ import numpy as np
 import torch
 
 from ..checks import check_int, check_number, check_seed
+from ..graph.edges import EdgeSet
 from ..graph.store import INTERACTS, Graph
 from .dataset import Dataset
 
 __all__ = [
     "carve_validation",
+    "pair_holdout_mask",
     "random_holdout",
     "random_holdout_mask",
     "split_by_mask",
@@ -115,6 +117,22 @@ def random_holdout_mask(users: Any, test_fraction: float = 0.2, seed: int = 0) -
     mask = np.empty(u.size, dtype=bool)
     mask[order] = held
     return mask
+
+
+def pair_holdout_mask(edges: EdgeSet, test_fraction: float = 0.2, seed: int = 0) -> torch.Tensor:
+    """:func:`random_holdout_mask` over an edge set, drawn once per distinct ``(src, dst)`` pair.
+
+    Copies of a repeated pair (a multi-edge) are held out together, as one interaction: a
+    held-out item is never also a training item (ranking hides those). Without repeats this
+    is :func:`random_holdout_mask` of the sources. Returns a bool tensor ``(num_edges,)`` in
+    CSR order on the edge set's device.
+    """
+    src, dst = edges.coo()
+    key = src * edges.num_dst + dst  # sorted (CSR order): copies of a pair are adjacent
+    first = torch.ones(key.numel(), dtype=torch.bool, device=key.device)
+    first[1:] = key[1:] != key[:-1]
+    pair = torch.cumsum(first.to(torch.int64), 0) - 1  # each edge's distinct pair
+    return torch.from_numpy(random_holdout_mask(src[first].cpu().numpy(), test_fraction, seed)).to(key.device)[pair]
 
 
 def temporal_holdout_mask(users: Any, timestamps: Any, n_last: int = 1) -> np.ndarray:
@@ -256,7 +274,8 @@ def _name_of(graph: Graph, name: str | None) -> str:
 
 def random_holdout(graph: Graph, test_fraction: float = 0.2, seed: int = 0, *,
                    name: str | None = None) -> Dataset:
-    """Per-user seeded random holdout of ``graph``'s interactions (see :func:`random_holdout_mask`).
+    """Per-user seeded random holdout of ``graph``'s interactions (see :func:`pair_holdout_mask`:
+    copies of a repeated pair are held out together).
 
     Parameters
     ----------
@@ -272,8 +291,8 @@ def random_holdout(graph: Graph, test_fraction: float = 0.2, seed: int = 0, *,
     Dataset with ``info`` recording the split, fraction and seed.
     """
     test_fraction, seed = _check_fraction(test_fraction, "test_fraction"), check_seed(seed)
-    src, _, _, _ = _interactions(graph)
-    mask = random_holdout_mask(src.cpu().numpy(), test_fraction, seed)
+    _interactions(graph)  # checks there are interactions to split
+    mask = pair_holdout_mask(graph.edges(INTERACTS), test_fraction, seed)
     info = {"split": "random", "test_fraction": test_fraction, "seed": seed}
     return split_by_mask(graph, mask, name=_name_of(graph, name), info=info)
 
@@ -302,7 +321,7 @@ def carve_validation(dataset: Dataset, fraction: float = 0.1, seed: int = 0) -> 
     """Move a per-user random share of ``dataset``'s *training* interactions to ``valid``.
 
     The test split is untouched (the same graph object); users keep at least one training
-    interaction (see :func:`random_holdout_mask`).
+    interaction, and copies of a repeated pair move together (see :func:`pair_holdout_mask`).
 
     Parameters
     ----------
@@ -324,7 +343,7 @@ def carve_validation(dataset: Dataset, fraction: float = 0.1, seed: int = 0) -> 
         raise ValueError(f"dataset {dataset.name!r} already has a validation split")
     fraction, seed = _check_fraction(fraction, "fraction"), check_seed(seed)
     src, dst, w, ts = _interactions(dataset.train)
-    mask = torch.from_numpy(random_holdout_mask(src.cpu().numpy(), fraction, seed)).to(src.device)
+    mask = pair_holdout_mask(dataset.train.edges(INTERACTS), fraction, seed)
     train = _without_interactions(dataset.train, ~mask)
     valid = pairs_graph(train, src[mask], dst[mask], None if w is None else w[mask], None if ts is None else ts[mask])
     info = dict(dataset.info, valid_fraction=fraction, valid_seed=seed)

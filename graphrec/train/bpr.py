@@ -130,30 +130,23 @@ def carve_validation(
 ) -> tuple[Graph, Graph]:
     """Split ``graph``'s ``etype`` edges into (train, valid) graphs on the same node sets.
 
-    Uses graphrec's per-user seeded holdout
-    (:func:`graphrec.data.splits.random_holdout_mask`): each user gives
-    ``round(fraction * n_u)`` of its interactions to validation but keeps at least one.
-    Copies of a repeated pair (a multi-edge) go together, as one interaction: a validation
-    item is never also a training item, which ranking would hide. Other edge types, weights
-    and timestamps stay in the training graph.
+    Uses graphrec's per-user seeded holdout (:func:`graphrec.data.splits.pair_holdout_mask`):
+    each user gives ``round(fraction * n_u)`` of its interactions to validation but keeps at
+    least one, and copies of a repeated pair go together. Other edge types, weights and
+    timestamps stay in the training graph.
 
     Returns
     -------
     (train, valid) : Graph, Graph
     """
-    from ..data.splits import random_holdout_mask
+    from ..data.splits import pair_holdout_mask
 
     if not 0.0 < fraction < 1.0:
         raise ValueError(f"valid_fraction must be in (0, 1), got {fraction!r}")
     etype = graph.resolve_etype(etype)
     es = graph.edges(etype)
     src, dst = es.coo()
-    key = src * es.num_dst + dst  # sorted (CSR order): copies of a pair are adjacent
-    first = torch.ones(key.numel(), dtype=torch.bool, device=key.device)
-    first[1:] = key[1:] != key[:-1]
-    pair = torch.cumsum(first.to(torch.int64), 0) - 1  # each edge's distinct pair
-    pair_mask = random_holdout_mask(src[first].cpu().numpy(), fraction, seed)  # one draw per distinct pair
-    valid_mask = torch.from_numpy(pair_mask).to(es.device)[pair]
+    valid_mask = pair_holdout_mask(es, fraction, seed)  # copies of a repeated pair go together
     out = graph._shallow()  # same nodes, attributes and other edge sets; tensors shared
     out._edges[etype] = es.select(~valid_mask)
     valid = held_out_graph(graph, src[valid_mask], dst[valid_mask], etype=etype)

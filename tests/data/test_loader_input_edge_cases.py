@@ -24,6 +24,7 @@ from graphrec.data import (
     load_edge_table,
     load_lastfm,
     load_split_dir,
+    random_holdout,
     split_by_mask,
 )
 from graphrec.data.synthetic import make_dataset, make_graph
@@ -103,6 +104,16 @@ def test_split_by_mask_and_carve_merge_repeated_pairs() -> None:
         assert len(set(zip(v_src.tolist(), v_dst.tolist()))) == cv.valid.num_edges(INTERACTS)
         merged_valid += n_merged
     assert merged_valid > 0
+
+
+def test_random_holdout_and_carve_keep_copies_of_a_pair_together() -> None:
+    g = gr.Graph()
+    g.add_edges(INTERACTS, [0] * 6 + [1] * 4, [0, 0, 1, 1, 2, 2, 0, 1, 2, 3], by="id", duplicates="keep")
+    for seed in range(8):
+        ds = random_holdout(g, 0.4, seed)
+        cv = carve_validation(ds, 0.4, seed)
+        for a, b in ((ds.train, ds.test), (cv.train, cv.valid)):
+            assert not pairs(a) & pairs(b)  # a held-out item is never also a training item
 
 
 # ------------------------------------------------------------- 2. ids kept as given
