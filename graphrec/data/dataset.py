@@ -14,18 +14,11 @@ import numpy as np
 import torch
 
 from ..checks import check_choice
-from ..graph.edges import EdgeType
+from ..graph.edges import EdgeType, check_etype
 from ..graph.idmap import IdMap
 from ..graph.store import INTERACTS, ITEM, TRUSTS, USER, Graph
 
 __all__ = ["Dataset", "check_held_out", "held_out_graph"]
-
-
-def _check_etype(etype: Any) -> EdgeType:
-    """``etype`` as a ``(src_type, relation, dst_type)`` tuple of strings."""
-    if not (isinstance(etype, (tuple, list)) and len(etype) == 3 and all(isinstance(x, str) for x in etype)):
-        raise ValueError(f"etype must be a (src_type, relation, dst_type) tuple of strings, got {etype!r}")
-    return (etype[0], etype[1], etype[2])
 
 
 def held_out_graph(train: Graph, users: Any, items: Any, *, by: str = "index", etype: EdgeType = INTERACTS) -> Graph:
@@ -35,7 +28,10 @@ def held_out_graph(train: Graph, users: Any, items: Any, *, by: str = "index", e
     interactions) as dense indices (``by='index'``) or external ids (``by='id'``); unknown
     external ids raise ``KeyError`` (a held-out split never invents nodes).
     """
-    etype = _check_etype(etype)
+    try:
+        etype = check_etype(etype)
+    except TypeError as e:  # held_out_graph has always said ValueError for a malformed etype
+        raise ValueError(str(e)) from None
     by = check_choice("by", by, ("index", "id"))
     for nt in (etype[0], etype[2]):
         if not train.has_node_type(nt):

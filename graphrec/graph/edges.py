@@ -11,13 +11,21 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
 
-__all__ = ["EdgeSet", "EdgeType", "coo_to_csr", "index_dtype_for"]
+__all__ = ["EdgeSet", "EdgeType", "check_etype", "coo_to_csr", "index_dtype_for"]
 
 EdgeType = tuple[str, str, str]
+
+
+def check_etype(etype: Any) -> EdgeType:
+    """``etype`` as a ``(src_type, relation, dst_type)`` tuple; anything else is a ``TypeError``."""
+    if not isinstance(etype, (tuple, list)) or len(etype) != 3 or not all(isinstance(p, str) for p in etype):
+        raise TypeError(f"etype must be a (src_type, relation, dst_type) tuple of str, got {etype!r}")
+    return (etype[0], etype[1], etype[2])
 
 _INT32_MAX = 2**31 - 1
 

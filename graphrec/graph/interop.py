@@ -45,7 +45,7 @@ import numpy as np
 import torch
 
 from ..checks import check_bool
-from .edges import EdgeType
+from .edges import EdgeType, check_etype
 from .idmap import IdMap
 from .store import INTERACTS, ITEM, USER, Graph
 
@@ -71,12 +71,6 @@ _DGL_MISSING = (
 
 
 # ------------------------------------------------------------------ helpers
-def _check_etype(etype: Any) -> EdgeType:
-    if not isinstance(etype, (tuple, list)) or len(etype) != 3 or not all(isinstance(p, str) for p in etype):
-        raise TypeError(f"etype must be a (src_type, relation, dst_type) tuple of str, got {etype!r}")
-    return tuple(etype)  # type: ignore[return-value]
-
-
 def _check_name(value: Any, what: str) -> str:
     """A node type or relation name: a ``str``."""
     if not isinstance(value, str):
@@ -202,7 +196,7 @@ def from_scipy(
         raise TypeError(f"matrix must be a scipy.sparse matrix or array, got {type(matrix).__name__}")
     if matrix.ndim != 2:
         raise ValueError(f"matrix must be 2-D (sources x destinations), got shape {matrix.shape}")
-    etype = _check_etype(etype)
+    etype = check_etype(etype)
     _check_duplicates(duplicates)
     if weighted is not None:
         weighted = check_bool("weighted", weighted)
@@ -388,7 +382,7 @@ def from_networkx(
         vs.append(pos_of[v])
         et = d.get("etype")
         if et is not None:
-            et = _check_etype(et)
+            et = check_etype(et)
         ecs.append(e_codes.setdefault(et, len(e_codes) - 1))
         wv = d.get(weight)
         hws.append(wv is not None)
@@ -452,7 +446,7 @@ def from_networkx(
     groups: dict[EdgeType, np.ndarray] = {}
     declared = {tuple(e[0]): (bool(e[1]), bool(e[2])) for e in G.graph.get("edge_types", [])} if form == "typed" else {}
     for et in declared:
-        groups[_check_etype(et)] = np.zeros(0, dtype=np.int64)
+        groups[check_etype(et)] = np.zeros(0, dtype=np.int64)
     for et in explicit:
         sel = np.flatnonzero(ec == e_codes[et])
         groups[et] = np.concatenate([groups.get(et, np.zeros(0, np.int64)), sel])
@@ -575,7 +569,7 @@ def from_igraph(
     if etype is None and "etype" in G.attributes():
         etype = G["etype"]
     if etype is not None:
-        etype = _check_etype(etype)
+        etype = check_etype(etype)
     names = G.vs["name"] if "name" in vattrs else None
     pairs = G.get_edgelist()
     edges = np.fromiter(chain.from_iterable(pairs), dtype=np.int64, count=2 * len(pairs)).reshape(-1, 2)

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .edges import EdgeSet, EdgeType, coo_to_csr
+from .edges import EdgeSet, EdgeType, check_etype, coo_to_csr
 from .idmap import IdMap, _as_id_array
 
 __all__ = ["INTERACTS", "ITEM", "TRUSTS", "USER", "Graph", "store_device"]
@@ -298,9 +298,7 @@ class Graph:
         -------
         (src_idx, dst_idx) : int64 tensors of the added endpoints, for incremental consumers.
         """
-        if len(etype) != 3 or not all(isinstance(p, str) for p in etype):
-            raise TypeError(f"etype must be a (src_type, relation, dst_type) tuple of str, got {etype!r}")
-        etype = tuple(etype)  # type: ignore[assignment]
+        etype = check_etype(etype)
         if duplicates not in ("merge", "keep", "error"):
             raise ValueError(f"duplicates must be 'merge', 'keep' or 'error', got {duplicates!r}")
         st, _, dt = etype

@@ -742,3 +742,8 @@ def test_derived_views_are_float32_whatever_torch_default_dtype(weight: bool) ->
         assert es.matrix().dtype == es.transpose_matrix().dtype == torch.float32
     finally:
         torch.set_default_dtype(old)
+
+
+def test_an_etype_must_be_a_triple_not_any_three_item_sequence() -> None:
+    with pytest.raises(TypeError, match=r"etype must be a \(src_type, relation, dst_type\) tuple of str, got 'abc'"):
+        Graph().add_edges("abc", [0], [0], by="id")  # a 3-letter string used to become ('a', 'b', 'c')
