@@ -47,6 +47,7 @@ import torch
 
 from ..checks import SEED_MAX, check_int, check_number, check_seed
 from ..eval.metrics import ndcg
+from ..eval.protocol import ranking_hits
 from ..graph.edges import EdgeType
 from ..graph.ops import gather_rows
 from ..graph.store import Graph
@@ -449,13 +450,10 @@ class _Judge:
         return masked, b * self.n_items + c, n_test
 
     def ndcg_sum(self, scores: torch.Tensor, block: tuple[torch.Tensor, torch.Tensor, torch.Tensor]) -> float:
-        """Sum of the block's per-user NDCG@k; ``scores`` ``(B, n_items)`` is overwritten."""
+        """Sum of the block's per-user NDCG@k, ranked as :func:`graphrec.evaluate` ranks; ``scores``
+        ``(B, n_items)`` is overwritten."""
         masked, truth, n_test = block
-        scores = scores.contiguous()
-        scores.view(-1).index_fill_(0, masked, -torch.inf)
-        vals, top = torch.topk(scores, self.k, dim=1)
-        rows = torch.arange(top.shape[0], device=top.device).unsqueeze(1)
-        hits = torch.isin(rows * self.n_items + top, truth) & (vals > -torch.inf)  # a masked slot is never a hit
+        hits, _, _ = ranking_hits(scores.contiguous(), self.k, truth, [masked])
         return float(ndcg(hits, n_test, self.k).sum())
 
 
