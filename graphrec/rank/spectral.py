@@ -34,10 +34,10 @@ from __future__ import annotations
 
 import torch
 
-from ..checks import check_int, check_number, check_seed
+from ..checks import check_int, check_seed
 from ..graph.store import Graph, store_device
 from ..walks.engine import WalkEngine
-from .exact import as_engine
+from .exact import _check_alpha, as_engine
 
 __all__ = ["SpectralTail", "is_reversible", "spectral_tail", "spectral_tail_or_none"]
 
@@ -123,7 +123,7 @@ class SpectralTail:
             raise ValueError(f"a bipartite tail needs ±sigma pairs (2k = {2 * k} eigenvalues), got {eigenvalues.numel()}")
         if len(self.slabs) not in (1, 2):
             raise ValueError(f"slabs must be one range or two (bipartite), got {self.slabs}")
-        alpha = check_number("alpha", alpha, 0, 1, low_open=True, high_open=True)
+        alpha = _check_alpha(alpha)
         self.eigenvalues, self.sqrt_degree, self.alpha = eigenvalues, sqrt_degree, alpha
         self.vectors = vectors
         c = self.alpha
@@ -208,7 +208,7 @@ def spectral_tail(engine: Graph | WalkEngine, rank: int, alpha: float, *, niter:
         A non-reversible walk, ``rank`` < 1 or larger than the graph allows.
     """
     rank, niter, seed = check_int("rank", rank, 1), check_int("niter", niter, 0), check_seed(seed)
-    alpha = check_number("alpha", alpha, 0, 1, low_open=True, high_open=True)
+    alpha = _check_alpha(alpha)
     engine = as_engine(engine)
     parts = _reversible_symmetrized(engine)
     if parts is None:
@@ -226,7 +226,7 @@ def spectral_tail_or_none(engine: Graph | WalkEngine, rank: int, alpha: float, *
     types). ``None`` when the walk is not reversible or the capped rank is below 2.
     """
     rank, niter, seed = check_int("rank", rank), check_int("niter", niter, 0), check_seed(seed)
-    alpha = check_number("alpha", alpha, 0, 1, low_open=True, high_open=True)
+    alpha = _check_alpha(alpha)
     engine = as_engine(engine)
     parts = _reversible_symmetrized(engine)
     if parts is None:
