@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["SEED_MAX", "check_bool", "check_choice", "check_int", "check_number", "check_seed"]
+__all__ = ["SEED_MAX", "check_bool", "check_choice", "check_int", "check_number", "check_seed", "derived_seed"]
 
 
 def _show(x: float) -> str:
@@ -69,6 +69,12 @@ SEED_MAX = 2**64 - 1  # torch.Generator.manual_seed takes at most a 64-bit unsig
 def check_seed(value: Any, name: str = "seed") -> int:
     """A random seed: an ``int`` in ``[0, 2**64 - 1]``, what every generator here (torch's and NumPy's) takes."""
     return check_int(name, value, 0, SEED_MAX)
+
+
+def derived_seed(value: int) -> int:
+    """A seed computed from another (``seed + 1``, ``seed * p + k``) wrapped into ``[0, SEED_MAX]``,
+    so that a valid seed never derives one that torch refuses; smaller seeds are unchanged."""
+    return value % (SEED_MAX + 1)
 
 
 def check_bool(name: str, value: Any) -> bool:

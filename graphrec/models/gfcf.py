@@ -45,7 +45,7 @@ from typing import Any, ClassVar
 
 import torch
 
-from ..checks import SEED_MAX, check_int, check_number, check_seed
+from ..checks import check_int, check_number, check_seed, derived_seed
 from ..eval.metrics import ndcg
 from ..eval.protocol import ranking_hits
 from ..graph.edges import EdgeType
@@ -367,7 +367,7 @@ class GFCF(Recommender):
         if users.numel() == 0:
             return tuple(PAPER_DEFAULTS[n] if v == "auto" else v for n, v in (("alpha", alpha), ("k", k), ("sharpen", sharpen)))  # type: ignore[return-value]
         if users.numel() > self.tune_users:
-            gen = torch.Generator().manual_seed((self.seed + 1) % (SEED_MAX + 1))  # seed 2**64-1 wraps to 0
+            gen = torch.Generator().manual_seed(derived_seed(self.seed + 1))
             users = users[torch.randperm(users.numel(), generator=gen)[: self.tune_users].to(users.device)].sort().values
         es = fit_graph.edges(self.etype)
         kmax_allowed = min(es.num_src, es.num_dst)

@@ -77,7 +77,7 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from ..checks import check_bool, check_choice, check_int, check_seed
+from ..checks import check_bool, check_choice, check_int, check_seed, derived_seed
 from ..graph.edges import _INT32_MAX, _sparse_csr
 from ..graph.ops import gather_rows
 from ..graph.store import Graph, index_tensor, store_device
@@ -778,8 +778,7 @@ class PowerWalkIndex:
             return todo
         self._refreshes += 1
         self.params["refreshes"] = self._refreshes
-        # torch seeds are 64-bit: wrap the derived seed (a large build seed must not break refresh)
-        s = (self.seed * 1_000_003 + self._refreshes) % (1 << 64) if seed is None else seed
+        s = derived_seed(self.seed * 1_000_003 + self._refreshes) if seed is None else seed
         gen = torch.Generator(device=eng.device)
         gen.manual_seed(s)
         m_walk = int(self.params.get("walk_top_m", self.top_m))

@@ -40,7 +40,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..checks import SEED_MAX, check_bool, check_choice, check_int, check_number, check_seed
+from ..checks import check_bool, check_choice, check_int, check_number, check_seed, derived_seed
 from ..data.dataset import Dataset, held_out_graph
 from ..graph.edges import EdgeType
 from ..graph.store import INTERACTS, Graph
@@ -444,7 +444,7 @@ class BPRTrainer:
             negative_selection=config.negative_selection,
         )
         self.sampler = UniformNegativeSampler.from_graph(train, etype, method=config.negative_method)
-        self.generator = torch.Generator().manual_seed((int(config.seed) + 104729) % (SEED_MAX + 1))
+        self.generator = torch.Generator().manual_seed(derived_seed(config.seed + 104729))
         self.optimizer = _adam(list(model.parameters()), config.lr)
         self.stopper = EarlyStopping(config.patience if valid is not None else None)
         self._valid_data = None if valid is None else Dataset("valid", train, valid)
