@@ -65,16 +65,22 @@ def tuned_als(outer: Dataset, args: argparse.Namespace, bar: Any) -> tuple[Any, 
     return model, chosen
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data", default="ml-100k,lastfm")
-    p.add_argument("--outer", default="100,101", help="outer carve seeds")
-    p.add_argument("--outer-fraction", type=float, default=0.2,
+def carve_parser(description: str, *, data: str, outer: str, outer_fraction: float, quick: str) -> argparse.ArgumentParser:
+    """The options of a validation-carve study (this script's and its siblings'), with their defaults."""
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--data", default=data)
+    p.add_argument("--outer", default=outer, help="outer carve seeds")
+    p.add_argument("--outer-fraction", type=float, default=outer_fraction,
                    help="share of each user's training items carved off and scored (0.1 keeps the fit denser)")
-    p.add_argument("--candidates", default="[{}]", help="JSON list of lightgcn parameter dicts")
     p.add_argument("--als", action=argparse.BooleanOptionalAction, default=True, help="fit the tuned-ALS reference")
     p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--quick", action="store_true", help="synthetic data, short training")
+    p.add_argument("--quick", action="store_true", help=quick)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = carve_parser(__doc__.splitlines()[0], data="ml-100k,lastfm", outer="100,101", outer_fraction=0.2, quick="synthetic data, short training")
+    p.add_argument("--candidates", default="[{}]", help="JSON list of lightgcn parameter dicts")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     candidates = json.loads(args.candidates)

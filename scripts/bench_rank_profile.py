@@ -28,7 +28,6 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -96,15 +95,10 @@ def _rows(edges: Any, users: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data", default="ml-100k")
-    p.add_argument("--outer", default="100", help="outer carve seeds")
-    p.add_argument("--outer-fraction", type=float, default=0.1)
+    p = bench_defaults.carve_parser(__doc__.splitlines()[0], data="ml-100k", outer="100", outer_fraction=0.1,
+                                    quick="synthetic data, short training, no ALS")
     p.add_argument("--bonus", default="0", help="popularity-prior weights to re-rank with, e.g. 0,0.1,0.2")
     p.add_argument("--lightgcn-params", default="{}", help="JSON dict of lightgcn parameters")
-    p.add_argument("--als", action=argparse.BooleanOptionalAction, default=True, help="fit the tuned-ALS reference")
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--quick", action="store_true", help="synthetic data, short training, no ALS")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     bonuses = [float(b) for b in args.bonus.split(",")]
