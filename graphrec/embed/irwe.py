@@ -1,0 +1,428 @@
+"""IRWE: inductive identity and position embeddings from random walks.
+
+Qin & Yeung, *IRWE: Inductive Random Walk for Joint Inference of Identity and Position
+Network Embedding*, TMLR 2024 (arXiv:2401.00651). Two embeddings per node, inferred jointly
+from random walks and from nothing else (no node attributes, no per-node parameters), so a
+fitted model embeds nodes, or whole graphs, that it never saw, without retraining:
+
+- **identity** (structural role: hub, bridge, periphery): attention units read each node's
+  walks. A walk's tokens are the anonymous index of each visited node (``a b a c -> 0 1 0 2``),
+  its step and its log-degree; a small transformer encoder turns each walk into a vector,
+  attention pooling over the node's walks into one, which is joined with the node's walk
+  statistics (anonymous-walk type distribution, degree and return statistics along the
+  walks: :mod:`graphrec.embed.walkstats`). None of these inputs names a node, so nodes with
+  the same surroundings get the same identity (up to walk sampling), in any graph.
+- **position** (proximity, community): a node is where its walks go. Each node of a graph
+  carries a fixed random vector (seeded per node type and index: a new node gets its own,
+  old nodes keep theirs); a node's position input is the mean random vector of the nodes its
+  walks visit (a random projection of its walk-visit distribution, Johnson–Lindenstrauss)
+  plus an attention-weighted mean over its walk tokens, the weights read off the transformer's
+  token outputs (which visited nodes say most about where the node is). A linear map of these
+  and of the identity gives the position embedding.
+
+Both are trained jointly, self-supervised: the identity reconstructs the node's walk
+statistics and agrees across two independent walk samples; the position embeddings of nodes
+that co-occur within ``window`` steps of a walk are pulled together against the other nodes
+of the batch (a skip-gram / InfoNCE objective on walk co-occurrence, as in DeepWalk's
+context windows). Gradients of both objectives reach the shared transformer.
+
+All walks come from the one walk engine (:mod:`graphrec.walks`); everything runs on
+``graph.device``. The same seed on the same device gives the same embeddings, and
+:meth:`IRWE.infer` on the training graph reproduces the training embeddings exactly.
+
+This is an implementation of the paper's design (anonymous-walk and degree features,
+attention units over walks, jointly trained identity and position outputs, inductive
+inference) sized for a CPU; the encoders and losses are this module's own.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, NamedTuple
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from ..checks import check_bool, check_choice, check_int, check_number, check_seed, derived_seed
+from ..graph.edges import EdgeType
+from ..graph.store import Graph, index_tensor
+from ..walks import WalkEngine, coalesce_visits
+from .walkstats import (
+    WalkSample,
+    engine_degree,
+    node_engine,
+    statistic_names,
+    visit_frequency,
+    walk_sample,
+    walk_statistics,
+)
+
+__all__ = ["IRWE", "IRWEEmbedding", "OUTPUTS", "random_node_features"]
+
+#: what :meth:`IRWEEmbedding.select` and the ``output`` parameters take
+OUTPUTS = ("identity", "position", "both")
+
+_BLOCK = 4096  # rows of random node features drawn per seeded block
+
+
+class IRWEEmbedding(NamedTuple):
+    """IRWE's two outputs for a set of nodes.
+
+    Attributes
+    ----------
+    identity : FloatTensor ``(B, dim)``
+    position : FloatTensor ``(B, dim)`` (unit rows)
+    """
+
+    identity: torch.Tensor
+    position: torch.Tensor
+
+    def select(self, output: str = "both") -> torch.Tensor:
+        """``identity``, ``position`` or both side by side ``(B, 2 dim)``."""
+        output = check_choice("output", output, OUTPUTS)
+        if output == "identity":
+            return self.identity
+        if output == "position":
+            return self.position
+        return torch.cat([self.identity, self.position], dim=1)
+
+
+def random_node_features(engine: WalkEngine, dim: int, seed: int) -> torch.Tensor:
+    """Fixed random vectors ``(n, dim)`` float32 for every node of the engine's node space.
+
+    Row ``i`` of node type ``t`` depends only on ``(seed, position of t, i)``: drawn on the CPU
+    in seeded blocks of 4096 rows, so a grown graph keeps its old nodes' vectors and CPU and
+    CUDA get the same ones. Entries are ``N(0, 1/dim)``.
+    """
+    parts = []
+    offs = engine.offsets.tolist()
+    for tp in range(len(engine.node_types)):
+        n_t = offs[tp + 1] - offs[tp]
+        blocks = []
+        for b in range(math.ceil(n_t / _BLOCK)):
+            gen = torch.Generator().manual_seed(derived_seed(seed * 1_000_003 + tp * 65_537 + b))
+            rows = min(_BLOCK, n_t - b * _BLOCK)
+            blocks.append(torch.randn(rows, dim, generator=gen))
+        parts.append(torch.cat(blocks) if blocks else torch.zeros(0, dim))
+    return (torch.cat(parts) / math.sqrt(dim)).to(engine.device)
+
+
+class _Inputs:
+    """Everything the encoder reads about one graph: walks, statistics, random vectors.
+
+    Walks are drawn from every node at once (one seeded sample), so the rows of a subset
+    are exactly those of the whole graph; only the encoder's work is limited to ``nodes``.
+    """
+
+    def __init__(self, model: IRWE, graph: Graph, nodes: Any, seed: int) -> None:
+        self.engine = node_engine(graph, model.etype)
+        n = self.engine.num_nodes
+        self.degree = engine_degree(self.engine)
+        dev = self.engine.device
+        self.nodes = torch.arange(n, device=dev) if nodes is None else index_tensor(nodes, "nodes", n, dev).reshape(-1)
+        sample = walk_sample(self.engine, torch.arange(n, device=dev), model.walks, model.length, seed, self.degree)
+        visited = visit_frequency(self.engine, 4, model.length, derived_seed(seed + 7))
+        stats = model._transform_stats(walk_statistics(sample, model.aw_length, visited))
+        # per-graph standardisation: roles are relative to the graph a node lives in
+        self.stat_mean = stats.mean(0) if n else torch.zeros(stats.shape[1], device=dev)
+        self.stat_std = stats.std(0, unbiased=False).clamp_min(1e-2) if n else torch.ones(stats.shape[1], device=dev)
+        ra = min(model.attn_walks, model.walks)
+        rows = self.nodes
+        self.stats = stats[rows]
+        self.anon = sample.anon[rows, :ra]
+        self.log_degree = sample.log_degree[rows, :ra]
+        self.paths = sample.paths[rows, :ra]
+        self.all_paths = sample.paths[rows]
+        self.rand = random_node_features(self.engine, model.rand_dim, model.seed)
+        B, R, T = self.all_paths.shape
+        r = torch.arange(B, device=dev).repeat_interleave(R * T)
+        visits = coalesce_visits(r, self.all_paths.reshape(-1), None, B, n)
+        self.p0 = torch.sparse.mm(visits, self.rand) / float(max(R * T, 1))  # (B, rand_dim)
+
+    def __len__(self) -> int:
+        return self.nodes.numel()
+
+
+class IRWE(nn.Module):
+    """Inductive random-walk embeddings: identity and position per node.
+
+    Parameters
+    ----------
+    dim : int
+        Size of each output (identity and position). Default 64.
+    walks : int
+        Walks per node for the walk statistics and the position input. Default 64.
+    attn_walks : int
+        Of those, walks read by the transformer (its cost grows with them). Default 8.
+    length : int
+        Steps per walk (>= ``aw_length``). Default 6.
+    aw_length : int
+        Steps of the anonymous-walk prefix whose type distribution is a feature (1..8;
+        Bell(``aw_length + 1``) types). Default 4 (52 types).
+    layers, heads : int
+        Transformer encoder layers and attention heads (``dim % heads == 0``). Default 1, 4.
+    rand_dim : int
+        Size of the random node vectors behind the position input. Default 128.
+    window : int
+        Co-occurrence window (steps) of the position objective (<= ``length``). Default 3.
+    steps : int
+        Optimisation steps (Adam). Default 300.
+    batch : int
+        Anchor nodes per step (the other anchors are each one's negatives). Default 128.
+    lr : float
+        Adam learning rate. Default 3e-3.
+    temperature : float
+        InfoNCE temperature of the position objective. Default 0.2.
+    identity_weight : float
+        Weight of the identity objective against the position one. Default 1.0.
+    etype : relation name or triple, optional
+        The relation walked (default: the graph's only one, or its interactions).
+    seed : int
+        Seeds the parameters, the walks, the random node vectors and the batches.
+    progress : bool
+        A tqdm bar while training (off by default).
+
+    Examples
+    --------
+    >>> from graphrec.graph import Graph
+    >>> g = Graph(); _ = g.add_node_type("node", 4)
+    >>> _ = g.add_edges(("node", "links", "node"), [0, 1, 1, 2, 2, 3], [1, 0, 2, 1, 3, 2])
+    >>> model = IRWE(dim=8, heads=2, walks=4, steps=2, batch=4).fit(g)
+    >>> model.identity_.shape, model.position_.shape
+    (torch.Size([4, 8]), torch.Size([4, 8]))
+    >>> emb = model.infer(g)                      # a new graph works the same way
+    >>> bool((emb.identity == model.identity_).all())
+    True
+
+    References
+    ----------
+    Qin, Yeung. IRWE: Inductive Random Walk for Joint Inference of Identity and Position
+    Network Embedding. TMLR 2024, arXiv:2401.00651.
+    Ivanov, Burnaev. Anonymous Walk Embeddings. ICML 2018.
+    Perozzi, Al-Rfou, Skiena. DeepWalk. KDD 2014 (walk co-occurrence windows).
+    """
+
+    def __init__(
+        self,
+        *,
+        dim: int = 64,
+        walks: int = 64,
+        attn_walks: int = 8,
+        length: int = 6,
+        aw_length: int = 4,
+        layers: int = 1,
+        heads: int = 4,
+        rand_dim: int = 128,
+        window: int = 3,
+        steps: int = 300,
+        batch: int = 128,
+        lr: float = 3e-3,
+        temperature: float = 0.2,
+        identity_weight: float = 1.0,
+        etype: EdgeType | str | None = None,
+        seed: int = 0,
+        progress: bool = False,
+    ) -> None:
+        super().__init__()
+        self.dim = check_int("dim", dim, 1)
+        self.walks = check_int("walks", walks, 1)
+        self.attn_walks = check_int("attn_walks", attn_walks, 1)
+        self.aw_length = check_int("aw_length", aw_length, 1, 8)
+        self.length = check_int("length", length, self.aw_length)
+        self.layers = check_int("layers", layers, 1)
+        self.heads = check_int("heads", heads, 1)
+        if self.dim % self.heads:
+            raise ValueError(f"dim={dim} must be a multiple of heads={heads}")
+        self.rand_dim = check_int("rand_dim", rand_dim, 1)
+        self.window = check_int("window", window, 1, self.length)
+        self.steps = check_int("steps", steps, 0)
+        self.batch = check_int("batch", batch, 1)
+        self.lr = check_number("lr", lr, 0, low_open=True)
+        self.temperature = check_number("temperature", temperature, 0, low_open=True)
+        self.identity_weight = check_number("identity_weight", identity_weight, 0)
+        self.etype = etype
+        self.seed = check_seed(seed)
+        self.progress = check_bool("progress", progress)
+        self.stat_names = statistic_names(self.length, self.aw_length)
+        self.num_stats = len(self.stat_names)
+        self._aw_from = 2 + 5 * self.length  # first anonymous-walk column
+        self.fitted = False
+        self.history: list[float] = []
+        self.identity_: torch.Tensor | None = None
+        self.position_: torch.Tensor | None = None
+        self.reset_parameters()
+
+    # ------------------------------------------------------------------ layers
+    def reset_parameters(self) -> None:
+        """(Re)build every layer from ``seed`` (CPU draws: the same weights on any device)."""
+        d, T = self.dim, self.length + 1
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.seed)
+            self.tok_anon = nn.Embedding(T, d)
+            self.tok_step = nn.Embedding(T, d)
+            self.tok_degree = nn.Linear(2, d)
+            layer = nn.TransformerEncoderLayer(d, self.heads, 2 * d, dropout=0.0, batch_first=True, norm_first=True)
+            self.encoder = nn.TransformerEncoder(layer, self.layers, enable_nested_tensor=False)
+            self.walk_key = nn.Linear(d, d)
+            self.walk_query = nn.Parameter(torch.randn(d) / math.sqrt(d))
+            self.stat_mlp = nn.Sequential(nn.Linear(self.num_stats, d), nn.GELU(), nn.Linear(d, d))
+            self.id_head = nn.Sequential(nn.Linear(2 * d, d), nn.GELU(), nn.Linear(d, d))
+            self.stat_decoder = nn.Linear(d, self.num_stats)
+            self.token_gate = nn.Linear(d, 1)
+            self.pos_mean = nn.Linear(self.rand_dim, d, bias=False)
+            self.pos_attn = nn.Linear(self.rand_dim, d, bias=False)
+            self.pos_identity = nn.Linear(d, d, bias=False)
+            nn.init.zeros_(self.pos_identity.weight)
+        self.fitted = False
+
+    def params(self) -> dict[str, Any]:
+        """Constructor keywords (JSON-able)."""
+        et = self.etype
+        return {
+            "dim": self.dim, "walks": self.walks, "attn_walks": self.attn_walks, "length": self.length,
+            "aw_length": self.aw_length, "layers": self.layers, "heads": self.heads, "rand_dim": self.rand_dim,
+            "window": self.window, "steps": self.steps, "batch": self.batch, "lr": self.lr,
+            "temperature": self.temperature, "identity_weight": self.identity_weight,
+            "etype": list(et) if isinstance(et, tuple) else et, "seed": self.seed, "progress": self.progress,
+        }
+
+    def _transform_stats(self, stats: torch.Tensor) -> torch.Tensor:
+        """Square-root the anonymous-walk distribution (Hellinger), then standardise."""
+        s = stats.clone()
+        s[:, self._aw_from:] = s[:, self._aw_from:].sqrt()
+        return s
+
+    @staticmethod
+    def _standard(inp: _Inputs, stats: torch.Tensor) -> torch.Tensor:
+        return ((stats - inp.stat_mean) / inp.stat_std).clamp(-10.0, 10.0)
+
+    # ----------------------------------------------------------------- forward
+    def forward(self, inp: _Inputs, rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Encode rows ``rows`` (LongTensor ``(B,)`` into ``inp``'s nodes).
+
+        Returns
+        -------
+        identity : ``(B, dim)``; position : ``(B, dim)`` unit rows; stats : ``(B, F)`` the
+        standardised walk statistics the identity reconstructs.
+        """
+        anon, logd = inp.anon[rows], inp.log_degree[rows]  # (B, R, T)
+        B, R, T = anon.shape
+        z = (logd - inp.stat_mean[0]) / inp.stat_std[0]
+        steps = torch.arange(T, device=anon.device)
+        tok = self.tok_anon(anon) + self.tok_step(steps) + self.tok_degree(torch.stack([z, z * z / 4], dim=-1))
+        out = self.encoder(tok.reshape(B * R, T, self.dim)).reshape(B, R, T, self.dim)
+        walk = out.mean(2)  # (B, R, d)
+        att = torch.softmax(torch.tanh(self.walk_key(walk)) @ self.walk_query, dim=1)  # (B, R)
+        pooled = (att.unsqueeze(-1) * walk).sum(1)
+        stats = self._standard(inp, inp.stats[rows])
+        identity = self.id_head(torch.cat([pooled, self.stat_mlp(stats)], dim=1))
+        gate = torch.softmax(self.token_gate(out).reshape(B, R * T), dim=1)
+        visited = inp.rand[inp.paths[rows].reshape(B, R * T)]  # (B, R*T, rand_dim)
+        p_att = (gate.unsqueeze(-1) * visited).sum(1)
+        pos = self.pos_mean(inp.p0[rows]) + self.pos_attn(p_att) + self.pos_identity(identity)
+        return identity, nn.functional.normalize(pos, dim=1), stats
+
+    # ---------------------------------------------------------------- training
+    def fit(self, graph: Graph) -> IRWE:
+        """Train on ``graph`` (self-supervised); sets :attr:`identity_` and :attr:`position_`.
+
+        Raises
+        ------
+        ValueError
+            A graph without nodes, or an edge type it lacks.
+        """
+        if not isinstance(graph, Graph):
+            raise TypeError(f"fit needs a graphrec Graph, got {type(graph).__name__}")
+        self.reset_parameters()
+        dev = graph.device
+        self.to(dev)
+        view_a = _Inputs(self, graph, None, self.seed)
+        if len(view_a) == 0:
+            raise ValueError("IRWE.fit: the graph has no nodes to embed")
+        view_b = _Inputs(self, graph, None, derived_seed(self.seed + 1))
+        n = len(view_a)
+        gen = torch.Generator(device=dev).manual_seed(derived_seed(self.seed + 2))
+        opt = torch.optim.Adam(self.parameters(), lr=self.lr)
+        self.history = []
+        self.train()
+        bar = tqdm(range(self.steps), desc="irwe", disable=not self.progress, leave=False)
+        for _ in bar:
+            anchors = torch.randperm(n, generator=gen, device=dev)[: self.batch]
+            B = anchors.numel()
+            j = torch.randint(0, self.walks, (B,), generator=gen, device=dev)
+            t = torch.randint(1, self.window + 1, (B,), generator=gen, device=dev)
+            context = view_a.all_paths[anchors, j, t]
+            id_a, pos_a, st_a = self(view_a, torch.cat([anchors, context]))
+            id_a, pos_c, st_a, pos_a = id_a[:B], pos_a[B:], st_a[:B], pos_a[:B]
+            id_b, _, st_b = self(view_b, anchors)
+            logits = pos_a @ pos_c.T / self.temperature
+            labels = torch.arange(B, device=dev)
+            loss_pos = 0.5 * (nn.functional.cross_entropy(logits, labels) + nn.functional.cross_entropy(logits.T, labels))
+            mse = nn.functional.mse_loss
+            loss_id = self._recon(id_a, st_a) + self._recon(id_b, st_b) + mse(id_a, id_b)
+            loss = loss_pos + self.identity_weight * loss_id
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            self.history.append(float(loss.detach()))
+            bar.set_postfix(loss=f"{self.history[-1]:.3f}")
+        self.fitted = True
+        emb = self._encode(view_a)
+        self.identity_, self.position_ = emb.identity, emb.position
+        return self
+
+    def _recon(self, identity: torch.Tensor, stats: torch.Tensor) -> torch.Tensor:
+        """Reconstruction error of the walk statistics: the degree/return columns and the
+        anonymous-walk distribution weigh the same (the latter has many more columns)."""
+        err = (self.stat_decoder(identity) - stats).pow(2)
+        return 0.5 * (err[:, : self._aw_from].mean() + err[:, self._aw_from :].mean())
+
+    # --------------------------------------------------------------- inference
+    @torch.no_grad()
+    def _encode(self, inp: _Inputs, chunk: int = 1024) -> IRWEEmbedding:
+        self.eval()
+        ids, poss = [], []
+        for s in range(0, len(inp), chunk):
+            rows = torch.arange(s, min(s + chunk, len(inp)), device=inp.nodes.device)
+            i, p, _ = self(inp, rows)
+            ids.append(i)
+            poss.append(p)
+        if not ids:
+            z = torch.zeros(0, self.dim, device=inp.nodes.device)
+            return IRWEEmbedding(z, z.clone())
+        return IRWEEmbedding(torch.cat(ids), torch.cat(poss))
+
+    def infer(self, graph: Graph, nodes: Any = None, *, seed: int | None = None) -> IRWEEmbedding:
+        """Embed ``nodes`` of ``graph`` (default: all), a graph seen in training or not.
+
+        No parameter changes: new nodes and new graphs are embedded from their walks alone.
+
+        Parameters
+        ----------
+        graph : Graph with the model's relation (``etype``).
+        nodes : global node ids of the walk engine's node space (for a bipartite relation:
+            users ``0 .. n_users-1``, then items), default all.
+        seed : walk seed; default the model's seed, so the training graph gets back exactly
+            the training embeddings. Walks and statistics are drawn for the whole graph (the
+            statistics are standardised per graph: a role is relative to its graph), so
+            ``infer(g, nodes)`` equals ``infer(g)[nodes]``; only the encoder runs on ``nodes`` alone.
+
+        Returns
+        -------
+        IRWEEmbedding (identity ``(B, dim)``, position ``(B, dim)``), on ``graph.device``.
+        """
+        if not self.fitted:
+            raise RuntimeError("IRWE is not fitted; call fit() first")
+        if not isinstance(graph, Graph):
+            raise TypeError(f"infer needs a graphrec Graph, got {type(graph).__name__}")
+        self.to(graph.device)
+        seed = self.seed if seed is None else check_seed(seed)
+        return self._encode(_Inputs(self, graph, nodes, seed))
+
+    def embed(self, graph: Graph, nodes: Any = None, output: str = "both") -> torch.Tensor:
+        """:meth:`infer` and :meth:`IRWEEmbedding.select` in one call."""
+        return self.infer(graph, nodes).select(output)
+
+    def extra_repr(self) -> str:
+        return ", ".join(f"{k}={v!r}" for k, v in self.params().items() if k not in ("progress",))
