@@ -51,7 +51,6 @@ from ..models.base import EmbeddingRecommender
 from ..models.registry import register
 from ..walks import WalkEngine
 from .walkstats import (
-    WalkSample,
     engine_degree,
     node_engine,
     statistic_names,
@@ -497,9 +496,9 @@ class IRWERecommender(EmbeddingRecommender):
     ) -> None:
         super().__init__(graph, etype=etype)
         self.output = check_choice("output", output, OUTPUTS)
-        kw = dict(dim=dim, walks=walks, attn_walks=attn_walks, length=length, aw_length=aw_length, layers=layers,
-                  heads=heads, rand_dim=rand_dim, hops=hops, window=window, steps=steps, batch=batch, lr=lr,
-                  temperature=temperature, identity_weight=identity_weight, seed=seed)
+        kw = {"dim": dim, "walks": walks, "attn_walks": attn_walks, "length": length, "aw_length": aw_length, "layers": layers,
+                  "heads": heads, "rand_dim": rand_dim, "hops": hops, "window": window, "steps": steps, "batch": batch, "lr": lr,
+                  "temperature": temperature, "identity_weight": identity_weight, "seed": seed}
         self.irwe = IRWE(**kw)  # validates every parameter now
         self._kw = kw
         self._user_emb: torch.Tensor | None = None

@@ -47,8 +47,8 @@ __all__ = [
     "node_engine",
     "sample_walks",
     "statistic_names",
-    "walk_sample",
     "visit_frequency",
+    "walk_sample",
     "walk_statistics",
 ]
 

@@ -21,7 +21,7 @@ from graphrec.embed.walkstats import (
 from graphrec.graph import INTERACTS, Graph
 
 LINKS = ("node", "links", "node")
-SMALL = dict(dim=8, heads=2, walks=8, attn_walks=2, length=4, aw_length=3, rand_dim=16, steps=5, batch=16)
+SMALL = {"dim": 8, "heads": 2, "walks": 8, "attn_walks": 2, "length": 4, "aw_length": 3, "rand_dim": 16, "steps": 5, "batch": 16}
 
 
 def undirected(n: int, edges: list[tuple[int, int]]) -> Graph:
@@ -79,7 +79,7 @@ def fitted() -> tuple[IRWE, Graph]:
 
 
 def test_infer_on_training_graph_reproduces_training_embeddings(fitted: tuple[IRWE, Graph]) -> None:
-    model, g = fitted
+    model, _g = fitted
     copy = undirected(8, two_triangles_with_tails() + [(4, 5), (5, 6), (6, 7), (7, 5)])  # rebuilt, not the same object
     emb = model.infer(copy)
     assert torch.equal(emb.identity, model.identity_)
