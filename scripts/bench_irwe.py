@@ -126,8 +126,9 @@ def task_roles(args: argparse.Namespace) -> None:
             continue
         yh = h.node_attrs["node"]["role"].numpy()
         t0 = time.perf_counter()
-        ind = role_accuracy(model.infer(h).identity.numpy(), yh, args.seed)
+        inferred = model.infer(h).identity.numpy()
         inf_s = time.perf_counter() - t0
+        ind = role_accuracy(inferred, yh, args.seed)
         trans = role_accuracy(IRWE(**ROLE_PARAMS, seed=args.seed).fit(h).identity_.numpy(), yh, args.seed)
         emit({"task": "roles", "dataset": f"airports-{region}", "method": "irwe_inductive", "fitted_on": "airports-usa",
               "accuracy": round(ind, 4), "transductive_accuracy": round(trans, 4), "usa_transductive_accuracy": round(usa_acc, 4),
