@@ -31,7 +31,8 @@ Row-normalised powers need each row's norm over all columns, so a blocked run wi
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -46,6 +47,7 @@ __all__ = [
     "AUTHORS_BETA",
     "AUTHORS_WEIGHTS",
     "fastrp",
+    "fastrp_powers",
     "projection_graph",
     "relation_layout",
     "sparse_projection",
@@ -257,50 +259,104 @@ def fastrp(
     """
     dim = check_int("dim", dim, 1)
     w = _check_weights(weights)
-    beta = check_number("beta", beta)
     normalize, progress = check_bool("normalize", normalize), check_bool("progress", progress)
-    seed = check_seed(seed)
     block = dim if block_cols is None else check_int("block_cols", block_cols, 1)
-    S, degree, _ = transition_operator(graph, etype, symmetric=symmetric, weighted=weighted)
-    n, dev = S.shape[0], graph.device
+    prep = _Prepared.build(graph, etype, dim, beta, s, symmetric, weighted, seed, block)
+    n, dev = prep.n, prep.device
     out_dev = dev if out_device is None else store_device(out_device)
-    L = torch.where(degree > 0, degree.clamp_min(1e-30).pow(beta), torch.zeros_like(degree))
-    R = sparse_projection(n, dim, s, seed=seed, device=dev)
-    r_idx, r_val = R.indices(), R.values() * L[R.indices()[0]]  # L · R, still sparse
-    order = torch.argsort(r_idx[1], stable=True)  # by column, so a column block is one slice
-    r_row, r_col, r_val = r_idx[0][order], r_idx[1][order], r_val[order]
-    bounds = torch.searchsorted(r_col, torch.arange(0, dim + block, block, device=dev).clamp_max(dim)).tolist()
-    blocks = [(c0, min(c0 + block, dim), bounds[b], bounds[b + 1]) for b, c0 in enumerate(range(0, dim, block))]
-    two_pass = normalize and len(blocks) > 1
+    two_pass = normalize and len(prep.blocks) > 1
     out = torch.zeros(n, dim, device=out_dev)
     sq = torch.zeros(len(w), n, device=dev) if two_pass else None
-    bar = tqdm(total=len(blocks) * len(w) * (2 if two_pass else 1), desc="fastrp", disable=not progress, leave=False)
-
-    def powers(c0: int, c1: int, e0: int, e1: int):  # yields N_i[:, c0:c1] for i = 1..k
-        x = torch.zeros(n, c1 - c0, device=dev)
-        x[r_row[e0:e1], r_col[e0:e1] - c0] = r_val[e0:e1]
-        for _ in w:
-            x = torch.sparse.mm(S, x)
-            bar.update(1)
-            yield x
-
+    bar = tqdm(total=len(prep.blocks) * len(w) * (2 if two_pass else 1), desc="fastrp", disable=not progress, leave=False)
     with torch.no_grad():
         if two_pass:
-            for c0, c1, e0, e1 in blocks:
-                for i, x in enumerate(powers(c0, c1, e0, e1)):
+            for blk in prep.blocks:
+                for i, x in enumerate(prep.powers(blk, len(w), bar)):
                     sq[i] += (x * x).sum(1)
-        for c0, c1, e0, e1 in blocks:
-            acc = torch.zeros(n, c1 - c0, device=dev)
-            for i, x in enumerate(powers(c0, c1, e0, e1)):
+        for blk in prep.blocks:
+            acc = torch.zeros(n, blk[1] - blk[0], device=dev)
+            for i, x in enumerate(prep.powers(blk, len(w), bar)):
                 if w[i] == 0.0:
                     continue
                 if normalize:
-                    norm = (sq[i] if two_pass else (x * x).sum(1)).sqrt()
-                    x = x / torch.where(norm > 0, norm, torch.ones_like(norm)).unsqueeze(1)
+                    x = _row_normalized(x, sq[i] if two_pass else None)
                 acc += w[i] * x
-            out[:, c0:c1] = acc.to(out_dev)
+            out[:, blk[0] : blk[1]] = acc.to(out_dev)
     bar.close()
     return out
+
+
+def fastrp_powers(
+    graph: Graph,
+    etype: Any = None,
+    *,
+    dim: int = 128,
+    powers: int = 4,
+    beta: float = AUTHORS_BETA,
+    s: float | None = None,
+    normalize: bool = True,
+    symmetric: bool = True,
+    weighted: bool = False,
+    seed: int = 0,
+) -> list[torch.Tensor]:
+    """The (row-normalised) powers ``N_1 .. N_powers`` of :func:`fastrp`, each ``(n, dim)``.
+
+    ``fastrp(..., weights=w)`` equals ``Σ_i w_i · fastrp_powers(...)[i]`` for the same other
+    parameters, so weights can be tried without recomputing the powers (see
+    :func:`graphrec.embed.tune.tune_fastrp`). Holds ``powers`` matrices of ``n × dim`` at once.
+    """
+    dim, powers = check_int("dim", dim, 1), check_int("powers", powers, 1)
+    normalize = check_bool("normalize", normalize)
+    prep = _Prepared.build(graph, etype, dim, beta, s, symmetric, weighted, seed, dim)
+    with torch.no_grad():
+        return [_row_normalized(x) if normalize else x for x in prep.powers(prep.blocks[0], powers, None)]
+
+
+def _row_normalized(x: torch.Tensor, sq: torch.Tensor | None = None) -> torch.Tensor:
+    """Rows of ``x`` divided by their L2 norm (``sq``: squared norms, default from ``x``); zero rows stay zero."""
+    norm = ((x * x).sum(1) if sq is None else sq).sqrt()
+    return x / torch.where(norm > 0, norm, torch.ones_like(norm)).unsqueeze(1)
+
+
+@dataclass
+class _Prepared:
+    """The operator and the column-sorted ``L · R`` of one FastRP run."""
+
+    S: torch.Tensor  # sparse CSR (n, n)
+    r_row: torch.Tensor  # (nnz,) entries of L R sorted by column
+    r_col: torch.Tensor
+    r_val: torch.Tensor
+    blocks: list[tuple[int, int, int, int]]  # (col0, col1, entry0, entry1)
+    n: int
+    device: torch.device
+
+    @classmethod
+    def build(cls, graph: Graph, etype: Any, dim: int, beta: float, s: float | None, symmetric: bool,
+              weighted: bool, seed: int, block: int) -> _Prepared:
+        beta = check_number("beta", beta)
+        seed = check_seed(seed)
+        S, degree, _ = transition_operator(graph, etype, symmetric=symmetric, weighted=weighted)
+        n, dev = S.shape[0], graph.device
+        L = torch.where(degree > 0, degree.clamp_min(1e-30).pow(beta), torch.zeros_like(degree))
+        R = sparse_projection(n, dim, s, seed=seed, device=dev)
+        r_idx, r_val = R.indices(), R.values() * L[R.indices()[0]]  # L · R, still sparse
+        order = torch.argsort(r_idx[1], stable=True)  # by column, so a column block is one slice
+        r_row, r_col, r_val = r_idx[0][order], r_idx[1][order], r_val[order]
+        edges = torch.arange(0, dim + block, block, device=dev).clamp_max(dim)
+        bounds = torch.searchsorted(r_col, edges).tolist()
+        blocks = [(c0, min(c0 + block, dim), bounds[b], bounds[b + 1]) for b, c0 in enumerate(range(0, dim, block))]
+        return cls(S, r_row, r_col, r_val, blocks, n, dev)
+
+    def powers(self, blk: tuple[int, int, int, int], k: int, bar: Any) -> Iterator[torch.Tensor]:
+        """``N_1[:, c0:c1] .. N_k[:, c0:c1]`` (unnormalised), one sparse matmul each."""
+        c0, c1, e0, e1 = blk
+        x = torch.zeros(self.n, c1 - c0, device=self.device)
+        x[self.r_row[e0:e1], self.r_col[e0:e1] - c0] = self.r_val[e0:e1]
+        for _ in range(k):
+            x = torch.sparse.mm(self.S, x)
+            if bar is not None:
+                bar.update(1)
+            yield x
 
 
 def projection_graph(graph: Graph, etype: Any = None, *, side: str = "src", relation: str | None = None) -> Graph:
