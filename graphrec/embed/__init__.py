@@ -32,6 +32,7 @@ __all__ = [
     "AUTHORS_WEIGHTS",
     "METHODS",
     "Embedding",
+    "check_method",
     "embed",
     "f1_scores",
     "fastrp",
@@ -95,6 +96,14 @@ def embed(method: str, graph: Graph, *, fit_on: Graph | None = None, **params: A
     training-free method such as FastRP refuses it only if it cannot apply it (FastRP simply
     embeds ``graph``). Unknown methods or parameters raise ``ValueError`` listing the choices.
     """
+    fn = check_method(method, params)
+    if "fit_on" in inspect.signature(fn).parameters:
+        return fn(graph, fit_on=fit_on, **params)
+    return fn(graph, **params)
+
+
+def check_method(method: str, params: dict[str, Any]) -> Callable[..., Embedding]:
+    """The registered method ``method``; ``ValueError`` for an unknown name or parameter (checked before any work)."""
     _load_methods()
     if method not in METHODS:
         raise ValueError(f"unknown embedding method {method!r}; choose from {', '.join(sorted(METHODS))}")
@@ -105,9 +114,7 @@ def embed(method: str, graph: Graph, *, fit_on: Graph | None = None, **params: A
     unknown = sorted(set(params) - allowed)
     if unknown:
         raise ValueError(f"unknown parameter(s) {', '.join(unknown)} for method {method!r}; accepted: {', '.join(sorted(allowed))}")
-    if "fit_on" in sig.parameters:
-        return fn(graph, fit_on=fit_on, **params)
-    return fn(graph, **params)
+    return fn
 
 
 def _fastrp_method(

@@ -242,7 +242,7 @@ def evaluate_cold_start(
         if callable(update):
             update()
         else:  # a base class without update(): the model's own refresh
-            model._update(g)  # noqa: SLF001
+            model._update(g)
         answered = "update"
     else:
         model.fit(g)

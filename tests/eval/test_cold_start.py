@@ -31,7 +31,7 @@ def test_split_removes_users_and_reveals_their_first_interactions() -> None:
     cold = set(sp.users.tolist())
     assert not cold & set(sp.train.id_map("user").to_external(np.arange(sp.train.num_nodes("user"))).tolist())
     assert sp.train.num_nodes("item") == 8 and sp.train.num_edges(INTERACTS) == 8 * 6
-    ru, ri, _, rts = sp.reveal[INTERACTS]
+    ru, ri, _, _ = sp.reveal[INTERACTS]
     hu, hi = sp.held
     assert len(ru) == 2 * 2 and len(hu) == 2 * 4
     for u in cold:  # revealed: the two earliest (j = 5, 4); held: the rest
