@@ -112,7 +112,9 @@ def transition_operator(
     symmetric : bool
         Follow every edge both ways (``A + Aᵀ``). A relation between two node types is always
         followed both ways (its symmetric bipartite adjacency); ``symmetric=False`` keeps a
-        one-type relation directed (``S`` is then row-stochastic over out-edges).
+        one-type relation directed (``S`` is then row-stochastic over out-edges). A relation
+        the store already holds in both directions (BlogCatalog, airports, LastFM's friends)
+        is walked with one move: ``A + Aᵀ = 2A`` gives the same ``S``, and ``degree`` is doubled.
     weighted : bool
         Use edge weights (edge sets without weights count 1).
 
@@ -125,24 +127,38 @@ def transition_operator(
     """
     symmetric, weighted = check_bool("symmetric", symmetric), check_bool("weighted", weighted)
     ets = _etype_list(graph, etype)
-    moves = []
+    moves, scale = [], []
     for et in ets:
         moves.append(Move(et, False))
-        if symmetric or et[0] != et[2]:
+        if et[0] != et[2] or (symmetric and not _stored_symmetric(graph, et, weighted)):
             moves.append(Move(et, True))
+            scale += [1.0, 1.0]
+        else:  # directed, or stored both ways already: A + Aᵀ = 2A, the same chain from one move
+            scale.append(2.0 if symmetric else 1.0)
     layout = relation_layout(graph, ets)
     start = {t: a for t, a, _ in layout}
     n = layout[-1][2]
     degree = torch.zeros(n, dtype=torch.float32, device=graph.device)
-    for mv in moves:
+    for mv, sc in zip(moves, scale):
         es = graph.edges(mv.etype)
         side, t = ("src", mv.etype[0]) if mv.reverse else ("dst", mv.etype[2])
         d = es.degree(side, weighted=weighted).to(torch.float32)
-        degree[start[t] : start[t] + d.numel()] += d
+        degree[start[t] : start[t] + d.numel()] += sc * d
     if all(graph.num_edges(e) == 0 for e in ets):
         raise ValueError(f"fastrp: relation(s) {ets} have no edges; nothing to propagate")
     engine = WalkEngine(graph, moves, weighted=weighted)
     return engine.transition_matrix(), degree, layout
+
+
+def _stored_symmetric(graph: Graph, et: EdgeType, weighted: bool) -> bool:
+    """Whether a one-type relation holds every edge in both directions (with equal weights when ``weighted``)."""
+    es = graph.edges(et)
+    t = es.csc()  # cached by the store
+    if not (torch.equal(t.indptr, es.indptr) and torch.equal(t.indices, es.indices)):
+        return False
+    if weighted and es.weight is not None:
+        return bool(torch.equal(es.weight[t.perm.to(torch.int64)], es.weight))
+    return True
 
 
 def sparse_projection(

@@ -32,7 +32,7 @@ from ..graph.store import Graph
 from .evaluate import _as_multilabel, label_split, link_auc, node_classification
 from .fastrp import AUTHORS_BETA, AUTHORS_WEIGHTS, _etype_list, fastrp_powers
 
-__all__ = ["BETA_GRID", "WEIGHT_GRID", "TuneResult", "holdout_edges", "tune_fastrp"]
+__all__ = ["BETA_GRID", "WEIGHT_GRID", "TuneResult", "holdout_edges", "negative_pairs", "tune_fastrp"]
 
 BETA_GRID = (-1.0, -0.8, -0.628, -0.4, -0.2, 0.0)
 WEIGHT_GRID = (0.0, 1.0, 4.0, 16.0, 64.0, 256.0)
@@ -83,7 +83,7 @@ def holdout_edges(graph: Graph, etype: Any = None, share: float = 0.1, seed: int
     return out, torch.stack([hs, held - hs * max(es.num_dst, 1)])
 
 
-def _negative_pairs(graph: Graph, et: Any, m: int, seed: int, offset_dst: int) -> torch.Tensor:
+def negative_pairs(graph: Graph, et: Any, m: int, seed: int, offset_dst: int) -> torch.Tensor:
     """``m`` seeded node pairs (global rows) that are not edges of ``et`` in ``graph``."""
     es = graph.edges(et)
     gen = torch.Generator().manual_seed(seed)
@@ -168,7 +168,7 @@ def tune_fastrp(
 
         lay = {t: a for t, a, _ in relation_layout(graph, etype)}
         pos = torch.stack([held[0] + lay[et[0]], held[1] + lay[et[2]]])
-        neg = _negative_pairs(graph, et, held.shape[1], derived_seed(seed + 1), lay[et[2]])
+        neg = negative_pairs(graph, et, held.shape[1], derived_seed(seed + 1), lay[et[2]])
         neg[0] += lay[et[0]]
 
         def judge(e: torch.Tensor) -> float:

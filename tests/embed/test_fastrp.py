@@ -161,3 +161,14 @@ def test_bad_parameters_raise_one_line(kw, msg) -> None:
     g = _homogeneous([0], [1], 2)
     with pytest.raises(ValueError, match=msg):
         fastrp(g, **kw)
+
+
+@pytest.mark.parametrize("normalize", [True, False])
+def test_a_relation_stored_both_ways_matches_the_reference(normalize: bool) -> None:
+    # stored in both directions (and a self-loop once): walked with one move, A + Aᵀ = 2A
+    src, dst = [0, 1, 1, 2, 2, 3, 3], [1, 0, 2, 1, 3, 2, 3]
+    g = _homogeneous(src, dst, 5)
+    got = fastrp(g, dim=8, weights=(1.0, 3.0), beta=-0.7, s=1.5, normalize=normalize, seed=2)
+    A = _dense(g, LINKS)
+    R = sparse_projection(5, 8, 1.5, seed=2).to_dense().double().numpy()
+    np.testing.assert_allclose(got.double().numpy(), _reference(A + A.T, R, (1.0, 3.0), -0.7, normalize), rtol=1e-5, atol=1e-6)
