@@ -204,7 +204,7 @@ def load_model(path: str | Path, graph: Graph | Any = None, device: str | torch.
         graph = graph.to(dev)
     try:
         tensors = torch.load(path / "tensors.pt", map_location="cpu", weights_only=True)
-    except Exception as e:  # truncated or foreign file
+    except Exception as e:  # noqa: BLE001 (truncated or foreign files fail in many ways inside torch)
         raise ValueError(f"{path / 'tensors.pt'}: unreadable or corrupted ({type(e).__name__})") from None
     if not isinstance(tensors, dict) or not all(isinstance(v, torch.Tensor) for v in tensors.values()):
         raise ValueError(f"{path / 'tensors.pt'}: expected a dict of tensors")
