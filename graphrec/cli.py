@@ -1,4 +1,4 @@
-"""The ``graphrec`` command: ``demo``, ``evaluate``, ``score`` and ``embed``.
+"""The ``graphrec`` command: ``demo``, ``evaluate``, ``fit``, ``score`` and ``embed``.
 
 Every model registered in :mod:`graphrec.models.registry` is available by name. Bad input
 (unknown model or parameter, malformed files, missing data, NaN weights, unknown ids) exits
@@ -149,6 +149,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from .eval import evaluate
     from .models.registry import parse_params
 
+    _require(args, "data", "model")
     device = _device(args.device)
     ks = _ks(args.k)
     params = parse_params(args.param)
@@ -182,28 +183,68 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _require(args: argparse.Namespace, *names: str) -> None:
+    for name in names:
+        if getattr(args, name) is None:
+            raise CliError(f"the following argument is required: --{name}")
+
+
+def cmd_fit(args: argparse.Namespace) -> int:
+    from .models.registry import parse_params
+
+    _require(args, "data", "model")
+    device = _device(args.device)
+    params = parse_params(args.param)
+    data = _load_data(args.data, args.seed, device)
+    model, params = _make_model(args.model, params, args.seed)
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise CliError(f"--out {out}: exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()) and not (out / "model.json").is_file():
+        raise CliError(f"--out {out}: a non-empty folder that holds no saved model; choose another")
+    print(f"fitting {args.model} on {data.name} ...", file=sys.stderr)
+    fit_s = _fit(model, data)
+    model.save(out)
+    print(f"saved {args.model} to {out} (fit {fit_s:.2f}s)", file=sys.stderr)
+    return 0
+
+
 def cmd_score(args: argparse.Namespace) -> int:
+    from .models import load as load_model
     from .models.registry import parse_params
     from .scoring import check_score_request, score_to_file
 
     device = _device(args.device)
     if args.k < 1:
         raise CliError(f"--k must be positive, got {args.k}")
+    if args.model_dir is None:
+        _require(args, "data", "model")
+    elif args.model is not None or args.param:
+        raise CliError("--model-dir scores a saved model: --model and --param do not apply")
     params = parse_params(args.param)
-    data = _load_data(args.data, args.seed, device)
+    data = None if args.data is None else _load_data(args.data, args.seed, device)
     users = None
     if args.users:
         users = _read_user_file(Path(args.users))
     if args.chunk < 1:
         raise CliError(f"--chunk must be positive, got {args.chunk}")
-    model, params = _make_model(args.model, params, args.seed)
-    config = {"data": args.data, "model": args.model, "params": params, "k": args.k, "seed": args.seed,
-              "users": args.users, "exclude_seen": not args.include_seen}
+    if args.model_dir is not None:
+        model = load_model(args.model_dir, graph=None if data is None else data.train, device=device)
+        model.check_graph()  # a model fitted on another graph than --data's says so before any output
+        config = {"model_dir": str(Path(args.model_dir).resolve()), "data": args.data, "k": args.k,
+                  "users": args.users, "exclude_seen": not args.include_seen}
+        train = model.graph
+    else:
+        model, params = _make_model(args.model, params, args.seed)
+        config = {"data": args.data, "model": args.model, "params": params, "k": args.k, "seed": args.seed,
+                  "users": args.users, "exclude_seen": not args.include_seen}
+        train = data.train
     # every check of the output and the user list before the fit, which may take hours
-    check_score_request(Path(args.out), data.train, k=args.k, users=users, resume=args.resume, chunk_users=args.chunk,
+    check_score_request(Path(args.out), train, k=args.k, users=users, resume=args.resume, chunk_users=args.chunk,
                         exclude_seen=not args.include_seen, config=config)
-    print(f"fitting {args.model} on {data.name} ...", file=sys.stderr)
-    _fit(model, data)
+    if args.model_dir is None:
+        print(f"fitting {args.model} on {data.name} ...", file=sys.stderr)
+        _fit(model, data)
     rows = score_to_file(model, Path(args.out), k=args.k, users=users, resume=args.resume,
                          chunk_users=args.chunk, exclude_seen=not args.include_seen, config=config, progress=True)
     print(f"wrote {rows} rows to {args.out}", file=sys.stderr)
@@ -322,7 +363,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     p.add_argument("--threads", type=int, default=None,
                    help="CPU threads for torch (default: torch's; `demo` defaults to 1, faster on its small graph)")
-    sub = p.add_subparsers(dest="command", required=True, metavar="{demo,evaluate,score,embed}")  # named in the missing-command error
+    sub = p.add_subparsers(dest="command", required=True, metavar="{demo,evaluate,fit,score,embed}")  # named in the missing-command error
 
     d = sub.add_parser("demo", help="run every layer on the built-in synthetic dataset")
     d.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
@@ -331,9 +372,10 @@ def build_parser() -> argparse.ArgumentParser:
     d.set_defaults(func=cmd_demo)
 
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--data", required=True, help="dataset name (gowalla, lastfm, ml-100k, synthetic, ...), a split directory "
-                        "or a .csv/.tsv/.parquet edge table with user,item columns")
-    common.add_argument("--model", required=True, help=f"model name: {models}")
+    common.add_argument("--data", default=None, help="dataset name (gowalla, lastfm, ml-100k, synthetic, ...), a split directory "
+                        "or a .csv/.tsv/.parquet edge table with user,item columns (required; score --model-dir: "
+                        "default the graph saved with the model)")
+    common.add_argument("--model", default=None, help=f"model name (required, except with score --model-dir): {models}")
     common.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="model hyper-parameter (repeatable; an unknown KEY's error lists the model's keys)")
     common.add_argument("--seed", type=int, default=0,
                         help="seeds the models, and the split of synthetic data and edge tables (default: 0)")
@@ -344,7 +386,12 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--json", action="store_true", help="print one JSON object as the last stdout line")
     e.set_defaults(func=cmd_evaluate)
 
+    f = sub.add_parser("fit", parents=[common], help="fit a model and save it to a folder (score it later with score --model-dir)")
+    f.add_argument("--out", required=True, help="folder to save the fitted model in")
+    f.set_defaults(func=cmd_fit)
+
     s = sub.add_parser("score", parents=[common], help="batch top-k for all (or given) users to parquet/csv")
+    s.add_argument("--model-dir", default=None, help="score a model saved by `graphrec fit` instead of fitting --model")
     s.add_argument("--k", type=int, default=100, help="items per user (default: 100)")
     s.add_argument("--out", required=True, help="output file (.parquet or .csv)")
     s.add_argument("--users", default=None, help="file with one external user id per line")

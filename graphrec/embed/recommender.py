@@ -92,6 +92,10 @@ class FastRPRecommender(EmbeddingRecommender):
             raise ValueError(f"fastrp: trust=True needs a {TRUSTS} relation; the graph has {graph.edge_types}")
         return [self.etype, TRUSTS]
 
+    def used_etypes(self) -> list[tuple[str, str, str]]:
+        """The interactions, and the trust relation when ``trust=True``."""
+        return [self.etype, TRUSTS] if self.trust else [self.etype]
+
     def _embed(self, graph: Graph) -> None:
         rels = self._relations(graph)
         vec = fastrp(graph, rels, dim=self.dim, weights=self.weights, beta=self.beta, seed=self.seed)

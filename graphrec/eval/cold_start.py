@@ -237,12 +237,8 @@ def evaluate_cold_start(
         if len(s):
             g.add_edges(et, s, d, w, ts, by="id", duplicates="keep")
     t0 = time.perf_counter()
-    if getattr(model, "supports_update", False):
-        update = getattr(model, "update", None)
-        if callable(update):
-            update()
-        else:  # a base class without update(): the model's own refresh
-            model._update(g)
+    if model.supports_update:
+        model.update()
         answered = "update"
     else:
         model.fit(g)

@@ -185,6 +185,8 @@ def evaluate(
     if target is None:
         raise ValueError(f"dataset has no {split!r} split")
     etype = getattr(model, "etype", INTERACTS)
+    if hasattr(model, "check_graph"):
+        model.check_graph()  # a model fitted on a graph that grew since says so before anything else
     held = [(split, target)]
     if split == "test" and getattr(data, "valid", None) is not None:
         held.append(("valid", data.valid))
