@@ -10,6 +10,7 @@ import graphrec as gr
 from graphrec.embed import fastrp, relation_layout
 from graphrec.embed.recommender import FastRPRecommender
 from graphrec.graph import INTERACTS, TRUSTS, Graph
+from graphrec.models import GraphChangedError
 
 
 def _graph() -> Graph:
@@ -61,7 +62,9 @@ def test_update_embeds_a_new_user_from_its_interactions() -> None:
     m = gr.models.create("fastrp", dim=32).fit(g)
     n_users = g.num_nodes("user")
     g.add_edges(INTERACTS, ["new", "new", "new"], ["i21", "i22", "i25"], by="id")
-    m._update(g)
+    with pytest.raises(GraphChangedError, match="update"):
+        m.recommend(["u0"], k=3)
+    m.update()
     assert m.user_emb.shape[0] == n_users + 1
     fresh = gr.models.create("fastrp", dim=32).fit(g)
     torch.testing.assert_close(m.user_emb, fresh.user_emb)
@@ -69,12 +72,15 @@ def test_update_embeds_a_new_user_from_its_interactions() -> None:
     assert {int(x[1:]) // 10 for x in items[0]} == {2}  # the group its three items came from
 
 
-def test_state_hooks_round_trip() -> None:
+def test_save_load_round_trip(tmp_path) -> None:
     g = _graph()
-    m = gr.models.create("fastrp", dim=16).fit(g)
-    tensors, extra = m._get_state()
-    other = gr.models.create("fastrp", **m.params())
-    other._set_state(g, {k: v.clone() for k, v in tensors.items()}, extra)
-    other._fitted = True
+    m = gr.models.create("fastrp", dim=16, trust=True).fit(g)
+    m.save(tmp_path / "m")
+    other = gr.models.load(tmp_path / "m")
+    assert other.params() == m.params()
     users = torch.arange(10)
     torch.testing.assert_close(other.score(users), m.score(users))
+    # trust edges are read: growing them asks for an update
+    g.add_edges(TRUSTS, ["u0"], ["u5"], by="id")
+    with pytest.raises(GraphChangedError):
+        m.recommend(["u0"], k=3)

@@ -9,6 +9,7 @@ import graphrec as gr
 from graphrec.data.dataset import Dataset
 from graphrec.eval import cold_start_split, evaluate_cold_start
 from graphrec.graph import INTERACTS, TRUSTS, Graph
+from graphrec.models.baselines import MostPop
 
 
 def _graph(with_ts: bool = True) -> Graph:
@@ -57,13 +58,18 @@ def test_split_is_seeded_and_pools_a_datasets_parts() -> None:
     assert len(a.reveal[INTERACTS][0]) == 5 * len(a.users)
 
 
-def test_evaluate_updates_fastrp_and_refits_mostpop() -> None:
+class _NoUpdatePop(MostPop):
+    supports_update = False
+
+
+def test_evaluate_updates_or_refits() -> None:
     g = _graph(with_ts=False)
     sp = cold_start_split(g, fraction=0.3, seed=0, keep_first=2)
     rep = evaluate_cold_start(gr.models.create("fastrp", dim=16), sp, k=[3])
     assert rep.info["answered_by"] == "update" and len(rep.users) == 3
-    pop = evaluate_cold_start(gr.models.create("mostpop"), sp, k=[3])
+    pop = evaluate_cold_start(_NoUpdatePop(), sp, k=[3])
     assert pop.info["answered_by"] == "refit"
+    assert evaluate_cold_start(gr.models.create("mostpop"), sp, k=[3]).metrics == pytest.approx(pop.metrics)
     # mostpop by hand: the grown graph's item degrees, revealed items masked
     grown = sp.train.edge_subgraph(sp.train.edge_types)
     s, d, w, t = sp.reveal[INTERACTS]
