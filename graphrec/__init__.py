@@ -7,7 +7,7 @@
 """
 
 from . import data as datasets
-from . import eval, graph, models
+from . import embed, eval, graph, models
 from .data.dataset import Dataset
 from .eval import EvalReport, evaluate
 from .graph import INTERACTS, ITEM, TRUSTS, USER, Graph, IdMap
@@ -25,6 +25,7 @@ __all__ = [
     "IdMap",
     "__version__",
     "datasets",
+    "embed",
     "eval",
     "evaluate",
     "graph",

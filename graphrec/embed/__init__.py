@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from ..graph.store import Graph
+from . import tune
 from .evaluate import f1_scores, link_auc, logistic_ovr, node_classification, top_labels
 from .fastrp import (
     AUTHORS_BETA,
@@ -26,6 +27,7 @@ from .fastrp import (
     sparse_projection,
     transition_operator,
 )
+from .tune import tune_fastrp
 
 __all__ = [
     "AUTHORS_BETA",
@@ -45,6 +47,8 @@ __all__ = [
     "sparse_projection",
     "top_labels",
     "transition_operator",
+    "tune",
+    "tune_fastrp",
 ]
 
 
