@@ -172,3 +172,12 @@ def test_a_relation_stored_both_ways_matches_the_reference(normalize: bool) -> N
     A = _dense(g, LINKS)
     R = sparse_projection(5, 8, 1.5, seed=2).to_dense().double().numpy()
     np.testing.assert_allclose(got.double().numpy(), _reference(A + A.T, R, (1.0, 3.0), -0.7, normalize), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.gpu
+def test_cuda_matches_cpu() -> None:
+    rng = np.random.default_rng(1)
+    g = _homogeneous(rng.integers(0, 300, 2000), rng.integers(0, 300, 2000), 300)
+    cpu = fastrp(g, dim=32, seed=4, block_cols=8)
+    gpu = fastrp(g.to("cuda"), dim=32, seed=4, block_cols=8)
+    torch.testing.assert_close(gpu.cpu(), cpu, rtol=1e-4, atol=1e-5)
