@@ -11,8 +11,9 @@ Parts (``--parts``, default all), JSON lines, one per method and task, then a ``
 
     - ``fastrp_authors``: the authors' setting (dim 512, weights 1, 1, 7.81, 45.28, β −0.628).
     - ``fastrp_tuned``: dim 512, weights and β chosen per shuffle by
-      :func:`graphrec.embed.tune.tune_fastrp` on a 30% validation part of *that shuffle's
-      labelled nodes* (the test nodes are never read); ``tune_seconds`` apart.
+      :func:`graphrec.embed.tune.tune_fastrp` on 30% validation parts of *that shuffle's
+      labelled nodes* (``--tune-repeats`` 2 random parts averaged; the test nodes are never
+      read); ``tune_seconds`` apart.
     - ``deepwalk``: walks from :mod:`graphrec.walks` (``--walks`` 10 per node × ``--walk-length``
       80 steps, uniform) and gensim's skip-gram Word2Vec with hierarchical softmax (DeepWalk's
       choice; window 10, dim 128, one epoch, ``--threads`` workers). Its seconds include the
@@ -112,7 +113,8 @@ def part_nodes(args: argparse.Namespace, summary: dict[str, Any]) -> None:
         res, chosen, tune_s, emb_s = [], [], [], []
         for r, (a, b) in enumerate(splits):
             t0 = time.perf_counter()
-            tr = tune_fastrp(g, labels=y, labelled=a, dim=512, seed=args.seed, repeats=1, progress=args.progress)
+            tr = tune_fastrp(g, labels=y, labelled=a, dim=512, seed=args.seed, repeats=args.tune_repeats,
+                            progress=args.progress)
             tune_s.append(time.perf_counter() - t0)
             e, s_med, _ = timed(lambda tr=tr: fastrp(g, dim=512, weights=tr.weights, beta=tr.beta, seed=args.seed), args.repeats)
             emb_s.append(s_med)
@@ -187,6 +189,7 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=1, help="torch threads and Word2Vec workers (default 1)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--cold-data", default="lastfm,gowalla")
+    p.add_argument("--tune-repeats", type=int, default=2, help="validation splits of the labelled nodes per candidate")
     p.add_argument("--no-tune", action="store_true")
     p.add_argument("--no-deepwalk", action="store_true")
     p.add_argument("--progress", action="store_true")
