@@ -311,6 +311,8 @@ def _write_embedding(out: Path, emb: Any, graph: Any, config: dict[str, Any]) ->
 
 
 def cmd_embed(args: argparse.Namespace) -> int:
+    import inspect
+
     from .embed import check_method, embed
     from .models.registry import parse_params
 
@@ -321,15 +323,18 @@ def cmd_embed(args: argparse.Namespace) -> int:
     if not out.parent.exists():
         raise CliError(f"--out {args.out}: folder {out.parent} does not exist")
     params = parse_params(args.param)
-    params.setdefault("seed", args.seed)
     if args.etype:
         params["etype"] = args.etype
-    check_method(args.method, {**params, "progress": True})  # before loading: unknown names fail at once
+    fn = check_method(args.method, params)  # before loading: unknown names fail at once
+    accepted = inspect.signature(fn).parameters
+    if "seed" in accepted:
+        params.setdefault("seed", args.seed)
+    extra = {"progress": True} if "progress" in accepted else {}
     graph = _load_graph(args.data, args.seed, device)
     fit_on = _load_graph(args.fit_on, args.seed, device) if args.fit_on else None
     print(f"embedding {args.data} ({graph}) with {args.method} ...", file=sys.stderr)
     t0 = time.perf_counter()
-    emb = embed(args.method, graph, fit_on=fit_on, progress=True, **params)
+    emb = embed(args.method, graph, fit_on=fit_on, **params, **extra)
     secs = time.perf_counter() - t0
     if fit_on is not None and emb.meta.get("fit_on_ignored"):
         print(f"note: {args.method} is training-free; --fit-on is not needed and was not used", file=sys.stderr)
