@@ -1,8 +1,11 @@
 """Node embeddings over the store: FastRP (training-free), and a registry of methods.
 
-``METHODS`` maps a method name to ``callable(graph, **params) -> Embedding``; ``graphrec
-embed --method NAME`` and :func:`embed` look methods up there. A method module registers
-itself with one line, :func:`register_method` (``graphrec.embed.fastrp`` does so below).
+``METHODS`` maps a method name to ``callable(graph, *, param=default, ..., fit_on=None) ->
+Embedding``; ``graphrec embed --method NAME`` and :func:`embed` look methods up there, and the
+callable's keyword parameters are the command's ``--param`` keys (``fit_on``: the graph a
+learning method trains on before it infers on ``graph``; ``seed`` and ``progress``, when
+accepted, come from the command). A method module calls ``register_method("name", fn)`` at
+import and is listed in ``_EXTRA_METHOD_MODULES`` (one line here); FastRP registers below.
 """
 
 from __future__ import annotations
