@@ -12,7 +12,7 @@ Parts (``--parts``, default all), JSON lines, one per method and task, then a ``
     - ``fastrp_authors``: the authors' setting (dim 512, weights 1, 1, 7.81, 45.28, β −0.628).
     - ``fastrp_tuned``: dim 512, weights and β chosen per shuffle by
       :func:`graphrec.embed.tune.tune_fastrp` on 30% validation parts of *that shuffle's
-      labelled nodes* (``--tune-repeats`` 2 random parts averaged; the test nodes are never
+      labelled nodes* (``--tune-repeats`` random parts averaged, default 1; the test nodes are never
       read); ``tune_seconds`` apart.
     - ``deepwalk``: walks from :mod:`graphrec.walks` (``--walks`` 10 per node × ``--walk-length``
       80 steps, uniform) and gensim's skip-gram Word2Vec with hierarchical softmax (DeepWalk's
@@ -237,7 +237,7 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--cold-data", default="lastfm,gowalla")
     p.add_argument("--defaults-data", default="synthetic,ml-100k,lastfm")
-    p.add_argument("--tune-repeats", type=int, default=2, help="validation splits of the labelled nodes per candidate")
+    p.add_argument("--tune-repeats", type=int, default=1, help="validation splits of the labelled nodes per candidate")
     p.add_argument("--no-tune", action="store_true")
     p.add_argument("--no-deepwalk", action="store_true")
     p.add_argument("--progress", action="store_true")
