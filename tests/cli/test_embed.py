@@ -74,12 +74,14 @@ def test_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str],
     assert code == 2 and len(errors) == 1 and msg in errors[0] and err.strip().splitlines()[-1] == errors[0]
 
 
-def test_blogcatalog_by_name(data_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(("name", "folder", "rows"), [("blogcatalog", "blogcatalog", 10312), ("airports-usa", "airports", 1190)])
+def test_named_graph_datasets(data_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, folder: str,
+                              rows: int) -> None:
     from tests.conftest import need_dataset
 
-    need_dataset(data_root, "blogcatalog")
-    out = tmp_path / "bc.npy"
-    code, _, err = run_cli(capsys, "embed", "--data", "blogcatalog", "--method", "fastrp", "--param", "dim=8", "--out", str(out))
+    need_dataset(data_root, folder)
+    out = tmp_path / "e.npy"
+    code, _, err = run_cli(capsys, "embed", "--data", name, "--method", "fastrp", "--param", "dim=8", "--out", str(out))
     assert code == 0, err
     arr = np.load(out)
-    assert arr.shape == (10312,) and torch.isfinite(torch.from_numpy(arr["embedding"])).all()
+    assert arr.shape == (rows,) and torch.isfinite(torch.from_numpy(arr["embedding"])).all()
