@@ -9,6 +9,7 @@
 from . import data as datasets
 from . import eval, graph, models
 from .data.dataset import Dataset
+from .data.splits import carve_validation, random_holdout, temporal_leave_last_out
 from .eval import EvalReport, evaluate
 from .graph import INTERACTS, ITEM, TRUSTS, USER, Graph, IdMap
 
@@ -24,9 +25,12 @@ __all__ = [
     "Graph",
     "IdMap",
     "__version__",
+    "carve_validation",
     "datasets",
     "eval",
     "evaluate",
     "graph",
     "models",
+    "random_holdout",
+    "temporal_leave_last_out",
 ]
