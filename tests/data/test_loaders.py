@@ -350,6 +350,16 @@ def test_edge_table_csv(tmp_path: Path) -> None:
     assert es.timestamp.tolist() == [1704067210, 1704240000]
 
 
+def test_edge_table_counts_repeated_rows_without_weights(tmp_path: Path) -> None:
+    f = write(tmp_path / "plays.csv", "user,item\nu1,a\nu1,a\nu2,a\nu1,a\nu1,b\n")
+    g = load_edge_table(f)
+    assert g.edges(INTERACTS).weight.tolist() == [3.0, 1.0, 1.0]  # (u1,a) (u1,b) (u2,a): u1 played a three times
+    assert load_edge_table(f, duplicates="merge").edges(INTERACTS).weight is None  # the old binary rule, asked for
+    assert load_edge_table(write(tmp_path / "once.csv", "user,item\nu1,a\nu2,a\n")).edges(INTERACTS).weight is None
+    ds = load(f, test_fraction=0.5, seed=0)  # the split keeps the counts on both sides
+    assert sorted(ds.train.edges(INTERACTS).weight.tolist() + ds.test.edges(INTERACTS).weight.tolist()) == [1.0, 1.0, 3.0]
+
+
 def test_edge_table_tsv_and_parquet(tmp_path: Path) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
