@@ -382,7 +382,7 @@ def _order_by_remap(path: Path, org: np.ndarray, remap: np.ndarray, lines: np.nd
     return out
 
 
-def load_split_dir(path: str | Path, name: str | None = None) -> Dataset:
+def load_split_dir(path: str | Path, name: str | None = None, *, new_nodes: bool = False) -> Dataset:
     """Load a LightGCN-style split directory.
 
     Files
@@ -391,7 +391,9 @@ def load_split_dir(path: str | Path, name: str | None = None) -> Dataset:
         One line per user: ``user item item ...``; ids are 0-based integers; a line with
         only a user id declares a user without items.
     ``trust.txt`` (optional)
-        ``user user`` per line: directed trust edges (``TRUSTS``).
+        ``user user`` per line: directed trust edges (``TRUSTS``). Without ``user_list.txt``
+        a trust id above every user id of the interaction files raises (naming the line),
+        unless ``new_nodes=True`` makes it a user.
     ``user_list.txt``, ``item_list.txt`` (optional)
         Header line, then ``org_id remap_id``. When present they fix the node counts (so
         items never seen in train or test still exist) and every id must be listed; the
@@ -407,6 +409,8 @@ def load_split_dir(path: str | Path, name: str | None = None) -> Dataset:
         The directory.
     name : str, optional
         Dataset name (default: the directory's name).
+    new_nodes : bool
+        Whether ``trust.txt`` may name users beyond the interaction files' (see above).
 
     Returns
     -------
@@ -460,7 +464,14 @@ def load_split_dir(path: str | Path, name: str | None = None) -> Dataset:
             max_i = max(max_i, int(adj.items.max()))
     if trust is not None:
         both = np.concatenate([trust[0], trust[1]])
-        bound(USER, both, np.concatenate([trust[2], trust[2]]), root / "trust.txt")
+        lines = np.concatenate([trust[2], trust[2]])
+        bound(USER, both, lines, root / "trust.txt")
+        if USER not in sizes and not new_nodes:
+            bad = np.flatnonzero(both > max_u)
+            if bad.size:
+                k = bad[np.argmin(lines[bad])]
+                raise _fail(root / "trust.txt", lines[k], f"user id {both[k]} appears in no interaction file "
+                            f"(users are 0..{max_u}); pass new_nodes=True to add it")
         max_u = max(max_u, int(both.max()))
     n_users = sizes[USER][0] if USER in sizes else max_u + 1
     n_items = sizes[ITEM][0] if ITEM in sizes else max_i + 1

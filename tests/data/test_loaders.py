@@ -126,6 +126,15 @@ def test_split_dir_id_not_in_list(split_dir: Path) -> None:
     line_error(e, "item_list.txt", 4)
 
 
+def test_split_dir_trust_to_an_unknown_user(split_dir: Path) -> None:
+    write(split_dir / "trust.txt", "0 1\n2 7\n")  # users 0..2 in the interaction files
+    with pytest.raises(ValueError, match="user id 7 appears in no interaction file .*new_nodes=True") as e:
+        load_split_dir(split_dir)
+    line_error(e, "trust.txt", 2)
+    ds = load_split_dir(split_dir, new_nodes=True)
+    assert ds.num_users == 8 and pairs(ds.train, TRUSTS) == {(0, 1), (2, 7)}
+
+
 def test_split_dir_trust_columns(split_dir: Path) -> None:
     write(split_dir / "trust.txt", "0 1\n1 2 0\n")
     with pytest.raises(ValueError) as e:
