@@ -82,14 +82,17 @@ def datetimes_to_unix_seconds(values: Any, what: str = "timestamps") -> np.ndarr
         is_time = pa.types.is_timestamp(values.type) or pa.types.is_date(values.type)
         return arrow_unix_seconds(values, what) if is_time else None
     dtype = getattr(values, "dtype", None)
-    if dtype is not None and getattr(dtype, "kind", None) == "M":  # numpy datetime64, pandas datetime (tz or not)
+    kind = getattr(dtype, "kind", None)
+    if kind == "M":  # numpy datetime64, pandas datetime (tz or not)
         arr = values
         if isinstance(arr, np.ndarray) and np.datetime_data(arr.dtype)[0] not in (*_PER_SECOND, "D"):
             arr = arr.astype("datetime64[s]")  # minutes, hours, weeks...: exact in seconds; Arrow lacks them
-    elif dtype is None and isinstance(values, (list, tuple)) and values and isinstance(values[0], (_dt.date, np.datetime64)):
-        arr = list(values)
-    elif isinstance(values, np.ndarray) and values.dtype == object and values.size and isinstance(values.flat[0], _dt.date):
-        arr = values.reshape(-1)
+    elif kind == "O" or (dtype is None and isinstance(values, (list, tuple))):  # datetime objects?
+        if isinstance(values, (list, tuple)) and not (values and isinstance(values[0], (_dt.date, np.datetime64))):
+            return None  # decided on the first value, before copying a long list of numbers
+        arr = np.asarray(values, dtype=object).reshape(-1)
+        if not (arr.size and isinstance(arr[0], (_dt.date, np.datetime64))):
+            return None
     else:
         return None
     if isinstance(arr, np.ndarray) and arr.ndim != 1:

@@ -126,6 +126,7 @@ JAN1 = 1704067200  # 2024-01-01T00:00:00Z
     [dt.datetime(2024, 1, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=1))), dt.datetime(2024, 1, 1, 1, tzinfo=dt.timezone.utc)],
     pd.Series(pd.to_datetime(["2024-01-01 01:00", "2024-01-01 02:00"])).dt.tz_localize("Europe/Paris"),
     pd.DatetimeIndex(["2024-01-01 00:00", "2024-01-01 01:00"]),
+    pd.Series([dt.datetime(2024, 1, 1), dt.datetime(2024, 1, 1, 1)], dtype=object),
     np.array([JAN1, JAN1 + 3600]),
 ])
 def test_add_edges_takes_datetimes_as_unix_seconds(times) -> None:
