@@ -80,6 +80,18 @@ def test_pyarrow_table_and_timezones_give_the_same_graph(plays: pd.DataFrame) ->
     assert edge_map(gr.Graph.from_frame(cats, item_col="song", time_col="at")) == ref
 
 
+def test_any_table_with_the_arrow_stream_interface(plays: pd.DataFrame) -> None:
+    class Stream:  # what polars and other Arrow-speaking frames expose
+        def __init__(self, table: pa.Table) -> None:
+            self.table = table
+
+        def __arrow_c_stream__(self, requested_schema=None):
+            return self.table.__arrow_c_stream__(requested_schema)
+
+    ref = edge_map(gr.Graph.from_frame(plays, item_col="song", time_col="at"))
+    assert edge_map(gr.Graph.from_frame(Stream(pa.Table.from_pandas(plays)), item_col="song", time_col="at")) == ref
+
+
 def test_integer_ids_and_string_digits_stay_as_given() -> None:
     g = gr.Graph.from_frame(pd.DataFrame({"user": [10, 3, 10], "item": ["007", "7", "7"]}))
     assert g.id_map(USER).ids.tolist() == [3, 10] and g.id_map(ITEM).ids.tolist() == ["007", "7"]
