@@ -1,0 +1,10 @@
+"""graphrec on a Ray cluster: the local calls plus ``cluster=``.
+
+Ray is an optional dependency (``pip install 'graphrec[ray]'``); ``import graphrec`` never
+imports it, and every function here raises one ImportError line when it is missing.
+"""
+
+from .cluster import connect
+from .scoring import score_to_file
+
+__all__ = ["connect", "score_to_file"]
