@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 import pytest
 
 ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'graphrec[ray]')")
@@ -125,3 +126,21 @@ def test_cli_score_on_ray(cluster: Any, tmp_path: Path, capsys: pytest.CaptureFi
     assert main(["score", "--data", "synthetic", "--model", "mostpop", "--out", str(tmp_path / "c.csv"), "--ray", "127.0.0.1:1"]) == 2
     err = capsys.readouterr().err
     assert "cannot connect to the Ray cluster" in err and "fitting" not in err
+
+
+def test_powerwalk_index_on_ray_equals_one_process(cluster: Any) -> None:
+    from graphrec.distributed import build_powerwalk_index
+    from graphrec.rank import powerwalk
+
+    g = make_dataset(num_users=300, num_items=200, avg_degree=6, seed=2).train
+    old = powerwalk.WALKERS_PER_BLOCK
+    powerwalk.WALKERS_PER_BLOCK = 16 * 64  # small blocks: 32 of them over the 500 nodes, shared by the workers
+    try:
+        params = {"walks": 16, "top_m": 32, "walk_top_m": 16, "refine_top_m": 24, "refine": 2, "seed": 7}
+        local = powerwalk.build_index(g, **params)
+        dist = build_powerwalk_index(g, workers=2, **params)
+    finally:
+        powerwalk.WALKERS_PER_BLOCK = old
+    for name in ("indptr", "indices", "values", "residual", "lost", "background"):
+        assert torch.equal(getattr(local, name), getattr(dist, name)), name
+    assert torch.equal(local.spectral.vectors, dist.spectral.vectors)
