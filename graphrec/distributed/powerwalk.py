@@ -10,12 +10,21 @@ and computes the spectral tail, which needs the whole walk.
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import torch
 
 from ..checks import check_int
-from ..rank.powerwalk import PowerWalkIndex, _concat_rows, _refine_rows, as_engine, build_index, num_walk_blocks, walk_block_rows
+from ..rank.powerwalk import (
+    PowerWalkIndex,
+    _concat_rows,
+    _refine_rows,
+    as_engine,
+    build_index,
+    num_walk_blocks,
+    walk_block_rows,
+)
 from .cluster import connect
 
 __all__ = ["RayShards", "build_powerwalk_index"]
@@ -36,7 +45,7 @@ def _split(n: int, parts: int) -> list[tuple[int, int]]:
     """``[0, n)`` in ``parts`` contiguous, near-equal, non-empty ranges (fewer when ``n < parts``)."""
     parts = max(1, min(parts, n))
     bounds = [round(i * n / parts) for i in range(parts + 1)]
-    return [(a, b) for a, b in zip(bounds, bounds[1:]) if b > a]
+    return [(a, b) for a, b in itertools.pairwise(bounds) if b > a]
 
 
 class RayShards:

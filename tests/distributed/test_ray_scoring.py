@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 import pytest
+import torch
 
 ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'graphrec[ray]')")
 
