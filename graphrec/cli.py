@@ -13,6 +13,7 @@ import json
 import math
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -47,14 +48,42 @@ def _ks(text: str) -> list[int]:
     return ks
 
 
-def _load_data(spec: str, seed: int, device: torch.device) -> Any:
+#: the edge-table options of every subcommand that reads data: flag -> load_edge_table keyword
+TABLE_OPTIONS = {"--user-col": "user_col", "--item-col": "item_col", "--weight-col": "weight_col",
+                 "--time-col": "time_col", "--sep": "sep"}
+
+
+def _table_options(args: argparse.Namespace) -> dict[str, str]:
+    """The edge-table options given on the command line, as :func:`~graphrec.data.load_edge_table` keywords."""
+    out = {}
+    for key in TABLE_OPTIONS.values():
+        value = getattr(args, key, None)
+        if value is not None:
+            if key == "sep":
+                value = {"\\t": "\t", "tab": "\t", "space": " "}.get(value, value)
+            out[key] = value
+    return out
+
+
+def _load_data(spec: str, seed: int, device: torch.device, table: dict[str, str] | None = None) -> Any:
     from .data import load
     from .data.registry import TABLE_SUFFIXES
 
     kwargs: dict[str, Any] = {}
-    if spec == "synthetic" or spec.lower().endswith(TABLE_SUFFIXES):  # split drawn with the seed
+    is_table = spec.lower().endswith(TABLE_SUFFIXES) or (Path(spec).is_file() and not spec.lower().endswith(".mat"))
+    if table:
+        if not is_table:
+            flag = next(f for f, k in TABLE_OPTIONS.items() if k in table)
+            raise CliError(f"{flag} applies to an edge table (a .csv/.tsv/.parquet file), not to --data {spec}")
+        kwargs.update(table)
+    if spec == "synthetic" or is_table:  # split drawn with the seed
         kwargs["seed"] = seed
-    data = load(spec, **kwargs)
+    try:
+        data = load(spec, **kwargs)
+    except ValueError as err:
+        if is_table and "missing column(s)" in str(err):
+            raise CliError(f"{err} (name them with --user-col, --item-col, --weight-col, --time-col)") from None
+        raise
     if not hasattr(data, "test"):
         raise CliError(f"--data {spec}: this dataset has no train/test split of user-item interactions")
     return data.to(device)
@@ -153,7 +182,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     device = _device(args.device)
     ks = _ks(args.k)
     params = parse_params(args.param)
-    data = _load_data(args.data, args.seed, device)
+    data = _load_data(args.data, args.seed, device, _table_options(args))
     model, params = _make_model(args.model, params, args.seed)
     fit_s = _fit(model, data)
     report = evaluate(model, data, k=ks, progress=not args.json)
@@ -195,7 +224,7 @@ def cmd_fit(args: argparse.Namespace) -> int:
     _require(args, "data", "model")
     device = _device(args.device)
     params = parse_params(args.param)
-    data = _load_data(args.data, args.seed, device)
+    data = _load_data(args.data, args.seed, device, _table_options(args))
     model, params = _make_model(args.model, params, args.seed)
     out = Path(args.out)
     if out.exists() and not out.is_dir():
@@ -222,7 +251,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     elif args.model is not None or args.param:
         raise CliError("--model-dir scores a saved model: --model and --param do not apply")
     params = parse_params(args.param)
-    data = None if args.data is None else _load_data(args.data, args.seed, device)
+    data = None if args.data is None else _load_data(args.data, args.seed, device, _table_options(args))
     users = None
     if args.users:
         users = _read_user_file(Path(args.users))
@@ -239,14 +268,29 @@ def cmd_score(args: argparse.Namespace) -> int:
         config = {"data": args.data, "model": args.model, "params": params, "k": args.k, "seed": args.seed,
                   "users": args.users, "exclude_seen": not args.include_seen}
         train = data.train
+    if args.ray is not None:  # Ray present and the cluster reachable, before the fit
+        from .distributed.cluster import _check_reachable, require_ray
+
+        require_ray()
+        if args.ray not in ("local", "auto"):
+            _check_reachable(args.ray)
     # every check of the output and the user list before the fit, which may take hours
     check_score_request(Path(args.out), train, k=args.k, users=users, resume=args.resume, chunk_users=args.chunk,
                         exclude_seen=not args.include_seen, config=config)
     if args.model_dir is None:
         print(f"fitting {args.model} on {data.name} ...", file=sys.stderr)
         _fit(model, data)
-    rows = score_to_file(model, Path(args.out), k=args.k, users=users, resume=args.resume,
-                         chunk_users=args.chunk, exclude_seen=not args.include_seen, config=config, progress=True)
+    if args.ray is not None:
+        from .distributed import score_to_file as ray_score_to_file
+
+        if args.workers < 1:
+            raise CliError(f"--workers must be positive, got {args.workers}")
+        rows = ray_score_to_file(model, Path(args.out), k=args.k, users=users, resume=args.resume,
+                                 chunk_users=args.chunk, exclude_seen=not args.include_seen, config=config, progress=True,
+                                 cluster=args.ray, workers=args.workers)
+    else:
+        rows = score_to_file(model, Path(args.out), k=args.k, users=users, resume=args.resume,
+                             chunk_users=args.chunk, exclude_seen=not args.include_seen, config=config, progress=True)
     print(f"wrote {rows} rows to {args.out}", file=sys.stderr)
     return 0
 
@@ -366,20 +410,32 @@ def build_parser() -> argparse.ArgumentParser:
     models = ", ".join(available())
     p = _Parser(prog="graphrec", description="Graph-centric recommendation on one graph store.")
     p.add_argument("--debug", action="store_true", help="show tracebacks on errors")
-    p.add_argument("--threads", type=int, default=None,
-                   help="CPU threads for torch (default: torch's; `demo` defaults to 1, faster on its small graph)")
+    threads_help = "CPU threads for torch (default: torch's; `demo` defaults to 1, faster on its small graph)"
+    p.add_argument("--threads", type=int, default=None, help=threads_help)
+    # --threads also after the subcommand; SUPPRESS: absent there, it leaves the value given before it
+    threads = argparse.ArgumentParser(add_help=False)
+    threads.add_argument("--threads", type=int, default=argparse.SUPPRESS, help=threads_help)
     sub = p.add_subparsers(dest="command", required=True, metavar="{demo,evaluate,fit,score,embed}")  # named in the missing-command error
 
-    d = sub.add_parser("demo", help="run every layer on the built-in synthetic dataset")
+    d = sub.add_parser("demo", parents=[threads], help="run every layer on the built-in synthetic dataset")
     d.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
     d.add_argument("--seed", type=int, default=0, help="seeds the synthetic data and the models (default: 0)")
     d.add_argument("--models", default=None, help=f"comma-separated subset of: {models} (default: all)")
     d.set_defaults(func=cmd_demo)
 
-    common = argparse.ArgumentParser(add_help=False)
+    common = argparse.ArgumentParser(add_help=False, parents=[threads])
     common.add_argument("--data", default=None, help="dataset name (gowalla, lastfm, ml-100k, synthetic, ...), a split directory "
-                        "or a .csv/.tsv/.parquet edge table with user,item columns (required; score --model-dir: "
-                        "default the graph saved with the model)")
+                        "or a .csv/.tsv/.parquet edge table (columns named by --user-col etc.); required, except with "
+                        "score --model-dir (default: the graph saved with the model)")
+    table = common.add_argument_group("edge tables (--data file.csv/.tsv/.parquet)")
+    table.add_argument("--user-col", dest="user_col", default=None, metavar="NAME", help="user id column (default: user)")
+    table.add_argument("--item-col", dest="item_col", default=None, metavar="NAME", help="item id column (default: item)")
+    table.add_argument("--weight-col", dest="weight_col", default=None, metavar="NAME",
+                       help="weight column (ratings, counts); without it repeated rows are counted")
+    table.add_argument("--time-col", dest="time_col", default=None, metavar="NAME",
+                       help="time column: integers, or datetimes stored as unix seconds")
+    table.add_argument("--sep", default=None, metavar="CHAR",
+                       help="field separator of a text table (default: from the extension; 'tab' or '\\t' for a tab)")
     common.add_argument("--model", default=None, help=f"model name (required, except with score --model-dir): {models}")
     common.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="model hyper-parameter (repeatable; an unknown KEY's error lists the model's keys)")
     common.add_argument("--seed", type=int, default=0,
@@ -403,12 +459,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--resume", action="store_true", help="continue an interrupted run")
     s.add_argument("--chunk", type=int, default=4096, help="users per written chunk (default: 4096)")
     s.add_argument("--include-seen", action="store_true", help="do not exclude training items")
+    s.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
+                   help="score on Ray: a local cluster, or the one at ADDRESS (needs pip install 'graphrec[ray]'); "
+                        "the output and --resume are the same as without")
+    s.add_argument("--workers", type=int, default=2, help="Ray workers with --ray, one torch thread each (default: 2)")
     s.set_defaults(func=cmd_score)
 
     from .embed import METHODS, _load_methods
 
     _load_methods()
-    b = sub.add_parser("embed", help="node embeddings of a graph to parquet/npy (one row per node)")
+    b = sub.add_parser("embed", parents=[threads], help="node embeddings of a graph to parquet/npy (one row per node)")
     b.add_argument("--data", required=True, help="dataset name (blogcatalog, airports-usa, lastfm, synthetic, ...), a path, "
                    "or a plain edge list file (a b per line)")
     b.add_argument("--method", required=True, help=f"embedding method: {', '.join(sorted(METHODS))}")
@@ -422,7 +482,22 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _format_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                    line: str | None = None) -> str:
+    """A warning as one line, ``graphrec: warning: ...``: no file, line number or source line."""
+    return f"graphrec: warning: {' '.join(str(message).split())}\n"
+
+
 def main(argv: list[str] | None = None) -> int:
+    saved = warnings.formatwarning
+    warnings.formatwarning = _format_warning  # type: ignore[assignment]
+    try:
+        return _main(argv)
+    finally:
+        warnings.formatwarning = saved
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     threads = args.threads if args.threads is not None else (1 if args.command == "demo" else None)
