@@ -49,6 +49,8 @@ from ..graph.edges import EdgeType
 from ..graph.store import INTERACTS, Graph, index_tensor
 from ..models.base import EmbeddingRecommender
 from ..models.registry import register
+from . import Embedding, register_method
+from .fastrp import relation_layout
 from ..walks import WalkEngine
 from .walkstats import (
     engine_degree,
@@ -520,15 +522,9 @@ class IRWERecommender(EmbeddingRecommender):
         self._embed(train, IRWEEmbedding(self.irwe.identity_, self.irwe.position_))
 
     def _update(self, graph: Graph) -> None:
-        """Embed the grown graph (new users and items included) with the fitted encoder."""
-        self.graph = graph
+        """Embed the grown graph (new users and items included) with the fitted encoder:
+        no parameter changes, a new user is embedded from its first interactions' walks."""
         self._embed(graph)
-
-    def update(self, graph: Graph | None = None) -> IRWERecommender:
-        """Refresh the embeddings for a grown graph (default: the graph it was fitted on)."""
-        self._require_fitted()
-        self._update(self.graph if graph is None else graph)
-        return self
 
     def embeddings(self) -> tuple[torch.Tensor, torch.Tensor]:
         self._require_fitted()
@@ -550,3 +546,47 @@ class IRWERecommender(EmbeddingRecommender):
 
 
 register("irwe", IRWERecommender)
+
+
+# ------------------------------------------------------------- embedding method
+def _irwe_method(
+    graph: Graph,
+    *,
+    etype: Any = None,
+    output: str = "both",
+    dim: int = 64,
+    walks: int = 64,
+    attn_walks: int = 4,
+    length: int = 6,
+    aw_length: int = 4,
+    layers: int = 1,
+    heads: int = 4,
+    rand_dim: int = 128,
+    hops: int = 3,
+    window: int = 3,
+    steps: int = 200,
+    batch: int = 64,
+    lr: float = 3e-3,
+    temperature: float = 0.2,
+    identity_weight: float = 1.0,
+    seed: int = 0,
+    progress: bool = False,
+    fit_on: Graph | None = None,
+) -> Embedding:
+    """IRWE as a ``graphrec embed`` method: fit on ``fit_on`` (default ``graph``), embed ``graph``.
+
+    ``output``: ``identity``, ``position`` or ``both`` (side by side). With ``fit_on`` the
+    model never sees ``graph`` in training: its nodes are embedded by :meth:`IRWE.infer`.
+    """
+    output = check_choice("output", output, OUTPUTS)
+    model = IRWE(dim=dim, walks=walks, attn_walks=attn_walks, length=length, aw_length=aw_length, layers=layers,
+                 heads=heads, rand_dim=rand_dim, hops=hops, window=window, steps=steps, batch=batch, lr=lr,
+                 temperature=temperature, identity_weight=identity_weight, etype=etype, seed=seed, progress=progress)
+    model.fit(graph if fit_on is None else fit_on)
+    emb = IRWEEmbedding(model.identity_, model.position_) if fit_on is None else model.infer(graph)
+    params = {k: v for k, v in model.params().items() if k not in ("progress", "etype")}
+    return Embedding(emb.select(output), relation_layout(graph, graph.resolve_etype(etype)),
+                     {"method": "irwe", "output": output, "params": params, "inductive": fit_on is not None})
+
+
+register_method("irwe", _irwe_method)

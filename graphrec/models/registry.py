@@ -115,5 +115,6 @@ _EXTRA_MODEL_MODULES: list[str] = [
     "graphrec.models.mf",
     "graphrec.models.lightgcn",
     "graphrec.models.rlmrec",
+    "graphrec.embed.recommender",
     "graphrec.embed.irwe",
 ]

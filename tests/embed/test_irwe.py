@@ -193,7 +193,7 @@ def test_irwe_recommender_fits_recommends_and_updates() -> None:
     g.add_nodes("user", [6])
     g.add_nodes("item", [5])
     g.add_edges(INTERACTS, [6, 6, 2], [0, 5, 5])
-    model.update(g)
+    model.update()
     u, v = model.embeddings()
     assert u.shape == (7, 8) and v.shape == (6, 8)
     assert bool(torch.isfinite(u).all()) and bool(torch.isfinite(v).all())
@@ -211,3 +211,13 @@ def test_irwe_recommender_output_choice() -> None:
     m.fit(bipartite())
     u, v = m.embeddings()
     assert u.shape == (6, 16) and v.shape == (5, 16)
+
+
+def test_irwe_embedding_method_fit_on_another_graph() -> None:
+    from graphrec.embed import embed
+
+    g = undirected(8, two_triangles_with_tails() + [(4, 5), (5, 6), (6, 7), (7, 5)])
+    out = embed("irwe", star(5), fit_on=g, output="identity", **{k: v for k, v in SMALL.items()})
+    assert out.vectors.shape == (6, 8) and out.layout == [("node", 0, 6)] and out.meta["inductive"]
+    both = embed("irwe", g, **SMALL)
+    assert both.vectors.shape == (8, 16)
