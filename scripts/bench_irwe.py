@@ -10,13 +10,14 @@ One JSON line per measurement, peers measured in the same run, one run each:
   ``bench`` extra). Then ``irwe_inductive``: IRWE fitted on USA, Brazil (and Europe when
   present) embedded by ``infer`` without retraining, 5-fold accuracy on that graph, next to
   the transductive figure (IRWE fitted on that graph).
-- ``links`` (``--task links``): BlogCatalog, 10% of the undirected edges held out (seeded),
-  as many random node pairs as negatives; AUC of the cosine of two nodes' embeddings.
-  ``irwe`` position embeddings fitted on the remaining graph vs ``deepwalk`` (and
-  ``fastrp`` when ``graphrec.embed.fastrp`` exists). ``irwe_unseen``: 10% of the nodes are
-  removed from the training graph, IRWE is fitted on the rest and embeds the full remaining
-  graph by ``infer``; AUC over the held-out edges that touch an unseen node, next to the
-  transductive model's AUC on the same edges.
+- ``links`` (``--task links``): BlogCatalog, 10% of the undirected edges held out and the
+  negative pairs exactly as ``scripts/bench_embed.py`` draws them (``graphrec.embed.tune``);
+  AUC of the cosine of two nodes' embeddings (``graphrec.embed.link_auc``). ``irwe``
+  position embeddings fitted on the remaining graph vs ``fastrp_authors`` (dim 512, the
+  authors' weights and β) and ``deepwalk``. ``irwe_unseen``: 10% of the nodes lose their
+  edges in the training graph, IRWE is fitted on the rest and embeds the full remaining
+  graph by ``infer``; AUC over the held-out pairs that touch an unseen node, next to the
+  transductive model's AUC on the same pairs.
 
 Everything runs single-threaded (``torch.set_num_threads(1)``; the 2-core machine is shared).
 
@@ -28,16 +29,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 import warnings
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
 import graphrec as gr
-from graphrec.embed import IRWE
-from graphrec.embed.walkstats import node_engine, sample_walks
+from graphrec.checks import derived_seed
+from graphrec.embed import AUTHORS_BETA, AUTHORS_WEIGHTS, IRWE, fastrp, link_auc
+from graphrec.embed.tune import holdout_edges, negative_pairs
 from graphrec.graph import Graph
 
 LINKS = ("node", "links", "node")
@@ -52,17 +56,12 @@ def emit(row: dict[str, Any]) -> None:
 
 
 # ------------------------------------------------------------------------ peers
-def deepwalk(graph: Graph, dim: int = 128, walks: int = 10, length: int = 80, window: int = 10, seed: int = 0) -> np.ndarray:
-    """DeepWalk: uniform walks from the walk engine, gensim skip-gram (hierarchical softmax)."""
-    from gensim.models import Word2Vec
+def deepwalk(graph: Graph, seed: int = 0) -> np.ndarray:
+    """DeepWalk as ``scripts/bench_embed.py`` runs it (10 walks x 80 steps, window 10, dim 128)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bench_embed import deepwalk as bench_deepwalk
 
-    eng = node_engine(graph)
-    n = eng.num_nodes
-    paths = sample_walks(eng, torch.arange(n), walks, length - 1, seed).reshape(-1, length).numpy()
-    sentences = [[str(x) for x in row] for row in paths]
-    w2v = Word2Vec(sentences, vector_size=dim, window=window, min_count=0, sg=1, hs=1, negative=0,
-                   workers=1, seed=seed, epochs=1)
-    return np.stack([w2v.wv[str(i)] for i in range(n)])
+    return bench_deepwalk(graph, walks=10, length=80, dim=128, window=10, threads=1, seed=seed).numpy()
 
 
 def structural_features(graph: Graph) -> np.ndarray:
@@ -137,78 +136,49 @@ def task_roles(args: argparse.Namespace) -> None:
 
 
 # ------------------------------------------------------------------------- links
-def holdout(g: Graph, fraction: float, seed: int) -> tuple[Graph, np.ndarray, np.ndarray]:
-    src, dst = g.edges(LINKS).coo()
-    keep = src < dst
-    s, d = src[keep].numpy(), dst[keep].numpy()
-    rng = np.random.default_rng(seed)
-    perm = rng.permutation(s.size)
-    nt = round(fraction * s.size)
-    te, tr = perm[:nt], perm[nt:]
-    train = sub_graph(g.num_nodes("node"), s[tr], d[tr])
-    n = g.num_nodes("node")
-    neg = rng.integers(0, n, (nt, 2))
-    return train, np.stack([s[te], d[te]], 1), neg
-
-
-def sub_graph(n: int, s: np.ndarray, d: np.ndarray) -> Graph:
-    h = Graph()
-    h.add_node_type("node", n)
-    h.add_edges(LINKS, np.r_[s, d], np.r_[d, s])
-    return h
-
-
-def link_auc(emb: np.ndarray | torch.Tensor, pos: np.ndarray, neg: np.ndarray) -> float:
-    from sklearn.metrics import roc_auc_score
-
-    e = torch.nn.functional.normalize(torch.as_tensor(np.asarray(emb), dtype=torch.float32), dim=1).numpy()
-    ps = (e[pos[:, 0]] * e[pos[:, 1]]).sum(1)
-    ns = (e[neg[:, 0]] * e[neg[:, 1]]).sum(1)
-    return float(roc_auc_score(np.r_[np.ones(len(ps)), np.zeros(len(ns))], np.r_[ps, ns]))
-
-
 def task_links(args: argparse.Namespace) -> None:
     g = gr.datasets.load("blogcatalog")
-    train, pos, neg = holdout(g, 0.1, args.seed)
-    n = g.num_nodes("node")
+    et = g.edge_types[0]
+    rest, held = holdout_edges(g, et, 0.1, args.seed)  # the split of scripts/bench_embed.py
+    neg = negative_pairs(g, et, held.shape[1], derived_seed(args.seed + 7), 0)
+    base = {"task": "links", "dataset": "blogcatalog", "held_out": 0.1, "pairs": int(held.shape[1])}
     t0 = time.perf_counter()
-    model = IRWE(**LINK_PARAMS, seed=args.seed).fit(train)
+    model = IRWE(**LINK_PARAMS, seed=args.seed).fit(rest)
     fit_s = time.perf_counter() - t0
-    trans_auc = link_auc(model.position_, pos, neg)
-    emit({"task": "links", "dataset": "blogcatalog", "method": "irwe", "output": "position", "auc": round(trans_auc, 4),
-          "seconds": round(fit_s, 1), "params": LINK_PARAMS, "test_edges": len(pos)})
-    try:
-        from graphrec.embed import fastrp as _fastrp  # noqa: F401  (the fastrp layer, where merged)
-
-        emit({"task": "links", "dataset": "blogcatalog", "method": "fastrp", "note": "present: compare with scripts/bench_embed.py"})
-    except ImportError:
-        emit({"task": "links", "dataset": "blogcatalog", "method": "fastrp", "skipped": "graphrec.embed.fastrp is not in this tree"})
+    trans_auc = link_auc(model.position_, held, neg)
+    emit({**base, "method": "irwe", "output": "position", "auc": round(trans_auc, 4), "seconds": round(fit_s, 1),
+          "params": LINK_PARAMS})
+    t0 = time.perf_counter()
+    emb = fastrp(rest, dim=512, weights=AUTHORS_WEIGHTS, beta=AUTHORS_BETA, seed=args.seed)
+    secs = time.perf_counter() - t0
+    emit({**base, "method": "fastrp_authors", "auc": round(link_auc(emb, held, neg), 4), "seconds": round(secs, 2),
+          "params": {"dim": 512, "weights": list(AUTHORS_WEIGHTS), "beta": AUTHORS_BETA}})
     if not args.no_deepwalk:
         t0 = time.perf_counter()
-        dw = deepwalk(train, seed=args.seed)
-        emit({"task": "links", "dataset": "blogcatalog", "method": "deepwalk", "auc": round(link_auc(dw, pos, neg), 4),
-              "seconds": round(time.perf_counter() - t0, 1)})
+        dw = torch.from_numpy(deepwalk(rest, seed=args.seed))
+        emit({**base, "method": "deepwalk", "auc": round(link_auc(dw, held, neg), 4), "seconds": round(time.perf_counter() - t0, 1)})
     # nodes unseen in training: fit without 10% of the nodes, embed the whole remaining graph
+    n = g.num_nodes(et[0])
     rng = np.random.default_rng(args.seed + 1)
-    unseen = np.zeros(n, dtype=bool)
-    unseen[rng.permutation(n)[: n // 10]] = True
-    s, d = train.edges(LINKS).coo()
-    s, d = s.numpy(), d.numpy()
-    k = (s < d) & ~unseen[s] & ~unseen[d]
-    seen_graph = sub_graph(n, s[k], d[k])  # unseen nodes stay as isolated ids: never trained on
+    unseen = torch.zeros(n, dtype=torch.bool)
+    unseen[torch.from_numpy(rng.permutation(n)[: n // 10])] = True
+    s, d = rest.edges(et).coo()
+    k = ~unseen[s] & ~unseen[d]
+    seen_graph = Graph()
+    seen_graph.add_node_type(et[0], rest.id_map(et[0]))
+    seen_graph.add_edges(et, s[k], d[k])  # unseen nodes stay as isolated ids: never trained on
     t0 = time.perf_counter()
     ind_model = IRWE(**LINK_PARAMS, seed=args.seed).fit(seen_graph)
     fit_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    ind_emb = ind_model.infer(train).position
+    ind_emb = ind_model.infer(rest).position
     inf_s = time.perf_counter() - t0
-    touch = unseen[pos[:, 0]] | unseen[pos[:, 1]]
-    neg_touch = unseen[neg[:, 0]] | unseen[neg[:, 1]]
-    emit({"task": "links", "dataset": "blogcatalog", "method": "irwe_unseen", "unseen_nodes": int(unseen.sum()),
-          "test_edges_touching_unseen": int(touch.sum()),
-          "auc_unseen": round(link_auc(ind_emb, pos[touch], neg[neg_touch]), 4),
-          "transductive_auc_same_edges": round(link_auc(model.position_, pos[touch], neg[neg_touch]), 4),
-          "auc_all": round(link_auc(ind_emb, pos, neg), 4), "transductive_auc_all": round(trans_auc, 4),
+    touch = unseen[held[0]] | unseen[held[1]]
+    neg_touch = unseen[neg[0]] | unseen[neg[1]]
+    emit({**base, "method": "irwe_unseen", "unseen_nodes": int(unseen.sum()), "pairs_touching_unseen": int(touch.sum()),
+          "auc_unseen": round(link_auc(ind_emb, held[:, touch], neg[:, neg_touch]), 4),
+          "transductive_auc_same_pairs": round(link_auc(model.position_, held[:, touch], neg[:, neg_touch]), 4),
+          "auc_all": round(link_auc(ind_emb, held, neg), 4), "transductive_auc_all": round(trans_auc, 4),
           "fit_seconds": round(fit_s, 1), "infer_seconds": round(inf_s, 1)})
 
 
