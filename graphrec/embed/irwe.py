@@ -48,10 +48,11 @@ from ..checks import check_bool, check_choice, check_int, check_number, check_se
 from ..graph.edges import EdgeType
 from ..graph.store import INTERACTS, Graph, index_tensor
 from ..models.base import EmbeddingRecommender
+from ..models.gfcf import _one_thread
 from ..models.registry import register
+from ..walks import WalkEngine
 from . import Embedding, register_method
 from .fastrp import relation_layout
-from ..walks import WalkEngine
 from .walkstats import (
     engine_degree,
     node_engine,
@@ -359,11 +360,19 @@ class IRWE(nn.Module):
         if len(view_a) == 0:
             raise ValueError("IRWE.fit: the graph has no nodes to embed")
         view_b = _Inputs(self, graph, None, derived_seed(self.seed + 1))
-        n = len(view_a)
         gen = torch.Generator(device=dev).manual_seed(derived_seed(self.seed + 2))
         opt = torch.optim.Adam([p for p in self.parameters() if p.requires_grad], lr=self.lr)
         self.history = []
         self.train()
+        with _one_thread():  # batches of a few thousand tokens: threads only wait on each other
+            self._train_steps(view_a, view_b, gen, opt)
+        self.fitted = True
+        emb = self._encode(view_a)
+        self.identity_, self.position_ = emb.identity, emb.position
+        return self
+
+    def _train_steps(self, view_a: _Inputs, view_b: _Inputs, gen: torch.Generator, opt: torch.optim.Optimizer) -> None:
+        n, dev = len(view_a), view_a.nodes.device
         bar = tqdm(range(self.steps), desc="irwe", disable=not self.progress, leave=False)
         for _ in bar:
             anchors = torch.randperm(n, generator=gen, device=dev)[: self.batch]
@@ -387,10 +396,6 @@ class IRWE(nn.Module):
             opt.step()
             self.history.append(float(loss.detach()))
             bar.set_postfix(loss=f"{self.history[-1]:.3f}")
-        self.fitted = True
-        emb = self._encode(view_a)
-        self.identity_, self.position_ = emb.identity, emb.position
-        return self
 
     def _recon(self, identity: torch.Tensor, stats: torch.Tensor) -> torch.Tensor:
         """Reconstruction error of the walk statistics: the degree/return columns and the
