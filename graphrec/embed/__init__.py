@@ -34,11 +34,11 @@ from .tune import tune_fastrp
 
 __all__ = [
     "AUTHORS_BETA",
-    "IRWE",
-    "IRWEEmbedding",
     "AUTHORS_WEIGHTS",
+    "IRWE",
     "METHODS",
     "Embedding",
+    "IRWEEmbedding",
     "check_method",
     "embed",
     "f1_scores",
@@ -172,4 +172,4 @@ def _load_methods() -> None:
 
 
 # IRWE registers its method and recommender on import; it needs the names above
-from .irwe import IRWE, IRWEEmbedding  # noqa: E402
+from .irwe import IRWE, IRWEEmbedding

@@ -468,7 +468,10 @@ class IRWERecommender(EmbeddingRecommender):
         Which IRWE output scores (``both``: the two side by side).
     dim, walks, attn_walks, length, aw_length, layers, heads, rand_dim, hops, window, steps,
     batch, lr, temperature, identity_weight, seed :
-        As in :class:`IRWE`.
+        As in :class:`IRWE`. ``dim=128, rand_dim=512, hops=4`` were chosen on a validation
+        cold-start carve of LastFM's training interactions (Recall@20 0.105 against 0.055 for
+        ``dim=64, rand_dim=128, hops=3``; test never used): the position is a random
+        projection, and a wider one loses less to projection noise.
     """
 
     name = "irwe"
@@ -483,15 +486,15 @@ class IRWERecommender(EmbeddingRecommender):
         graph: Graph | None = None,
         *,
         output: str = "position",
-        dim: int = 64,
+        dim: int = 128,
         walks: int = 32,
         attn_walks: int = 4,
         length: int = 6,
         aw_length: int = 4,
         layers: int = 1,
         heads: int = 4,
-        rand_dim: int = 128,
-        hops: int = 3,
+        rand_dim: int = 512,
+        hops: int = 4,
         window: int = 3,
         steps: int = 200,
         batch: int = 64,
