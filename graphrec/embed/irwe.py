@@ -13,18 +13,22 @@ fitted model embeds nodes, or whole graphs, that it never saw, without retrainin
   walks: :mod:`graphrec.embed.walkstats`). None of these inputs names a node, so nodes with
   the same surroundings get the same identity (up to walk sampling), in any graph.
 - **position** (proximity, community): a node is where its walks go. Each node of a graph
-  carries a fixed random vector (seeded per node type and index: a new node gets its own,
-  old nodes keep theirs); a node's position input is the mean random vector of the nodes its
-  walks visit (a random projection of its walk-visit distribution, Johnson–Lindenstrauss)
-  plus an attention-weighted mean over its walk tokens, the weights read off the transformer's
-  token outputs (which visited nodes say most about where the node is). A linear map of these
-  and of the identity gives the position embedding.
+  carries a fixed random vector ``R`` (seeded per node type and index: a new node gets its
+  own, old nodes keep theirs). A node's position input is where its walk is after
+  ``k = 1..hops`` steps, exactly (``P^k R`` by sparse matmuls over the walk engine's
+  transition matrix ``P``: a random projection of the walk distributions,
+  Johnson–Lindenstrauss), under a fixed projection that keeps their inner products. To that
+  is added a learned attention-weighted mean of the random vectors along the node's sampled
+  walks, the weights read off the transformer's token outputs (which visited nodes say most
+  about where the node is).
 
 Both are trained jointly, self-supervised: the identity reconstructs the node's walk
 statistics and agrees across two independent walk samples; the position embeddings of nodes
 that co-occur within ``window`` steps of a walk are pulled together against the other nodes
 of the batch (a skip-gram / InfoNCE objective on walk co-occurrence, as in DeepWalk's
-context windows). Gradients of both objectives reach the shared transformer.
+context windows). Gradients of both objectives reach the shared transformer. The projection
+of the exact walk distributions stays fixed: trained on a few thousand co-occurring pairs it
+overfits them (docs/benchmarks.md, "IRWE node embeddings").
 
 All walks come from the one walk engine (:mod:`graphrec.walks`); everything runs on
 ``graph.device``. The same seed on the same device gives the same embeddings, and
@@ -170,7 +174,8 @@ class IRWE(nn.Module):
     layers, heads : int
         Transformer encoder layers and attention heads (``dim % heads == 0``). Default 1, 4.
     rand_dim : int
-        Size of the random node vectors behind the position input. Default 128.
+        Size of the random node vectors behind the position input (wider: less projection
+        noise). Default 128.
     hops : int
         Walk steps whose exact visit distributions (``P^k R``, k = 1..hops) feed the position.
         Default 3.
