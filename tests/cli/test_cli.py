@@ -79,7 +79,7 @@ def test_help_and_usage_errors_name_the_choices(tmp_path: Path, capsys: pytest.C
 
     with pytest.raises(SystemExit):
         main([])
-    assert "required: {demo,evaluate,fit,score}" in capsys.readouterr().err
+    assert "required: {demo,evaluate,fit,score,models,datasets}" in capsys.readouterr().err
     for command, option in (("evaluate", "--model"), ("score", "--model"), ("demo", "--models")):
         with pytest.raises(SystemExit):
             main([command, "--help"])
