@@ -129,6 +129,7 @@ class FullEmbedding(EmbeddingTable):
 #: ``factory(num_embeddings, dim, *, generator, device, graph, ntype, **params) -> EmbeddingTable``
 TableFactory = Callable[..., EmbeddingTable]
 
+#: table kind -> factory, filled by :func:`register_table` (``table=`` of the embedding models)
 TABLES: dict[str, TableFactory] = {}
 
 

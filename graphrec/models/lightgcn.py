@@ -96,8 +96,7 @@ class LightGCN(MF):
         Embedding width (paper: 64).
     layers : int
         Propagation layers ``K`` (paper: 3). ``0`` is MF.
-    lr, lr_milestones, lr_gamma, ema, reg, epochs, batch, seed, patience, eval_every, valid_fraction, refit, sampling,
-    negatives, negative_selection, table, checkpoint_dir, progress, max_minutes, device
+    lr, lr_milestones, lr_gamma, ema, reg, epochs, batch, seed, patience, eval_every, valid_fraction, refit, sampling, negatives, negative_selection, table, checkpoint_dir, progress, max_minutes, device
         As in :class:`~graphrec.models.mf.MF`. Defaults differ from the paper's
         (Adam 1e-3, L2 1e-4, one negative, batch 2048) in ``lr = 5e-3``, ``negatives = 4``,
         ``negative_selection = 'hardest'`` (BPR on the top-scored of the 4 uniform candidates:

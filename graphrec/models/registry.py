@@ -18,6 +18,7 @@ from .base import Recommender
 
 __all__ = ["REGISTRY", "ModelParam", "available", "create", "describe", "parse_params", "register"]
 
+#: model name -> factory (a :class:`~graphrec.models.base.Recommender` class); read it through :func:`available`
 REGISTRY: dict[str, Callable[..., Recommender]] = {}
 
 

@@ -1,0 +1,206 @@
+"""Build-time pages of the graphrec documentation, generated from the code so they cannot drift.
+
+- ``api/_generated/*.rst``: one page per layer, one autodoc entry for every name in the
+  ``__all__`` of the layer's modules (an object exported in two places is documented once,
+  where it is listed first, and linked from the other places);
+- ``tutorials/*.ipynb``: the notebooks of ``notebooks/``, copied as stored (with their
+  outputs; they are not executed at build time);
+- the ``graphrec-models`` directive: every registered model with its parameters, defaults and
+  one line each, from :func:`graphrec.models.registry.describe` (what ``graphrec models`` prints).
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import shutil
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from docutils import nodes
+from docutils.parsers.rst import Directive
+from docutils.statemachine import StringList
+
+DOCS = Path(__file__).resolve().parent.parent
+ROOT = DOCS.parent
+
+#: (page, title, intro, modules): the API reference, one page per layer. A new layer adds a row.
+API_PAGES: list[tuple[str, str, str, list[str]]] = [
+    ("graph", "Graph store", "The one heterogeneous store every layer reads, and its interop.",
+     ["graphrec.graph", "graphrec.graph.interop", "graphrec.graph.ops", "graphrec.graph.times"]),
+    ("data", "Datasets", "Loaders, splits, the named-dataset registry and download, the synthetic generator.",
+     ["graphrec.data", "graphrec.data.synthetic", "graphrec.data.download", "graphrec.data.registry"]),
+    ("eval", "Evaluation", "Metrics and the full-ranking protocol.", ["graphrec.eval"]),
+    ("models", "Models", "The recommender interface, the registry, persistence and the built-in models.",
+     ["graphrec.models", "graphrec.models.base", "graphrec.models.registry", "graphrec.models.persistence",
+      "graphrec.models.embedding", "graphrec.models.baselines", "graphrec.models.gfcf", "graphrec.models.mf",
+      "graphrec.models.lightgcn", "graphrec.models.rlmrec"]),
+    ("train", "Training", "The BPR loop, samplers, early stopping, weight averaging, checkpoints.", ["graphrec.train"]),
+    ("walks", "Walk engine", "The one vectorised random-walk engine.", ["graphrec.walks"]),
+    ("rank", "Ranking by random walks", "Exact PPR, the PowerWalk index, its spectral tail, PPR recommenders.",
+     ["graphrec.rank"]),
+    ("text", "Text profiles", "Profiles from node metadata and their sentence embeddings (RLMRec).", ["graphrec.text"]),
+    ("utilities", "Command line, scoring and checks", "The ``graphrec`` command, batch scoring, input validators.",
+     ["graphrec.cli", "graphrec.scoring", "graphrec.demo", "graphrec.checks"]),
+]
+
+
+def _data_home(modname: str, name: str, obj: Any) -> str:
+    """Where the ``#:`` comment of a module-level constant is: the module that defines it (autodoc reads it there)."""
+    import sys
+
+    from sphinx.pycode import ModuleAnalyzer
+
+    for mname in [modname, *sorted(m for m in sys.modules if m.startswith(modname + "."))]:
+        mod = sys.modules.get(mname)
+        if mod is None or getattr(mod, name, None) is not obj:
+            continue
+        try:
+            docs = ModuleAnalyzer.for_module(mname).find_attr_docs()
+        except Exception:  # noqa: BLE001 - a module without source: look further
+            continue
+        if ("", name) in docs:
+            return f"{mname}.{name}"
+    if _is_plain_value(obj):  # a string or tuple shows its value; a comment is welcome, not required
+        return f"{modname}.{name}"
+    raise RuntimeError(f"{modname}.{name}: no '#:' comment documents this constant where it is defined")
+
+
+def _directive(qualname: str, obj: Any) -> list[str]:
+    if inspect.ismodule(obj):
+        return []
+    if inspect.isclass(obj):
+        kind = "autoexception" if issubclass(obj, BaseException) else "autoclass"
+        return [f".. {kind}:: {qualname}", "   :members:", "   :show-inheritance:", ""]
+    if callable(obj):
+        return [f".. autofunction:: {qualname}", ""]
+    modname, _, name = qualname.rpartition(".")
+    home = _data_home(modname, name, obj)
+    lines = [f".. autodata:: {home}", "   :no-value:"] if _long(obj) or not _is_plain_value(obj) else [f".. autodata:: {home}"]
+    return [*lines, ""]
+
+
+def _long(obj: Any) -> bool:
+    return len(repr(obj)) > 200
+
+
+def _role(obj: Any) -> str:
+    if inspect.ismodule(obj):
+        return "mod"
+    if inspect.isclass(obj):
+        return "exc" if issubclass(obj, BaseException) else "class"
+    return "func" if callable(obj) else "data"
+
+
+def generate_api(out: Path) -> list[str]:
+    """Write the API pages into ``out``; the page names."""
+    out.mkdir(parents=True, exist_ok=True)
+    for old in out.glob("*.rst"):
+        old.unlink()
+    seen: dict[int, str] = {}  # id(object) -> documented qualified name
+    seen_values: dict[tuple[str, str], str] = {}  # (name, repr) of a constant -> documented qualified name
+    pages: dict[str, str] = {}
+    for page, title, intro, modules in API_PAGES:
+        lines = [title, "=" * len(title), "", intro, ""]
+        for modname in modules:
+            mod: ModuleType = importlib.import_module(modname)
+            lines += [f"``{modname}``", "-" * (len(modname) + 4), "", f".. automodule:: {modname}", "   :no-members:", ""]
+            also = []
+            for name in mod.__all__:
+                obj = getattr(mod, name)
+                qual = f"{modname}.{name}"
+                if not inspect.ismodule(obj) and id(obj) in seen and not _is_plain_value(obj):
+                    also.append(f":py:{_role(obj)}:`{name} <{seen[id(obj)]}>`")
+                    continue
+                if _is_plain_value(obj):
+                    if (name, repr(obj)) in seen_values:
+                        also.append(f":py:data:`{name} <{seen_values[name, repr(obj)]}>`")
+                        continue
+                    seen_values[name, repr(obj)] = qual
+                else:
+                    seen[id(obj)] = qual
+                lines += _directive(qual, obj)
+            if also:
+                lines += ["Also exported here: " + ", ".join(also) + ".", ""]
+        pages[page] = "\n".join(lines)
+    # the top-level package: links to where each name is documented
+    import graphrec
+
+    top = ["The ``graphrec`` package", "=" * 24, "", ".. automodule:: graphrec", "   :no-members:", "",
+           "``import graphrec as gr`` gives these names; each links to its documentation.", "",
+           ".. list-table::", "   :header-rows: 1", "", "   * - name", "     - what it is"]
+    for name in graphrec.__all__:
+        obj = getattr(graphrec, name)
+        if inspect.ismodule(obj):
+            target = f":py:mod:`gr.{name} <{obj.__name__}>`"
+            what = (inspect.getdoc(obj) or "").split("\n", 1)[0]
+        elif name == "__version__":
+            target, what = "``gr.__version__``", f"the version, ``{obj}``"
+        else:
+            where = seen_values.get((name, repr(obj))) if _is_plain_value(obj) else seen.get(id(obj))
+            if where is None:
+                raise RuntimeError(f"graphrec.{name} is not documented on any API page: add its module to API_PAGES")
+            target = f":py:{_role(obj)}:`gr.{name} <{where}>`"
+            what = (inspect.getdoc(obj) or "").split("\n", 1)[0] if not _is_plain_value(obj) else f"``{obj!r}``"
+        top += [f"   * - {target}", f"     - {what or ' '}"]
+    pages = {"graphrec": "\n".join(top) + "\n", **pages}
+    for page, text in pages.items():
+        (out / f"{page}.rst").write_text(text + "\n", encoding="utf-8")
+    return list(pages)
+
+
+def _is_plain_value(obj: Any) -> bool:
+    """Strings, numbers and tuples of them: equal values are not one object to document once."""
+    return isinstance(obj, (str, int, float, tuple)) and not callable(obj)
+
+
+def copy_notebooks(out: Path) -> list[str]:
+    """Copy ``notebooks/*.ipynb`` (stored with outputs) into ``out``; their names."""
+    out.mkdir(parents=True, exist_ok=True)
+    names = []
+    for nb in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        target = out / nb.name
+        if not target.exists() or target.read_bytes() != nb.read_bytes():
+            shutil.copyfile(nb, target)
+        names.append(nb.stem)
+    return names
+
+
+class ModelsDirective(Directive):
+    """``.. graphrec-models:: [NAME ...]``: each named model (default: every registered one), a table of its parameters."""
+
+    has_content = False
+    optional_arguments = 50
+
+    def run(self) -> list[nodes.Node]:
+        from graphrec.models.registry import available, describe
+
+        lines: list[str] = []
+        for name in self.arguments or available():
+            summary, params = describe(name)
+            lines += [f".. rubric:: ``{name}``", "", summary, ""]
+            if not params:
+                lines += ["No parameters.", ""]
+                continue
+            lines += [".. list-table::", "   :header-rows: 1", "   :widths: 20 15 65", "",
+                      "   * - parameter", "     - default", "     - meaning"]
+            for p in params:
+                default = "(required)" if p.default is inspect.Parameter.empty else repr(p.default)
+                lines += [f"   * - ``{p.name}``", f"     - ``{default}``", f"     - {p.doc or ' '}"]
+            lines.append("")
+        container = nodes.section()
+        container.document = self.state.document
+        self.state.nested_parse(StringList(lines, source="graphrec-models"), self.content_offset, container)
+        return list(container.children)
+
+
+def _on_builder_inited(app: Any) -> None:
+    generate_api(DOCS / "api" / "_generated")
+    copy_notebooks(DOCS / "tutorials")
+
+
+def setup(app: Any) -> dict[str, Any]:
+    app.connect("builder-inited", _on_builder_inited)
+    app.add_directive("graphrec-models", ModelsDirective)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
