@@ -56,3 +56,9 @@ html_theme = "furo"
 html_title = f"graphrec {release}"
 html_static_path: list[str] = []
 suppress_warnings = ["myst.header"]
+
+# a reference to a graphrec object that the site does not document is an error (as every warning);
+# references to other libraries' objects (torch, numpy, ...) are not checked
+nitpicky = True
+# private names (a base class shown by show-inheritance) are not documented either
+nitpick_ignore_regex = [(r"py:.*", r"^(?!(~?graphrec\.)).*"), (r"py:.*", r".*\._\w+$")]

@@ -36,10 +36,12 @@ API_PAGES: list[tuple[str, str, str, list[str]]] = [
      ["graphrec.models", "graphrec.models.base", "graphrec.models.registry", "graphrec.models.persistence",
       "graphrec.models.embedding", "graphrec.models.baselines", "graphrec.models.gfcf", "graphrec.models.mf",
       "graphrec.models.lightgcn", "graphrec.models.rlmrec"]),
-    ("train", "Training", "The BPR loop, samplers, early stopping, weight averaging, checkpoints.", ["graphrec.train"]),
+    ("train", "Training", "The BPR loop, samplers, early stopping, weight averaging, checkpoints.",
+     ["graphrec.train", "graphrec.train.bpr"]),
     ("walks", "Walk engine", "The one vectorised random-walk engine.", ["graphrec.walks"]),
     ("rank", "Ranking by random walks", "Exact PPR, the PowerWalk index, its spectral tail, PPR recommenders.",
-     ["graphrec.rank"]),
+     ["graphrec.rank", "graphrec.rank.exact", "graphrec.rank.powerwalk", "graphrec.rank.spectral",
+      "graphrec.rank.recommenders"]),
     ("text", "Text profiles", "Profiles from node metadata and their sentence embeddings (RLMRec).", ["graphrec.text"]),
     ("utilities", "Command line, scoring and checks", "The ``graphrec`` command, batch scoring, input validators.",
      ["graphrec.cli", "graphrec.scoring", "graphrec.demo", "graphrec.checks"]),
@@ -67,18 +69,19 @@ def _data_home(modname: str, name: str, obj: Any) -> str:
     raise RuntimeError(f"{modname}.{name}: no '#:' comment documents this constant where it is defined")
 
 
-def _directive(qualname: str, obj: Any) -> list[str]:
+def _directive(qualname: str, obj: Any) -> tuple[str, list[str]]:
+    """The name ``obj`` is documented under, and the autodoc directive that documents it."""
     if inspect.ismodule(obj):
-        return []
+        return obj.__name__, []
     if inspect.isclass(obj):
         kind = "autoexception" if issubclass(obj, BaseException) else "autoclass"
-        return [f".. {kind}:: {qualname}", "   :members:", "   :show-inheritance:", ""]
+        return qualname, [f".. {kind}:: {qualname}", "   :members:", "   :show-inheritance:", ""]
     if callable(obj):
-        return [f".. autofunction:: {qualname}", ""]
+        return qualname, [f".. autofunction:: {qualname}", ""]
     modname, _, name = qualname.rpartition(".")
     home = _data_home(modname, name, obj)
     lines = [f".. autodata:: {home}", "   :no-value:"] if _long(obj) or not _is_plain_value(obj) else [f".. autodata:: {home}"]
-    return [*lines, ""]
+    return home, [*lines, ""]
 
 
 def _long(obj: Any) -> bool:
@@ -113,14 +116,15 @@ def generate_api(out: Path) -> list[str]:
                 if not inspect.ismodule(obj) and id(obj) in seen and not _is_plain_value(obj):
                     also.append(f":py:{_role(obj)}:`{name} <{seen[id(obj)]}>`")
                     continue
+                if _is_plain_value(obj) and (name, repr(obj)) in seen_values:
+                    also.append(f":py:data:`{name} <{seen_values[name, repr(obj)]}>`")
+                    continue
+                documented, directive = _directive(qual, obj)
                 if _is_plain_value(obj):
-                    if (name, repr(obj)) in seen_values:
-                        also.append(f":py:data:`{name} <{seen_values[name, repr(obj)]}>`")
-                        continue
-                    seen_values[name, repr(obj)] = qual
+                    seen_values[name, repr(obj)] = documented
                 else:
-                    seen[id(obj)] = qual
-                lines += _directive(qual, obj)
+                    seen[id(obj)] = documented
+                lines += directive
             if also:
                 lines += ["Also exported here: " + ", ".join(also) + ".", ""]
         pages[page] = "\n".join(lines)
@@ -147,7 +151,52 @@ def generate_api(out: Path) -> list[str]:
     pages = {"graphrec": "\n".join(top) + "\n", **pages}
     for page, text in pages.items():
         (out / f"{page}.rst").write_text(text + "\n", encoding="utf-8")
+    DOCUMENTED.clear()
+    DOCUMENTED.update(seen)
     return list(pages)
+
+
+#: id(object) -> the name it is documented under, filled by :func:`generate_api`
+DOCUMENTED: dict[int, str] = {}
+
+
+def _resolve_alias(app: Any, env: Any, node: Any, contnode: Any) -> Any:
+    """A reference to an object by another of its paths (``graphrec.data.splits.random_holdout``,
+    ``graphrec.evaluate``) links to where the object is documented (``graphrec.data.random_holdout``)."""
+    target = node.get("reftarget", "")
+    if node.get("refdomain") != "py" or not target.startswith("graphrec"):
+        return None
+    obj = _lookup(target)
+    documented = DOCUMENTED.get(id(obj)) if obj is not None and not _is_plain_value(obj) else None
+    if documented is None and "." in target:  # a method or attribute of a class documented elsewhere
+        owner, _, attr = target.rpartition(".")
+        parent = _lookup(owner)
+        if inspect.isclass(parent) and id(parent) in DOCUMENTED:
+            documented = f"{DOCUMENTED[id(parent)]}.{attr}"
+    if documented is None or documented == target:
+        return None
+    domain = env.get_domain("py")
+    for typ in (node["reftype"], "obj"):
+        new = domain.resolve_xref(env, node["refdoc"], app.builder, typ, documented, node, contnode)
+        if new is not None:
+            return new
+    return None
+
+
+def _lookup(dotted: str) -> Any:
+    """The object at a dotted path (a module, or attributes of one), or None."""
+    parts = dotted.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        for attr in parts[cut:]:
+            obj = getattr(obj, attr, None)
+            if obj is None:
+                return None
+        return obj
+    return None
 
 
 def _is_plain_value(obj: Any) -> bool:
@@ -203,4 +252,5 @@ def _on_builder_inited(app: Any) -> None:
 def setup(app: Any) -> dict[str, Any]:
     app.connect("builder-inited", _on_builder_inited)
     app.add_directive("graphrec-models", ModelsDirective)
+    app.connect("missing-reference", _resolve_alias)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
