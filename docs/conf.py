@@ -13,11 +13,11 @@ DOCS = Path(__file__).resolve().parent
 sys.path.insert(0, str(DOCS.parent))  # the graphrec of this tree, installed or not
 sys.path.insert(0, str(DOCS / "_ext"))
 
-import graphrec  # noqa: E402
+import graphrec
 
 project = "graphrec"
 author = "the graphrec authors"
-copyright = "2026, the graphrec authors"  # noqa: A001 - Sphinx's name
+copyright = "2026, the graphrec authors"
 release = graphrec.__version__
 version = release
 

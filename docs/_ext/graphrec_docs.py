@@ -52,6 +52,7 @@ def _data_home(modname: str, name: str, obj: Any) -> str:
     """Where the ``#:`` comment of a module-level constant is: the module that defines it (autodoc reads it there)."""
     import sys
 
+    from sphinx.errors import PycodeError
     from sphinx.pycode import ModuleAnalyzer
 
     for mname in [modname, *sorted(m for m in sys.modules if m.startswith(modname + "."))]:
@@ -60,8 +61,8 @@ def _data_home(modname: str, name: str, obj: Any) -> str:
             continue
         try:
             docs = ModuleAnalyzer.for_module(mname).find_attr_docs()
-        except Exception:  # noqa: BLE001 - a module without source: look further
-            continue
+        except PycodeError:  # a module without source
+            docs = {}
         if ("", name) in docs:
             return f"{mname}.{name}"
     if _is_plain_value(obj):  # a string or tuple shows its value; a comment is welcome, not required
