@@ -32,7 +32,7 @@ extensions = [
 ]
 
 source_suffix = {".rst": "restructuredtext", ".md": "myst-nb", ".ipynb": "myst-nb"}
-exclude_patterns = ["_build", "**.ipynb_checkpoints", "benchmarks.md"]
+exclude_patterns = ["_build", "**.ipynb_checkpoints"]
 root_doc = "index"
 
 # numpy-style docstrings (the house style) through napoleon

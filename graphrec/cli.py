@@ -268,14 +268,29 @@ def cmd_score(args: argparse.Namespace) -> int:
         config = {"data": args.data, "model": args.model, "params": params, "k": args.k, "seed": args.seed,
                   "users": args.users, "exclude_seen": not args.include_seen}
         train = data.train
+    if args.ray is not None:  # Ray present and the cluster reachable, before the fit
+        from .distributed.cluster import _check_reachable, require_ray
+
+        require_ray()
+        if args.ray not in ("local", "auto"):
+            _check_reachable(args.ray)
     # every check of the output and the user list before the fit, which may take hours
     check_score_request(Path(args.out), train, k=args.k, users=users, resume=args.resume, chunk_users=args.chunk,
                         exclude_seen=not args.include_seen, config=config)
     if args.model_dir is None:
         print(f"fitting {args.model} on {data.name} ...", file=sys.stderr)
         _fit(model, data)
-    rows = score_to_file(model, Path(args.out), k=args.k, users=users, resume=args.resume,
-                         chunk_users=args.chunk, exclude_seen=not args.include_seen, config=config, progress=True)
+    if args.ray is not None:
+        from .distributed import score_to_file as ray_score_to_file
+
+        if args.workers < 1:
+            raise CliError(f"--workers must be positive, got {args.workers}")
+        rows = ray_score_to_file(model, Path(args.out), k=args.k, users=users, resume=args.resume,
+                                 chunk_users=args.chunk, exclude_seen=not args.include_seen, config=config, progress=True,
+                                 cluster=args.ray, workers=args.workers)
+    else:
+        rows = score_to_file(model, Path(args.out), k=args.k, users=users, resume=args.resume,
+                             chunk_users=args.chunk, exclude_seen=not args.include_seen, config=config, progress=True)
     print(f"wrote {rows} rows to {args.out}", file=sys.stderr)
     return 0
 
@@ -442,6 +457,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--resume", action="store_true", help="continue an interrupted run")
     s.add_argument("--chunk", type=int, default=4096, help="users per written chunk (default: 4096)")
     s.add_argument("--include-seen", action="store_true", help="do not exclude training items")
+    s.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
+                   help="score on Ray: a local cluster, or the one at ADDRESS (needs pip install 'graphrec[ray]'); "
+                        "the output and --resume are the same as without")
+    s.add_argument("--workers", type=int, default=2, help="Ray workers with --ray, one torch thread each (default: 2)")
     s.set_defaults(func=cmd_score)
 
     m = sub.add_parser("models", help="list every model with its parameters, defaults and one line each")

@@ -43,6 +43,8 @@ API_PAGES: list[tuple[str, str, str, list[str]]] = [
      ["graphrec.rank", "graphrec.rank.exact", "graphrec.rank.powerwalk", "graphrec.rank.spectral",
       "graphrec.rank.recommenders"]),
     ("text", "Text profiles", "Profiles from node metadata and their sentence embeddings (RLMRec).", ["graphrec.text"]),
+    ("distributed", "Ray cluster", "The local calls on a Ray cluster (``pip install 'graphrec[ray]'``).",
+     ["graphrec.distributed"]),
     ("utilities", "Command line, scoring and checks", "The ``graphrec`` command, batch scoring, input validators.",
      ["graphrec.cli", "graphrec.scoring", "graphrec.demo", "graphrec.checks"]),
 ]
