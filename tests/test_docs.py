@@ -46,6 +46,11 @@ def test_the_site_builds_without_a_warning(tmp_path: Path) -> None:
     api = (out / "api" / "_generated" / "graphrec.html").read_text(encoding="utf-8")
     for name in graphrec.__all__:
         assert f"gr.{name}" in api, name
+    assert 'class="graphrec-params' in cli  # the models' parameters as tables
+    for page in out.rglob("*.html"):  # no directive left unparsed as text (an RST directive in a MyST page)
+        text = page.read_text(encoding="utf-8")
+        for directive in (".. list-table::", ".. rubric::", ".. argparse::", ".. auto", "{graphrec-models}"):
+            assert directive not in text, f"{page.relative_to(out)}: {directive} shown as text"
     for nb in sorted((ROOT / "notebooks").glob("*.ipynb")):
         page = (out / "tutorials" / f"{nb.stem}.html").read_text(encoding="utf-8")
         assert "<img" in page, f"{nb.name}: no figure on its page"

@@ -20,7 +20,6 @@ from typing import Any
 
 from docutils import nodes
 from docutils.parsers.rst import Directive
-from docutils.statemachine import StringList
 
 DOCS = Path(__file__).resolve().parent.parent
 ROOT = DOCS.parent
@@ -219,8 +218,37 @@ def copy_notebooks(out: Path) -> list[str]:
     return names
 
 
+def _inline(text: str) -> list[nodes.Node]:
+    """``text`` with its ``literals`` and :role:`targets` as literal nodes (the rest plain text)."""
+    import re
+
+    out: list[nodes.Node] = []
+    pos = 0
+    for m in re.finditer(r"``(.+?)``|:\w+:`~?([^`]+?)`", text):
+        if m.start() > pos:
+            out.append(nodes.Text(text[pos:m.start()]))
+        literal = m.group(1) if m.group(1) is not None else m.group(2).rsplit(".", 1)[-1]
+        out.append(nodes.literal(literal, literal))
+        pos = m.end()
+    if pos < len(text):
+        out.append(nodes.Text(text[pos:]))
+    return out
+
+
+def _row(*cells: list[nodes.Node]) -> nodes.row:
+    row = nodes.row()
+    for content in cells:
+        entry = nodes.entry()
+        entry += nodes.paragraph("", "", *content)
+        row += entry
+    return row
+
+
 class ModelsDirective(Directive):
-    """``.. graphrec-models:: [NAME ...]``: each named model (default: every registered one), a table of its parameters."""
+    """``.. graphrec-models:: [NAME ...]``: each named model (default: every registered one), a table of its parameters.
+
+    Built as docutils nodes, so it reads the same in reStructuredText and MyST pages.
+    """
 
     has_content = False
     optional_arguments = 50
@@ -228,23 +256,29 @@ class ModelsDirective(Directive):
     def run(self) -> list[nodes.Node]:
         from graphrec.models.registry import available, describe
 
-        lines: list[str] = []
+        out: list[nodes.Node] = []
         for name in self.arguments or available():
             summary, params = describe(name)
-            lines += [f".. rubric:: ``{name}``", "", summary, ""]
+            out.append(nodes.rubric("", "", nodes.literal(name, name)))
+            out.append(nodes.paragraph("", "", *_inline(summary)))
             if not params:
-                lines += ["No parameters.", ""]
+                out.append(nodes.paragraph(text="No parameters."))
                 continue
-            lines += [".. list-table::", "   :header-rows: 1", "   :widths: 20 15 65", "",
-                      "   * - parameter", "     - default", "     - meaning"]
+            table = nodes.table(classes=["graphrec-params"])
+            group = nodes.tgroup(cols=3)
+            for width in (20, 15, 65):
+                group += nodes.colspec(colwidth=width)
+            head = nodes.thead()
+            head += _row([nodes.Text("parameter")], [nodes.Text("default")], [nodes.Text("meaning")])
+            body = nodes.tbody()
             for p in params:
                 default = "(required)" if p.default is inspect.Parameter.empty else repr(p.default)
-                lines += [f"   * - ``{p.name}``", f"     - ``{default}``", f"     - {p.doc or ' '}"]
-            lines.append("")
-        container = nodes.section()
-        container.document = self.state.document
-        self.state.nested_parse(StringList(lines, source="graphrec-models"), self.content_offset, container)
-        return list(container.children)
+                body += _row([nodes.literal(p.name, p.name)], [nodes.literal(default, default)], _inline(p.doc))
+            group += head
+            group += body
+            table += group
+            out.append(table)
+        return out
 
 
 def _on_builder_inited(app: Any) -> None:
