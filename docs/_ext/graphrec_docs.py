@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import shutil
+import typing
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -49,7 +50,7 @@ API_PAGES: list[tuple[str, str, str, list[str]]] = [
 ]
 
 
-def _data_home(modname: str, name: str, obj: Any) -> str:
+def _data_home(modname: str, name: str, obj: Any) -> str | None:
     """Where the ``#:`` comment of a module-level constant is: the module that defines it (autodoc reads it there)."""
     import sys
 
@@ -67,7 +68,7 @@ def _data_home(modname: str, name: str, obj: Any) -> str:
         if ("", name) in docs:
             return f"{mname}.{name}"
     if _is_plain_value(obj):  # a string or tuple shows its value; a comment is welcome, not required
-        return f"{modname}.{name}"
+        return None
     raise RuntimeError(f"{modname}.{name}: no '#:' comment documents this constant where it is defined")
 
 
@@ -75,6 +76,10 @@ def _directive(qualname: str, obj: Any) -> tuple[str, list[str]]:
     """The name ``obj`` is documented under, and the autodoc directive that documents it."""
     if inspect.ismodule(obj):
         return obj.__name__, []
+    if typing.get_origin(obj) is not None:  # a type alias such as tuple[str, str, str]
+        modname, _, name = qualname.rpartition(".")
+        home = _data_home(modname, name, obj)
+        return home, [f".. autodata:: {home}", ""]
     if inspect.isclass(obj):
         kind = "autoexception" if issubclass(obj, BaseException) else "autoclass"
         return qualname, [f".. {kind}:: {qualname}", "   :members:", "   :show-inheritance:", ""]
@@ -82,6 +87,8 @@ def _directive(qualname: str, obj: Any) -> tuple[str, list[str]]:
         return qualname, [f".. autofunction:: {qualname}", ""]
     modname, _, name = qualname.rpartition(".")
     home = _data_home(modname, name, obj)
+    if home is None:  # a constant without a comment: its value, not the docstring of its type
+        return qualname, [f".. py:data:: {qualname}", f"   :value: {obj!r}", ""]
     lines = [f".. autodata:: {home}", "   :no-value:"] if _long(obj) or not _is_plain_value(obj) else [f".. autodata:: {home}"]
     return home, [*lines, ""]
 
@@ -91,6 +98,8 @@ def _long(obj: Any) -> bool:
 
 
 def _role(obj: Any) -> str:
+    if typing.get_origin(obj) is not None:
+        return "data"
     if inspect.ismodule(obj):
         return "mod"
     if inspect.isclass(obj):
