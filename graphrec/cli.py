@@ -1,4 +1,4 @@
-"""The ``graphrec`` command: ``demo``, ``evaluate``, ``fit``, ``score``, ``models`` and ``datasets``.
+"""The ``graphrec`` command: ``demo``, ``evaluate``, ``fit``, ``score``, ``embed``, ``models`` and ``datasets``.
 
 Every model registered in :mod:`graphrec.models.registry` is available by name. Bad input
 (unknown model or parameter, malformed files, missing data, NaN weights, unknown ids) exits
@@ -308,6 +308,87 @@ def _read_user_file(path: Path) -> list[str]:
     return ids
 
 
+#: file suffixes read as plain edge lists (``a b`` per line) by ``graphrec embed``
+EDGE_LIST_SUFFIXES = (".txt", ".edgelist", ".edges", ".el", "")
+
+
+def _load_graph(spec: str, seed: int, device: torch.device) -> Any:
+    """A Graph for ``graphrec embed``: a plain edge list file, a named dataset or a path
+    (a Dataset gives its training graph)."""
+    from .data import load
+    from .data.loaders import load_edge_list
+
+    p = Path(spec).expanduser()
+    if p.is_file() and p.suffix.lower() in EDGE_LIST_SUFFIXES:
+        return load_edge_list(p).to(device)
+    data = load(spec, **({"seed": seed} if spec == "synthetic" else {}))
+    return (data.train if hasattr(data, "train") else data).to(device)
+
+
+def _write_embedding(out: Path, emb: Any, graph: Any, config: dict[str, Any]) -> int:
+    """One row per node: node type, external id, embedding (parquet), or a structured .npy."""
+    import numpy as np
+
+    types, ids = emb.ids(graph)
+    vec = emb.vectors.detach().float().cpu().numpy()
+    if out.suffix.lower() == ".npy":
+        width = max([len(str(x)) for x in ids] + [1])
+        twidth = max([len(str(x)) for x in types] + [1])
+        arr = np.zeros(len(ids), dtype=[("node_type", f"<U{twidth}"), ("id", f"<U{width}"), ("embedding", "<f4", (vec.shape[1],))])
+        arr["node_type"], arr["id"], arr["embedding"] = [str(t) for t in types], [str(x) for x in ids], vec
+        np.save(out, arr, allow_pickle=False)
+    else:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        id_vals = ids.tolist()
+        id_col = pa.array(id_vals, type=pa.int64()) if all(isinstance(x, (int, np.integer)) for x in id_vals) \
+            else pa.array([str(x) for x in id_vals], type=pa.string())
+        flat = pa.array(vec.reshape(-1), type=pa.float32())
+        table = pa.table({
+            "node_type": pa.array([str(t) for t in types], type=pa.string()),
+            "id": id_col,
+            "embedding": pa.FixedSizeListArray.from_arrays(flat, vec.shape[1]),
+        }).replace_schema_metadata({"graphrec": json.dumps(_finite(config))})
+        pq.write_table(table, out)
+    return len(ids)
+
+
+def cmd_embed(args: argparse.Namespace) -> int:
+    import inspect
+
+    from .embed import check_method, embed
+    from .models.registry import parse_params
+
+    device = _device(args.device)
+    out = Path(args.out)
+    if out.suffix.lower() not in (".parquet", ".npy"):
+        raise CliError(f"--out must end in .parquet or .npy, got {args.out!r}")
+    if not out.parent.exists():
+        raise CliError(f"--out {args.out}: folder {out.parent} does not exist")
+    params = parse_params(args.param)
+    if args.etype:
+        params["etype"] = args.etype
+    fn = check_method(args.method, params)  # before loading: unknown names fail at once
+    accepted = inspect.signature(fn).parameters
+    if "seed" in accepted:
+        params.setdefault("seed", args.seed)
+    extra = {"progress": True} if "progress" in accepted else {}
+    graph = _load_graph(args.data, args.seed, device)
+    fit_on = _load_graph(args.fit_on, args.seed, device) if args.fit_on else None
+    print(f"embedding {args.data} ({graph}) with {args.method} ...", file=sys.stderr)
+    t0 = time.perf_counter()
+    emb = embed(args.method, graph, fit_on=fit_on, **params, **extra)
+    secs = time.perf_counter() - t0
+    if fit_on is not None and emb.meta.get("fit_on_ignored"):
+        print(f"note: {args.method} is training-free; --fit-on is not needed and was not used", file=sys.stderr)
+    config = {"data": args.data, "method": args.method, "params": params, "fit_on": args.fit_on,
+              "layout": [list(x) for x in emb.layout], "seconds": round(secs, 3), "meta": emb.meta}
+    rows = _write_embedding(out, emb, graph, config)
+    print(f"wrote {rows} rows ({emb.vectors.shape[1]} dims) to {out} in {secs:.2f}s", file=sys.stderr)
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
@@ -413,7 +494,7 @@ def build_parser() -> argparse.ArgumentParser:
     threads = argparse.ArgumentParser(add_help=False)
     threads.add_argument("--threads", type=int, default=argparse.SUPPRESS, help=threads_help)
     # the metavar is named in the missing-command error
-    sub = p.add_subparsers(dest="command", required=True, metavar="{demo,evaluate,fit,score,models,datasets}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="{demo,evaluate,fit,score,embed,models,datasets}")
 
     d = sub.add_parser("demo", parents=[threads], help="run every layer on the built-in synthetic dataset")
     d.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
@@ -463,24 +544,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--workers", type=int, default=2, help="Ray workers with --ray, one torch thread each (default: 2)")
     s.set_defaults(func=cmd_score)
 
-    m = sub.add_parser("models", help="list every model with its parameters, defaults and one line each")
-    m.add_argument("names", nargs="*", metavar="NAME", help="only these models (default: all)")
-    m.add_argument("--json", action="store_true", help="one JSON list instead of text")
-    m.set_defaults(func=cmd_models)
-
-    ds = sub.add_parser("datasets", help="list the named datasets and whether each is present; fetch one",
-                        description="Without an action: list the named datasets and whether each is present "
-                        "under $GRAPHREC_DATA. `fetch NAME` downloads one from its original source, verifies the "
-                        "SHA256 sums on its card and converts it where needed; a failed or corrupted download "
-                        "leaves nothing behind.")
-    ds.add_argument("action", nargs="?", choices=["list", "fetch"], default="list", help="list (default) or fetch")
-    ds.add_argument("name", nargs="?", default=None, help="the dataset to fetch (lastfm, ml-100k, gowalla, ...)")
-    ds.add_argument("--root", default=None, help="data root (default: $GRAPHREC_DATA)")
-    ds.add_argument("--base-url", dest="base_url", default=None, metavar="URL",
-                    help="download from this mirror, <URL>/<folder>/<file>, instead of the original sources "
-                    "(default: $GRAPHREC_DATA_URL)")
-    ds.add_argument("--force", action="store_true", help="download again even when the files are present")
-    ds.set_defaults(func=cmd_datasets)
+    # the metavar is named in the missing-command error
+    sub = p.add_subparsers(dest="command", required=True, metavar="{demo,evaluate,fit,score,embed,models,datasets}")
     return p
 
 

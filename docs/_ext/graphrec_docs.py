@@ -43,8 +43,11 @@ API_PAGES: list[tuple[str, str, str, list[str]]] = [
      ["graphrec.rank", "graphrec.rank.exact", "graphrec.rank.powerwalk", "graphrec.rank.spectral",
       "graphrec.rank.recommenders"]),
     ("text", "Text profiles", "Profiles from node metadata and their sentence embeddings (RLMRec).", ["graphrec.text"]),
+    ("embed", "Node embeddings", "FastRP and the registry of embedding methods, their evaluation and tuning.",
+     ["graphrec.embed", "graphrec.embed.fastrp", "graphrec.embed.evaluate", "graphrec.embed.tune",
+      "graphrec.embed.recommender"]),
     ("distributed", "Ray cluster", "The local calls on a Ray cluster (``pip install 'graphrec[ray]'``).",
-     ["graphrec.distributed"]),
+     ["graphrec.distributed", "graphrec.distributed.fastrp"]),
     ("utilities", "Command line, scoring and checks", "The ``graphrec`` command, batch scoring, input validators.",
      ["graphrec.cli", "graphrec.scoring", "graphrec.demo", "graphrec.checks"]),
 ]
@@ -119,7 +122,13 @@ def generate_api(out: Path) -> list[str]:
         lines = [title, "=" * len(title), "", intro, ""]
         for modname in modules:
             mod: ModuleType = importlib.import_module(modname)
-            lines += [f"``{modname}``", "-" * (len(modname) + 4), "", f".. automodule:: {modname}", "   :no-members:", ""]
+            lines += [f"``{modname}``", "-" * (len(modname) + 4), "", f".. automodule:: {modname}", "   :no-members:"]
+            parent, _, leaf = modname.rpartition(".")
+            if parent and getattr(importlib.import_module(parent), leaf, mod) is not mod:
+                # the package exports an object of the same name (graphrec.embed.fastrp, a function):
+                # that object owns the name, the module is shown without a target of its own
+                lines.append("   :no-index:")
+            lines.append("")
             also = []
             for name in mod.__all__:
                 obj = getattr(mod, name)

@@ -239,4 +239,5 @@ _EXTRA_MODEL_MODULES: list[str] = [
     "graphrec.models.mf",
     "graphrec.models.lightgcn",
     "graphrec.models.rlmrec",
+    "graphrec.embed.recommender",
 ]
