@@ -544,8 +544,39 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--workers", type=int, default=2, help="Ray workers with --ray, one torch thread each (default: 2)")
     s.set_defaults(func=cmd_score)
 
-    # the metavar is named in the missing-command error
-    sub = p.add_subparsers(dest="command", required=True, metavar="{demo,evaluate,fit,score,embed,models,datasets}")
+    from .embed import METHODS, _load_methods
+
+    _load_methods()
+    b = sub.add_parser("embed", parents=[threads], help="node embeddings of a graph to parquet/npy (one row per node)")
+    b.add_argument("--data", required=True, help="dataset name (blogcatalog, airports-usa, lastfm, synthetic, ...), a path, "
+                   "or a plain edge list file (a b per line)")
+    b.add_argument("--method", required=True, help=f"embedding method: {', '.join(sorted(METHODS))}")
+    b.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="method parameter (repeatable)")
+    b.add_argument("--fit-on", default=None, help="train on this graph (name or path) and infer on --data (methods that learn)")
+    b.add_argument("--etype", default=None, help="relation to embed (default: the graph's only one, or its interactions)")
+    b.add_argument("--out", required=True, help="output file (.parquet or .npy)")
+    b.add_argument("--seed", type=int, default=0, help="seeds the method (default: 0)")
+    b.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
+    b.set_defaults(func=cmd_embed)
+
+    m = sub.add_parser("models", help="list every model with its parameters, defaults and one line each")
+    m.add_argument("names", nargs="*", metavar="NAME", help="only these models (default: all)")
+    m.add_argument("--json", action="store_true", help="one JSON list instead of text")
+    m.set_defaults(func=cmd_models)
+
+    ds = sub.add_parser("datasets", help="list the named datasets and whether each is present; fetch one",
+                        description="Without an action: list the named datasets and whether each is present "
+                        "under $GRAPHREC_DATA. `fetch NAME` downloads one from its original source, verifies the "
+                        "SHA256 sums on its card and converts it where needed; a failed or corrupted download "
+                        "leaves nothing behind.")
+    ds.add_argument("action", nargs="?", choices=["list", "fetch"], default="list", help="list (default) or fetch")
+    ds.add_argument("name", nargs="?", default=None, help="the dataset to fetch (lastfm, ml-100k, gowalla, ...)")
+    ds.add_argument("--root", default=None, help="data root (default: $GRAPHREC_DATA)")
+    ds.add_argument("--base-url", dest="base_url", default=None, metavar="URL",
+                    help="download from this mirror, <URL>/<folder>/<file>, instead of the original sources "
+                    "(default: $GRAPHREC_DATA_URL)")
+    ds.add_argument("--force", action="store_true", help="download again even when the files are present")
+    ds.set_defaults(func=cmd_datasets)
     return p
 
 
