@@ -72,8 +72,9 @@ def resize_clusters(labels: torch.Tensor, k: int, weight: torch.Tensor | None = 
         lab_sorted = lab[order]
         # the last node of each cluster in that order (its lightest member) stays
         by_cluster = torch.argsort(lab_sorted, stable=True)
+        seq = lab_sorted[by_cluster]  # cluster ids, grouped, each group heaviest first
         last = torch.ones(n, dtype=torch.bool, device=dev)
-        last[by_cluster[:-1]] = lab_sorted[by_cluster[:-1]] != lab_sorted[by_cluster[1:]]
+        last[:-1] = seq[:-1] != seq[1:]
         keeper = torch.zeros(n, dtype=torch.bool, device=dev)
         keeper[by_cluster] = last
         movable = order[~keeper]
