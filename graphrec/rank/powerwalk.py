@@ -623,31 +623,57 @@ class PowerWalkIndex:
         self.spectral.accumulate(est, x, (1.0 - c) ** rounds, [(offs[t], offs[t + 1]) for t in sorted(live)])
 
     # ------------------------------------------------------------ save / load
+    def state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        """The index as CPU tensors and a JSON-able description (what :meth:`save` writes)."""
+        tensors = {
+            "indptr": self.indptr.cpu(), "indices": self.indices.cpu(), "values": self.values.cpu(),
+            "residual": self.residual.cpu(), "background": self.background.cpu(), "lost": self.lost.cpu(),
+            "offsets": self.offsets.cpu(),
+        }
+        meta: dict[str, Any] = {"format": _FORMAT, "node_types": list(self.node_types), "params": self.params}
+        if self.spectral is not None:
+            tensors.update(spectral_vectors=self.spectral.vectors.cpu(), spectral_eigenvalues=self.spectral.eigenvalues.cpu(),
+                           spectral_sqrt_degree=self.spectral.sqrt_degree.cpu())
+            meta["spectral_slabs"] = self.spectral.slabs
+        return tensors, meta
+
     def save(self, path: str | Path) -> Path:
         """Write the index to ``path`` (one ``torch.save`` file); returns the path."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        torch.save(
-            {
-                "format": _FORMAT,
-                "indptr": self.indptr.cpu(), "indices": self.indices.cpu(), "values": self.values.cpu(),
-                "residual": self.residual.cpu(), "background": self.background.cpu(), "lost": self.lost.cpu(),
-                "offsets": self.offsets.cpu(), "node_types": json.dumps(self.node_types),
-                "params": json.dumps(self.params),
-                **(
-                    {
-                        "spectral_vectors": self.spectral.vectors.cpu(),
-                        "spectral_eigenvalues": self.spectral.eigenvalues.cpu(),
-                        "spectral_sqrt_degree": self.spectral.sqrt_degree.cpu(),
-                        "spectral_slabs": json.dumps(self.spectral.slabs),
-                    }
-                    if self.spectral is not None
-                    else {}
-                ),
-            },
-            path,
-        )
+        tensors, meta = self.state()
+        record: dict[str, Any] = {"format": _FORMAT, **tensors, "node_types": json.dumps(meta["node_types"]),
+                                  "params": json.dumps(meta["params"])}
+        if "spectral_slabs" in meta:
+            record["spectral_slabs"] = json.dumps(meta["spectral_slabs"])
+        torch.save(record, path)
         return path
+
+    @classmethod
+    def from_state(cls, tensors: dict[str, torch.Tensor], meta: dict[str, Any], device: str | torch.device = "cpu") -> PowerWalkIndex:
+        """The index :meth:`state` described, on ``device``; ``ValueError`` when the parts do not fit together."""
+        dev = store_device(device)
+        try:
+            params = dict(meta["params"])
+            spectral = None
+            if "spectral_vectors" in tensors:
+                spectral = SpectralTail(
+                    tensors["spectral_vectors"].to(dev), tensors["spectral_eigenvalues"].to(dev),
+                    tensors["spectral_sqrt_degree"].to(dev), params["alpha"], meta["spectral_slabs"],
+                )
+            if meta["format"] == _FORMAT:
+                lost = tensors["lost"].to(dev)
+            else:  # pi rows, exact only where no dangling node is reachable (checked on use)
+                params.pop("dangling", None)
+                lost = None
+            index = cls(
+                tensors["indptr"].to(dev), tensors["indices"].to(dev), tensors["values"].to(dev), tensors["residual"].to(dev),
+                tensors["background"].to(dev), list(meta["node_types"]), tensors["offsets"].to(dev), params, spectral, lost,
+            )
+            index._check_layout()
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError, RuntimeError) as e:  # a field missing, of the wrong kind or size
+            raise ValueError(f"corrupted PowerWalk index ({type(e).__name__}: {e})") from e
+        return index
 
     @classmethod
     def load(cls, path: str | Path, device: str | torch.device = "cpu") -> PowerWalkIndex:
@@ -671,26 +697,16 @@ class PowerWalkIndex:
         if not isinstance(d, dict) or d.get("format") not in _READABLE_FORMATS:
             raise ValueError(f"{path} is not a PowerWalk index (format {d.get('format') if isinstance(d, dict) else None!r})")
         try:
-            params = json.loads(d["params"])
-            spectral = None
-            if "spectral_vectors" in d:
-                spectral = SpectralTail(
-                    d["spectral_vectors"].to(dev), d["spectral_eigenvalues"].to(dev), d["spectral_sqrt_degree"].to(dev),
-                    params["alpha"], json.loads(d["spectral_slabs"]),
-                )
-            if d["format"] == _FORMAT:
-                lost = d["lost"].to(dev)
-            else:  # pi rows, exact only where no dangling node is reachable (checked on use)
-                params.pop("dangling", None)
-                lost = None
-            index = cls(
-                d["indptr"].to(dev), d["indices"].to(dev), d["values"].to(dev), d["residual"].to(dev), d["background"].to(dev),
-                json.loads(d["node_types"]), d["offsets"].to(dev), params, spectral, lost,
-            )
-            index._check_layout()
-        except (KeyError, TypeError, ValueError, AttributeError, IndexError, RuntimeError) as e:  # a field missing, of the wrong kind or size
+            meta = {"format": d["format"], "params": json.loads(d["params"]), "node_types": json.loads(d["node_types"])}
+            if "spectral_slabs" in d:
+                meta["spectral_slabs"] = json.loads(d["spectral_slabs"])
+            tensors = {k: v for k, v in d.items() if isinstance(v, torch.Tensor)}
+        except (KeyError, TypeError, ValueError) as e:
             raise ValueError(f"{path}: corrupted PowerWalk index ({type(e).__name__}: {e})") from e
-        return index
+        try:
+            return cls.from_state(tensors, meta, dev)
+        except ValueError as e:
+            raise ValueError(f"{path}: {e}") from e
 
     def _check_layout(self) -> None:
         """Raise ValueError unless the tensors fit together (used on data read from disk)."""

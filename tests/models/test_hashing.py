@@ -190,3 +190,21 @@ def test_cli_reports_parameters_and_table_bytes(capsys: pytest.CaptureFixture[st
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert code == 0 and out["table_rows"] == budget_rows(0.25, 2000) + budget_rows(0.25, 1000) == 750
     assert out["num_parameters"] == 750 * 8 and out["table_bytes"] == 750 * 8 * 4 + 2 * 16  # rows + hash coefficients
+
+
+@pytest.mark.parametrize("name", ["mf", "lightgcn"])
+def test_saved_model_reloads_its_clusters_without_clustering(name: str, data: Dataset, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    model = gr.models.create(name, dim=8, epochs=2, patience=None, table="double_graph", budget=0.25, batch=256).fit(data)
+    model.save(tmp_path / "m")
+
+    def no_clustering(*a, **k):
+        raise AssertionError("loading a saved model must not cluster again")
+
+    monkeypatch.setattr(hashing, "cluster_rows", no_clustering)
+    loaded = gr.models.load(tmp_path / "m")
+    assert torch.equal(loaded.user_table.row_map, model.user_table.row_map)
+    assert torch.equal(loaded.item_table.hash_coef, model.item_table.hash_coef)
+    users = torch.arange(30)
+    a, b = model.recommend_indices(users, 10), loaded.recommend_indices(users, 10)
+    assert torch.equal(a[0], b[0]) and torch.allclose(a[1], b[1])
+    assert loaded.params() == model.params()
