@@ -125,7 +125,8 @@ def fit_one(data: gr.Dataset, backbone: str, table: str, budget: float | None, a
     for lr in lrs:
         model = gr.models.create(backbone, lr=lr, **base).fit(data)
         valid = max((r["valid_metric"] for r in model.selection), default=model.result.best_metric)
-        tried.append({"lr": lr, "reg": model.reg, "valid_ndcg@20": round(float(valid), 5)})
+        valid = float("-inf") if valid != valid else valid  # no validation (patience none): nothing to choose by
+        tried.append({"lr": lr, "reg": model.reg, "valid_ndcg@20": round(float(valid), 5) if valid > float("-inf") else None})
         if best is None or valid > best[0]:
             best = (valid, model, lr)
     assert best is not None
@@ -177,7 +178,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--epochs-mf", type=int, default=100)
     p.add_argument("--epochs-lightgcn", type=int, default=40)
     p.add_argument("--eval-every", type=int, default=5)
-    p.add_argument("--patience", type=int, default=2)
+    p.add_argument("--patience", type=lambda v: None if v.lower() == "none" else int(v), default=2,
+                   help="early-stopping patience; 'none': train every epoch, no validation (one lr and reg only)")
     p.add_argument("--refit", action=argparse.BooleanOptionalAction, default=False,
                    help="refit on the whole training split after early stopping (about 1.5x the time)")
     p.add_argument("--max-minutes", type=float, default=None, help="wall-clock budget of each fit")
