@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import platform
 import time
 from typing import Any
@@ -125,7 +126,7 @@ def fit_one(data: gr.Dataset, backbone: str, table: str, budget: float | None, a
     for lr in lrs:
         model = gr.models.create(backbone, lr=lr, **base).fit(data)
         valid = max((r["valid_metric"] for r in model.selection), default=model.result.best_metric)
-        valid = float("-inf") if valid != valid else valid  # no validation (patience none): nothing to choose by
+        valid = float("-inf") if math.isnan(valid) else valid  # no validation (patience none): nothing to choose by
         tried.append({"lr": lr, "reg": model.reg, "valid_ndcg@20": round(float(valid), 5) if valid > float("-inf") else None})
         if best is None or valid > best[0]:
             best = (valid, model, lr)
