@@ -1,4 +1,4 @@
-"""The ``graphrec`` command: ``demo``, ``evaluate``, ``fit`` and ``score``.
+"""The ``graphrec`` command: ``demo``, ``evaluate``, ``fit``, ``score`` and ``embed``.
 
 Every model registered in :mod:`graphrec.models.registry` is available by name. Bad input
 (unknown model or parameter, malformed files, missing data, NaN weights, unknown ids) exits
@@ -275,14 +275,29 @@ def cmd_score(args: argparse.Namespace) -> int:
         config = {"data": args.data, "model": args.model, "params": params, "k": args.k, "seed": args.seed,
                   "users": args.users, "exclude_seen": not args.include_seen}
         train = data.train
+    if args.ray is not None:  # Ray present and the cluster reachable, before the fit
+        from .distributed.cluster import _check_reachable, require_ray
+
+        require_ray()
+        if args.ray not in ("local", "auto"):
+            _check_reachable(args.ray)
     # every check of the output and the user list before the fit, which may take hours
     check_score_request(Path(args.out), train, k=args.k, users=users, resume=args.resume, chunk_users=args.chunk,
                         exclude_seen=not args.include_seen, config=config)
     if args.model_dir is None:
         print(f"fitting {args.model} on {data.name} ...", file=sys.stderr)
         _fit(model, data)
-    rows = score_to_file(model, Path(args.out), k=args.k, users=users, resume=args.resume,
-                         chunk_users=args.chunk, exclude_seen=not args.include_seen, config=config, progress=True)
+    if args.ray is not None:
+        from .distributed import score_to_file as ray_score_to_file
+
+        if args.workers < 1:
+            raise CliError(f"--workers must be positive, got {args.workers}")
+        rows = ray_score_to_file(model, Path(args.out), k=args.k, users=users, resume=args.resume,
+                                 chunk_users=args.chunk, exclude_seen=not args.include_seen, config=config, progress=True,
+                                 cluster=args.ray, workers=args.workers)
+    else:
+        rows = score_to_file(model, Path(args.out), k=args.k, users=users, resume=args.resume,
+                             chunk_users=args.chunk, exclude_seen=not args.include_seen, config=config, progress=True)
     print(f"wrote {rows} rows to {args.out}", file=sys.stderr)
     return 0
 
@@ -298,6 +313,87 @@ def _read_user_file(path: Path) -> list[str]:
     if not ids:
         raise CliError(f"--users {path}: the file lists no user ids")
     return ids
+
+
+#: file suffixes read as plain edge lists (``a b`` per line) by ``graphrec embed``
+EDGE_LIST_SUFFIXES = (".txt", ".edgelist", ".edges", ".el", "")
+
+
+def _load_graph(spec: str, seed: int, device: torch.device) -> Any:
+    """A Graph for ``graphrec embed``: a plain edge list file, a named dataset or a path
+    (a Dataset gives its training graph)."""
+    from .data import load
+    from .data.loaders import load_edge_list
+
+    p = Path(spec).expanduser()
+    if p.is_file() and p.suffix.lower() in EDGE_LIST_SUFFIXES:
+        return load_edge_list(p).to(device)
+    data = load(spec, **({"seed": seed} if spec == "synthetic" else {}))
+    return (data.train if hasattr(data, "train") else data).to(device)
+
+
+def _write_embedding(out: Path, emb: Any, graph: Any, config: dict[str, Any]) -> int:
+    """One row per node: node type, external id, embedding (parquet), or a structured .npy."""
+    import numpy as np
+
+    types, ids = emb.ids(graph)
+    vec = emb.vectors.detach().float().cpu().numpy()
+    if out.suffix.lower() == ".npy":
+        width = max([len(str(x)) for x in ids] + [1])
+        twidth = max([len(str(x)) for x in types] + [1])
+        arr = np.zeros(len(ids), dtype=[("node_type", f"<U{twidth}"), ("id", f"<U{width}"), ("embedding", "<f4", (vec.shape[1],))])
+        arr["node_type"], arr["id"], arr["embedding"] = [str(t) for t in types], [str(x) for x in ids], vec
+        np.save(out, arr, allow_pickle=False)
+    else:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        id_vals = ids.tolist()
+        id_col = pa.array(id_vals, type=pa.int64()) if all(isinstance(x, (int, np.integer)) for x in id_vals) \
+            else pa.array([str(x) for x in id_vals], type=pa.string())
+        flat = pa.array(vec.reshape(-1), type=pa.float32())
+        table = pa.table({
+            "node_type": pa.array([str(t) for t in types], type=pa.string()),
+            "id": id_col,
+            "embedding": pa.FixedSizeListArray.from_arrays(flat, vec.shape[1]),
+        }).replace_schema_metadata({"graphrec": json.dumps(_finite(config))})
+        pq.write_table(table, out)
+    return len(ids)
+
+
+def cmd_embed(args: argparse.Namespace) -> int:
+    import inspect
+
+    from .embed import check_method, embed
+    from .models.registry import parse_params
+
+    device = _device(args.device)
+    out = Path(args.out)
+    if out.suffix.lower() not in (".parquet", ".npy"):
+        raise CliError(f"--out must end in .parquet or .npy, got {args.out!r}")
+    if not out.parent.exists():
+        raise CliError(f"--out {args.out}: folder {out.parent} does not exist")
+    params = parse_params(args.param)
+    if args.etype:
+        params["etype"] = args.etype
+    fn = check_method(args.method, params)  # before loading: unknown names fail at once
+    accepted = inspect.signature(fn).parameters
+    if "seed" in accepted:
+        params.setdefault("seed", args.seed)
+    extra = {"progress": True} if "progress" in accepted else {}
+    graph = _load_graph(args.data, args.seed, device)
+    fit_on = _load_graph(args.fit_on, args.seed, device) if args.fit_on else None
+    print(f"embedding {args.data} ({graph}) with {args.method} ...", file=sys.stderr)
+    t0 = time.perf_counter()
+    emb = embed(args.method, graph, fit_on=fit_on, **params, **extra)
+    secs = time.perf_counter() - t0
+    if fit_on is not None and emb.meta.get("fit_on_ignored"):
+        print(f"note: {args.method} is training-free; --fit-on is not needed and was not used", file=sys.stderr)
+    config = {"data": args.data, "method": args.method, "params": params, "fit_on": args.fit_on,
+              "layout": [list(x) for x in emb.layout], "seconds": round(secs, 3), "meta": emb.meta}
+    rows = _write_embedding(out, emb, graph, config)
+    print(f"wrote {rows} rows ({emb.vectors.shape[1]} dims) to {out} in {secs:.2f}s", file=sys.stderr)
+    return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -326,7 +422,7 @@ def build_parser() -> argparse.ArgumentParser:
     # --threads also after the subcommand; SUPPRESS: absent there, it leaves the value given before it
     threads = argparse.ArgumentParser(add_help=False)
     threads.add_argument("--threads", type=int, default=argparse.SUPPRESS, help=threads_help)
-    sub = p.add_subparsers(dest="command", required=True, metavar="{demo,evaluate,fit,score}")  # named in the missing-command error
+    sub = p.add_subparsers(dest="command", required=True, metavar="{demo,evaluate,fit,score,embed}")  # named in the missing-command error
 
     d = sub.add_parser("demo", parents=[threads], help="run every layer on the built-in synthetic dataset")
     d.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
@@ -370,7 +466,26 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--resume", action="store_true", help="continue an interrupted run")
     s.add_argument("--chunk", type=int, default=4096, help="users per written chunk (default: 4096)")
     s.add_argument("--include-seen", action="store_true", help="do not exclude training items")
+    s.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
+                   help="score on Ray: a local cluster, or the one at ADDRESS (needs pip install 'graphrec[ray]'); "
+                        "the output and --resume are the same as without")
+    s.add_argument("--workers", type=int, default=2, help="Ray workers with --ray, one torch thread each (default: 2)")
     s.set_defaults(func=cmd_score)
+
+    from .embed import METHODS, _load_methods
+
+    _load_methods()
+    b = sub.add_parser("embed", parents=[threads], help="node embeddings of a graph to parquet/npy (one row per node)")
+    b.add_argument("--data", required=True, help="dataset name (blogcatalog, airports-usa, lastfm, synthetic, ...), a path, "
+                   "or a plain edge list file (a b per line)")
+    b.add_argument("--method", required=True, help=f"embedding method: {', '.join(sorted(METHODS))}")
+    b.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="method parameter (repeatable)")
+    b.add_argument("--fit-on", default=None, help="train on this graph (name or path) and infer on --data (methods that learn)")
+    b.add_argument("--etype", default=None, help="relation to embed (default: the graph's only one, or its interactions)")
+    b.add_argument("--out", required=True, help="output file (.parquet or .npy)")
+    b.add_argument("--seed", type=int, default=0, help="seeds the method (default: 0)")
+    b.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
+    b.set_defaults(func=cmd_embed)
     return p
 
 

@@ -116,6 +116,21 @@ def index_tensor(x: Any, what: str, n: int, device: torch.device) -> torch.Tenso
     return t.reshape(shape)
 
 
+def tensor_view(x: Any) -> torch.Tensor:
+    """``x`` (a tensor or numpy array) as a tensor sharing its memory, read-only arrays included.
+
+    torch warns that writing into a read-only array is undefined; callers of this function
+    only read.
+    """
+    if isinstance(x, torch.Tensor):
+        return x
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        return torch.from_numpy(np.asarray(x))
+
+
 def _dtype_name(dtype: torch.dtype) -> str:
     return str(dtype).removeprefix("torch.")
 
@@ -603,10 +618,12 @@ class Graph:
         return from_dgl(G, id_maps, **kwargs)
 
     # ----------------------------------------------------------- persistence
-    def save(self, path: str | Path) -> Path:
-        """Write the graph to directory ``path`` (``graph.json`` + ``tensors.pt``)."""
-        path = Path(path)
-        path.mkdir(parents=True, exist_ok=True)
+    def state(self) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+        """The graph as a JSON-able description and a dict of CPU tensors (what :meth:`save` writes).
+
+        :meth:`from_state` rebuilds it; the tensors may travel as numpy arrays (e.g. through a
+        distributed object store) and come back with ``torch.from_numpy``.
+        """
         tensors: dict[str, torch.Tensor] = {}
         edges_meta = []
         for i, (et, es) in enumerate(self._edges.items()):
@@ -640,7 +657,14 @@ class Graph:
             "attrs": attrs_meta,
             "meta": self.meta,
         }
+        return meta, tensors
+
+    def save(self, path: str | Path) -> Path:
+        """Write the graph to directory ``path`` (``graph.json`` + ``tensors.pt``)."""
+        path = Path(path)
+        meta, tensors = self.state()
         text = json.dumps(meta)  # before writing: a meta value JSON cannot hold must not leave new tensors by an old graph.json
+        path.mkdir(parents=True, exist_ok=True)
         tmp = path / "tensors.pt.tmp"
         torch.save(tensors, tmp)
         tmp.replace(path / "tensors.pt")
@@ -668,6 +692,24 @@ class Graph:
             raise ValueError(f"{path / 'tensors.pt'}: unreadable or corrupted ({type(e).__name__}); re-save the graph") from e
         if not isinstance(tensors, dict):
             raise ValueError(f"{path / 'tensors.pt'}: expected a dict of tensors, got {type(tensors).__name__}")  # noqa: TRY004 (a corrupt file)
+        return cls._from_checked_state(meta, tensors, device, str(path), str(meta_file))
+
+    @classmethod
+    def from_state(cls, meta: dict[str, Any], tensors: dict[str, Any], device: str | torch.device = "cpu") -> Graph:
+        """The graph :meth:`state` described, on ``device``.
+
+        ``tensors`` may be numpy arrays, read-only ones included (a distributed object store's
+        shared memory): on the CPU they are used without a copy, and the store never writes into
+        its edge arrays (a graph that grows builds new ones).
+        """
+        if not isinstance(meta, dict) or meta.get("format") != "graphrec.Graph" or meta.get("version") != _FORMAT_VERSION:
+            raise ValueError(f"not a graphrec graph state of format version {_FORMAT_VERSION}")
+        return cls._from_checked_state(meta, {k: tensor_view(v) for k, v in tensors.items()}, device, "graph state", "graph state")
+
+    @classmethod
+    def _from_checked_state(cls, meta: dict[str, Any], tensors: dict[str, torch.Tensor], device: str | torch.device,
+                            path: str, meta_file: str) -> Graph:
+        """Build a graph from a state whose format was checked; ``path``/``meta_file`` name it in errors."""
 
         def tensor(key: str) -> torch.Tensor:
             if not isinstance(tensors.get(key), torch.Tensor):

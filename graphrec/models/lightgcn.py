@@ -108,7 +108,7 @@ class LightGCN(MF):
         ``patience=None``). The best weight moves with density: 3e-3 on MovieLens-100K's and
         LastFM's carves, 5e-4–1e-3 on Gowalla's. All chosen on validation carves of
         MovieLens-100K, LastFM and Gowalla training splits (test never read;
-        docs/benchmarks.md). Pass the paper's values (and ``negative_selection='mean'``) to
+        docs/design.md). Pass the paper's values (and ``negative_selection='mean'``) to
         reproduce it, or one ``reg`` to fit once.
     weighted : bool
         Propagate with interaction weights (``w_ui / sqrt(d_u d_i)`` with weighted degrees)

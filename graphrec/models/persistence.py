@@ -27,7 +27,10 @@ import torch
 from ..graph.edges import EdgeType
 from ..graph.store import Graph, store_device
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "changed_nodes", "describe_change", "graph_state", "load_model", "save_model"]
+__all__ = [
+    "FORMAT", "FORMAT_VERSION", "changed_nodes", "describe_change", "graph_state", "load_model", "model_from_state",
+    "model_state", "save_model",
+]
 
 FORMAT = "graphrec.model"
 FORMAT_VERSION = 1
@@ -113,8 +116,9 @@ def _jsonable(value: Any, what: str) -> Any:
         raise TypeError(f"cannot save {what}: {e}") from None
 
 
-def save_model(model: Any, path: str | Path, *, include_graph: bool = True) -> Path:
-    """Write fitted ``model`` to folder ``path`` (see the module docstring); returns the path."""
+def model_state(model: Any) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    """Fitted ``model`` as a JSON-able description and a dict of CPU tensors (what :func:`save_model`
+    writes, less the graph). :func:`model_from_state` rebuilds it."""
     from .registry import REGISTRY, _load_builtin_models
 
     model._require_fitted()
@@ -129,7 +133,6 @@ def save_model(model: Any, path: str | Path, *, include_graph: bool = True) -> P
     bad = [k for k, v in tensors.items() if not isinstance(v, torch.Tensor)]
     if bad:
         raise TypeError(f"{type(model).__name__}._get_state: {bad[0]!r} is not a tensor")
-    extra = _jsonable(extra, f"{type(model).__name__}'s state")
     graph = model._require_graph()
     meta = {
         "format": FORMAT,
@@ -137,19 +140,54 @@ def save_model(model: Any, path: str | Path, *, include_graph: bool = True) -> P
         "name": name,
         "params": params,
         "etype": list(model.etype),
-        "extra": extra,
+        "extra": _jsonable(extra, f"{type(model).__name__}'s state"),
         "graph_state": model.graph_state(graph),
-        "graph_included": bool(include_graph),
         "device": str(graph.device),
     }
+    return meta, {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
+
+
+def model_from_state(meta: dict[str, Any], tensors: dict[str, Any], graph: Graph, where: str = "model state") -> Any:
+    """The model :func:`model_state` described, serving ``graph`` on ``graph.device``.
+
+    ``tensors`` may be numpy arrays (read-only ones are used without a copy on the CPU).
+    """
+    from ..graph.store import tensor_view
+    from .registry import create
+
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise ValueError(f"{where}: not a saved graphrec model")
+    if meta.get("version") != FORMAT_VERSION:
+        raise ValueError(f"{where}: model format version {meta.get('version')!r}; this graphrec reads version {FORMAT_VERSION}")
+    try:
+        name, params, etype = meta["name"], meta["params"], tuple(meta["etype"])
+        extra, fitted_state = meta["extra"], meta["graph_state"]
+    except (KeyError, TypeError) as e:
+        raise ValueError(f"{where}: malformed model description ({type(e).__name__}: {e})") from None
+    model = create(name, **params)
+    model.etype = etype
+    model.graph = graph
+    model._fit_state = fitted_state  # what _set_state may size its tensors by
+    model._set_state(graph, {k: tensor_view(v).to(graph.device) for k, v in tensors.items()}, extra)
+    model._fitted = True
+    model._seen_version = None  # compared with the given graph on first use
+    if model.graph_state(graph) == fitted_state:  # the graph it was fitted on: what a later update diffs against
+        model._record_graph_state()
+    return model
+
+
+def save_model(model: Any, path: str | Path, *, include_graph: bool = True) -> Path:
+    """Write fitted ``model`` to folder ``path`` (see the module docstring); returns the path."""
+    meta, tensors = model_state(model)
+    meta["graph_included"] = bool(include_graph)
     text = json.dumps(meta)
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     tmp = path / "tensors.pt.tmp"
-    torch.save({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, tmp)
+    torch.save(tensors, tmp)
     tmp.replace(path / "tensors.pt")
     if include_graph:
-        graph.save(path / "graph")
+        model._require_graph().save(path / "graph")
     (path / "model.json").write_text(text)
     return path
 
@@ -177,7 +215,6 @@ def load_model(path: str | Path, graph: Graph | Any = None, device: str | torch.
         corrupted file.
     """
     from ..data.dataset import Dataset
-    from .registry import create
 
     path = Path(path)
     meta_file = path / "model.json"
@@ -208,18 +245,4 @@ def load_model(path: str | Path, graph: Graph | Any = None, device: str | torch.
         raise ValueError(f"{path / 'tensors.pt'}: unreadable or corrupted ({type(e).__name__})") from None
     if not isinstance(tensors, dict) or not all(isinstance(v, torch.Tensor) for v in tensors.values()):
         raise ValueError(f"{path / 'tensors.pt'}: expected a dict of tensors")
-    try:
-        name, params, etype = meta["name"], meta["params"], tuple(meta["etype"])
-        extra, fitted_state = meta["extra"], meta["graph_state"]
-    except (KeyError, TypeError) as e:
-        raise ValueError(f"{meta_file}: malformed model description ({type(e).__name__}: {e})") from None
-    model = create(name, **params)
-    model.etype = etype
-    model.graph = graph
-    model._fit_state = fitted_state  # what _set_state may size its tensors by
-    model._set_state(graph, {k: v.to(graph.device) for k, v in tensors.items()}, extra)
-    model._fitted = True
-    model._seen_version = None  # compared with the given graph on first use
-    if model.graph_state(graph) == fitted_state:  # the graph it was fitted on: what a later update diffs against
-        model._record_graph_state()
-    return model
+    return model_from_state(meta, tensors, graph, where=str(meta_file))

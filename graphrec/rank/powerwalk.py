@@ -85,7 +85,10 @@ from ..walks.engine import WalkEngine
 from .exact import _check_alpha, as_engine, transpose_step
 from .spectral import SpectralTail, spectral_tail, spectral_tail_or_none
 
-__all__ = ["PowerWalkIndex", "build_index", "topm_mask", "transition_matrix", "walk_record"]
+__all__ = [
+    "LocalShards", "PowerWalkIndex", "build_index", "num_walk_blocks", "topm_mask", "transition_matrix", "walk_block_rows",
+    "walk_record",
+]
 
 #: format 3 records the walk and a digest of the graph an index was built for (``params['walk']``);
 #: format 4 holds killed-walk ``psi`` rows and their ``lost`` mass (exact with dangling nodes)
@@ -1028,6 +1031,7 @@ def build_index(
     spectral_rank: int | None = None,
     seed: int = 0,
     progress: bool = False,
+    shards: Any = None,
 ) -> PowerWalkIndex:
     """Build the PowerWalk fingerprint index of every vertex.
 
@@ -1057,9 +1061,14 @@ def build_index(
         ``None``: :data:`DEFAULT_SPECTRAL_RANK` (capped by the graph) when the walk is
         reversible, else none; ``0``: none. An explicit rank on a non-reversible walk raises.
     seed : int
-        Seed of the walks (``torch.Generator`` on the graph's device).
+        Seed of the walks: each block of start nodes draws from its own ``torch.Generator`` on
+        the graph's device, seeded from ``seed`` and the block (see :func:`walk_block_rows`).
     progress : bool
         tqdm bars.
+    shards : optional
+        Where the walks and refinement rounds run (default: this process, :class:`LocalShards`;
+        :func:`graphrec.distributed.build_powerwalk_index` passes Ray workers). The index is the
+        same either way.
 
     Returns
     -------
@@ -1078,14 +1087,66 @@ def build_index(
     check_choice("tail", tail, ("background", "renormalize"))
     spectral_rank = None if spectral_rank is None else check_int("spectral_rank", spectral_rank, 0, also="or None")
     seed, progress = check_seed(seed), check_bool("progress", progress)
+    return _build(eng, alpha, walks, top_m, refine, walk_top_m, refine_top_m, tail, spectral_rank, seed, progress,
+                  shards or LocalShards())
+
+
+class LocalShards:
+    """Runs the two row-parallel steps of :func:`build_index` in this process.
+
+    :mod:`graphrec.distributed` provides the same two methods over Ray workers; both give the
+    same index for the same seed, since every block of walks draws from its own seeded
+    generator and a refinement row depends only on the previous round's index.
+    """
+
+    def walk(self, eng: WalkEngine, alpha: float, walks: int, m: int, tail: str, seed: int, progress: bool) -> _Rows:
+        return walk_block_rows(eng, range(num_walk_blocks(eng.num_nodes, walks)), alpha, walks, m, tail, seed, progress)
+
+    def refine(self, eng: WalkEngine, index: PowerWalkIndex, m_out: int, progress: bool) -> _Rows:
+        return _refine_rows(eng, index, torch.arange(eng.num_nodes, device=eng.device), progress, m_out=m_out)
+
+
+#: walkers per block of start nodes: each block of ``WALKERS_PER_BLOCK // walks`` nodes draws its
+#: walks from its own generator, seeded from the build seed and the block number
+WALKERS_PER_BLOCK = 1 << 21
+
+
+def num_walk_blocks(n: int, walks: int, block_walkers: int | None = None) -> int:
+    """Number of seeded blocks the ``n`` start nodes fall into (at least one)."""
+    per = max(1, (block_walkers or WALKERS_PER_BLOCK) // walks)
+    return max(1, -(-n // per))
+
+
+def walk_block_rows(
+    eng: WalkEngine, blocks: Any, alpha: float, walks: int, m: int, tail: str, seed: int, progress: bool = False,
+    block_walkers: int | None = None,
+) -> _Rows:
+    """Monte Carlo fingerprint rows of the start nodes in ``blocks`` (block numbers, ascending).
+
+    Block ``b`` holds nodes ``[b * per, (b + 1) * per)`` with ``per = WALKERS_PER_BLOCK // walks``
+    and draws from a generator seeded with ``derived_seed(seed * 999_983 + b)``: the rows of a
+    block do not depend on which process computes it, or which other blocks it computes.
+    """
+    per = max(1, (block_walkers or WALKERS_PER_BLOCK) // walks)
+    n, dev = eng.num_nodes, eng.device
+    parts = []
+    for b in tqdm(list(blocks), desc="powerwalk walks", unit="block", disable=not progress, leave=False):
+        gen = torch.Generator(device=dev)
+        gen.manual_seed(derived_seed(seed * 999_983 + int(b)))
+        nodes = torch.arange(b * per, min((b + 1) * per, n), device=dev)
+        parts.append(_walk_rows(eng, nodes, alpha, walks, m, tail, gen, False, chunk_walkers=per * walks))
+    return _concat_rows(parts)
+
+
+def _build(
+    eng: WalkEngine, alpha: float, walks: int, top_m: int, refine: int, walk_top_m: int | None, refine_top_m: int | None,
+    tail: str, spectral_rank: int | None, seed: int, progress: bool, shards: Any,
+) -> PowerWalkIndex:
+    """:func:`build_index` after its checks; ``shards`` computes the walk rows and each refinement round."""
     t0 = time.perf_counter()
     dev = eng.device
-    gen = torch.Generator(device=dev)
-    gen.manual_seed(seed)
-    n = eng.num_nodes
-    nodes = torch.arange(n, device=dev)
     m_walk = top_m if (walk_top_m is None or refine == 0) else walk_top_m
-    rows = _walk_rows(eng, nodes, alpha, walks, m_walk, tail, gen, progress)
+    rows = shards.walk(eng, alpha, walks, m_walk, tail, seed, progress)
     params = {
         "alpha": alpha, "walks": walks, "top_m": top_m, "refine": refine, "walk_top_m": m_walk,
         "refine_top_m": top_m if refine_top_m is None else refine_top_m, "tail": tail, "seed": seed,
@@ -1096,7 +1157,7 @@ def build_index(
     )
     for k in range(refine):
         m_out = top_m if k == refine - 1 else index.params["refine_top_m"]
-        r = _refine_rows(eng, index, nodes, progress, m_out=m_out)
+        r = shards.refine(eng, index, m_out, progress)
         index.indptr, index.indices, index.values, index.residual, index.lost = _compact(r.indptr), _compact(r.cols), r.vals, r.residual, r.lost
     if spectral_rank is None:
         index.spectral = spectral_tail_or_none(eng, DEFAULT_SPECTRAL_RANK, alpha, seed=seed)
