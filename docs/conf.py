@@ -61,4 +61,5 @@ suppress_warnings = ["myst.header"]
 # references to other libraries' objects (torch, numpy, ...) are not checked
 nitpicky = True
 # private names (a base class shown by show-inheritance) are not documented either
-nitpick_ignore_regex = [(r"py:.*", r"^(?!(~?graphrec\.)).*"), (r"py:.*", r".*\._\w+$")]
+# nor are type variables (``T``) of signatures
+nitpick_ignore_regex = [(r"py:.*", r"^(?!(~?graphrec\.)).*"), (r"py:.*", r".*\._\w+$"), (r"py:class", r".*\.[A-Z]$")]

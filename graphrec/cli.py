@@ -176,6 +176,7 @@ def _finite(value: Any) -> Any:
 # ------------------------------------------------------------------- commands
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from .eval import evaluate
+    from .models.embedding import table_summary
     from .models.registry import parse_params
 
     _require(args, "data", "model")
@@ -197,6 +198,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         "eval_seconds": round(report.seconds, 3),
         "device": str(device),
     }
+    tables = table_summary(model)
+    if tables is not None:  # the table's size next to the metrics (a compressed table's saving)
+        result.update(tables)
     training = _training_summary(model)
     if training is not None:
         result["training"] = training
@@ -207,6 +211,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         for key, val in report.metrics.items():
             print(f"  {key:<14} {val:.4f}")
         print(f"  fit {fit_s:.2f}s · eval {report.seconds:.2f}s")
+        if tables is not None:
+            print(f"  parameters {tables['num_parameters']:,} · table {tables['table_rows']:,} rows for "
+                  f"{tables['table_entities']:,} entities, {tables['table_bytes']:,} bytes")
         if training is not None:
             print(f"  training: {_describe_training(training)}")
     return 0

@@ -14,6 +14,9 @@ NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("
 #: a number in printed output (integers, decimals, exponents)
 NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 
+#: a duration or a rate (``0.54 s``, ``26.0s``, ``12 ms``, ``300 q/s``): machine-dependent, never compared
+TIMING = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s?(?:s|ms|q/s)\b")
+
 
 def stdout_of(cell: dict) -> str:
     return "".join(o.get("text", "") for o in cell.get("outputs", [])
@@ -26,7 +29,9 @@ def figures_of(cell: dict) -> int:
 
 def agree(stored: str, fresh: str, timing: bool) -> str | None:
     """Why ``fresh`` output disagrees with ``stored``: the same text around the numbers, and the same
-    numbers within 10% (or 0.02) unless the cell prints timings. None when they agree."""
+    numbers within 10% (or 0.02), durations aside, unless the cell is tagged ``timing``. None when
+    they agree."""
+    stored, fresh = TIMING.sub("<time>", stored), TIMING.sub("<time>", fresh)
     skeleton = [" ".join(NUMBER.sub("#", t).split()) for t in (stored, fresh)]
     if skeleton[0] != skeleton[1]:
         return f"text differs:\nstored: {skeleton[0][:300]}\nnow:    {skeleton[1][:300]}"

@@ -35,7 +35,7 @@ API_PAGES: list[tuple[str, str, str, list[str]]] = [
     ("models", "Models", "The recommender interface, the registry, persistence and the built-in models.",
      ["graphrec.models", "graphrec.models.base", "graphrec.models.registry", "graphrec.models.persistence",
       "graphrec.models.embedding", "graphrec.models.baselines", "graphrec.models.gfcf", "graphrec.models.mf",
-      "graphrec.models.lightgcn", "graphrec.models.rlmrec"]),
+      "graphrec.models.lightgcn", "graphrec.models.rlmrec", "graphrec.models.hashing"]),
     ("train", "Training", "The BPR loop, samplers, early stopping, weight averaging, checkpoints.",
      ["graphrec.train", "graphrec.train.bpr"]),
     ("walks", "Walk engine", "The one vectorised random-walk engine.", ["graphrec.walks"]),
@@ -43,6 +43,8 @@ API_PAGES: list[tuple[str, str, str, list[str]]] = [
      ["graphrec.rank", "graphrec.rank.exact", "graphrec.rank.powerwalk", "graphrec.rank.spectral",
       "graphrec.rank.recommenders"]),
     ("text", "Text profiles", "Profiles from node metadata and their sentence embeddings (RLMRec).", ["graphrec.text"]),
+    ("cluster", "Clustering", "Leiden / modularity clustering of the store (GraphHash's tables build on it).",
+     ["graphrec.cluster"]),
     ("embed", "Node embeddings", "FastRP and the registry of embedding methods, their evaluation and tuning.",
      ["graphrec.embed", "graphrec.embed.fastrp", "graphrec.embed.evaluate", "graphrec.embed.tune",
       "graphrec.embed.recommender"]),
@@ -91,7 +93,7 @@ def _directive(qualname: str, obj: Any) -> tuple[str, list[str]]:
     modname, _, name = qualname.rpartition(".")
     home = _data_home(modname, name, obj)
     if home is None:  # a constant without a comment: its value, not the docstring of its type
-        return qualname, [f".. py:data:: {qualname}", f"   :value: {obj!r}", ""]
+        return qualname, [f".. py:data:: {name}", f"   :module: {modname}", f"   :value: {obj!r}", ""]
     lines = [f".. autodata:: {home}", "   :no-value:"] if _long(obj) or not _is_plain_value(obj) else [f".. autodata:: {home}"]
     return home, [*lines, ""]
 
