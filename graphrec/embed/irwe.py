@@ -143,7 +143,7 @@ class _Inputs:
         self.paths = sample.paths[rows, :ra]
         self.all_paths = sample.paths[rows]
         self.rand = random_node_features(self.engine, model.rand_dim, model.seed)
-        # exact walk distributions after 1..window steps, randomly projected: P^k R (sparse matmuls)
+        # exact walk distributions after 1..hops steps, randomly projected: P^k R (sparse matmuls)
         P = self.engine.transition_matrix()
         x, hops = self.rand, []
         for _ in range(model.hops):
