@@ -190,6 +190,7 @@ DEFAULT_CANDIDATES: list[dict[str, Any]] = [
     {"dim": 512, "weights": [1.0, 1.0, 0.0, 0.0]},
     {"dim": 512, "weights": [1.0, 1.0, 1.0, 1.0], "beta": 0.0},
     {"dim": 512, "weights": [1.0, 1.0, 1.0, 1.0], "similarity": "dot"},
+    {"dim": 512, "weights": [1.0, 1.0, 1.0, 1.0], "trust": True},
     {"dim": 512, "weights": [1.0, 1.0, 1.0, 1.0]},
 ]
 
@@ -198,6 +199,8 @@ def part_defaults(args: argparse.Namespace, summary: dict[str, Any]) -> None:
     for name in [d for d in args.defaults_data.split(",") if d]:
         data = gr.datasets.load(name, valid_fraction=0.1, valid_seed=0)
         for params in DEFAULT_CANDIDATES:
+            if params.get("trust") and not data.train.has_edge_type(gr.TRUSTS):
+                continue
             model = gr.models.create("fastrp", **params)
             t0 = time.perf_counter()
             model.fit(data.train)
