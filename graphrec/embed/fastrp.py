@@ -18,8 +18,9 @@ sparse matmuls on ``graph.device``; no dense ``n × n`` matrix is ever formed.
 :class:`graphrec.walks.WalkEngine` over the relation's moves (the same chain the walkers and
 exact PPR use), so a bipartite user–item relation is embedded over its symmetric bipartite
 adjacency (users and items together), and a one-type relation (trust, BlogCatalog's links) is
-symmetrised as ``A + Aᵀ`` by default. Several relations (interactions and trust) are embedded
-together over their union.
+made undirected by default: used as stored when the store holds every edge both ways, else
+symmetrised as ``A + Aᵀ``. Several relations (interactions and trust) are embedded together
+over their union.
 
 The embedding's columns never mix, so ``block_cols`` streams the propagation in blocks of
 columns: only ``3 · n · block_cols`` floats of intermediates live at once (plus the result,
@@ -110,11 +111,12 @@ def transition_operator(
     etype : relation name, ``(src, rel, dst)`` triple, or a list of them; ``None``: the
         graph's only relation (or its interactions).
     symmetric : bool
-        Follow every edge both ways (``A + Aᵀ``). A relation between two node types is always
-        followed both ways (its symmetric bipartite adjacency); ``symmetric=False`` keeps a
-        one-type relation directed (``S`` is then row-stochastic over out-edges). A relation
-        the store already holds in both directions (BlogCatalog, airports, LastFM's friends)
-        is walked with one move: ``A + Aᵀ = 2A`` gives the same ``S``, and ``degree`` is doubled.
+        Make a one-type relation undirected: a relation the store already holds in both
+        directions (BlogCatalog, airports, LastFM's friends; every edge with its reverse) is
+        used as it is, any other is symmetrised as ``A + Aᵀ`` (a pair stored both ways then
+        weighs 2). ``symmetric=False`` keeps it directed (``S`` row-stochastic over
+        out-edges). A relation between two node types is always followed both ways (its
+        symmetric bipartite adjacency).
     weighted : bool
         Use edge weights (edge sets without weights count 1).
 
@@ -133,8 +135,8 @@ def transition_operator(
         if et[0] != et[2] or (symmetric and not _stored_symmetric(graph, et, weighted)):
             moves.append(Move(et, True))
             scale += [1.0, 1.0]
-        else:  # directed, or stored both ways already: A + Aᵀ = 2A, the same chain from one move
-            scale.append(2.0 if symmetric else 1.0)
+        else:  # directed, or stored both ways already (A is its own symmetrisation): one move
+            scale.append(1.0)
     layout = relation_layout(graph, ets)
     start = {t: a for t, a, _ in layout}
     n = layout[-1][2]
