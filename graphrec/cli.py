@@ -1,4 +1,4 @@
-"""The ``graphrec`` command: ``demo``, ``evaluate``, ``fit``, ``score`` and ``embed``.
+"""The ``graphrec`` command: ``demo``, ``evaluate``, ``fit``, ``score``, ``embed``, ``models`` and ``datasets``.
 
 Every model registered in :mod:`graphrec.models.registry` is available by name. Bad input
 (unknown model or parameter, malformed files, missing data, NaN weights, unknown ids) exits
@@ -19,7 +19,7 @@ from typing import Any, NoReturn
 
 import torch
 
-__all__ = ["main"]
+__all__ = ["build_parser", "main"]
 
 
 class CliError(Exception):
@@ -176,6 +176,7 @@ def _finite(value: Any) -> Any:
 # ------------------------------------------------------------------- commands
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from .eval import evaluate
+    from .models.embedding import table_summary
     from .models.registry import parse_params
 
     _require(args, "data", "model")
@@ -197,6 +198,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         "eval_seconds": round(report.seconds, 3),
         "device": str(device),
     }
+    tables = table_summary(model)
+    if tables is not None:  # the table's size next to the metrics (a compressed table's saving)
+        result.update(tables)
     training = _training_summary(model)
     if training is not None:
         result["training"] = training
@@ -207,6 +211,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         for key, val in report.metrics.items():
             print(f"  {key:<14} {val:.4f}")
         print(f"  fit {fit_s:.2f}s · eval {report.seconds:.2f}s")
+        if tables is not None:
+            print(f"  parameters {tables['num_parameters']:,} · table {tables['table_rows']:,} rows for "
+                  f"{tables['table_entities']:,} entities, {tables['table_bytes']:,} bytes")
         if training is not None:
             print(f"  training: {_describe_training(training)}")
     return 0
@@ -396,6 +403,84 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _show_default(value: Any) -> str:
+    import inspect
+
+    if value is inspect.Parameter.empty:
+        return "(required)"
+    if isinstance(value, tuple) and not value:
+        return "none"
+    return "none" if value is None else str(value)
+
+
+def _plain(text: str) -> str:
+    """reStructuredText roles and literals as plain text (``x`` -> x, :class:`~a.B` -> B)."""
+    import re
+
+    text = re.sub(r":\w+:`~?([^`]*?)`", lambda m: m.group(1).rsplit(".", 1)[-1] if "~" in m.group(0) else m.group(1), text)
+    return text.replace("``", "")
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from .models.registry import available, describe
+
+    names = args.names or available()
+    out = []
+    for name in names:
+        summary, params = describe(name)
+        summary = _plain(summary)
+        if args.json:
+            out.append({"model": name, "summary": summary,
+                        "params": [{"name": p.name, "default": _finite(p.default) if _jsonable(p.default) else repr(p.default),
+                                    "type": p.annotation, "doc": _plain(p.doc)} for p in params]})
+            continue
+        print(f"{name}: {summary}")
+        if not params:
+            print("    (no parameters)")
+        width = max((len(f"{p.name}={_show_default(p.default)}") for p in params), default=0)
+        for p in params:
+            key = f"{p.name}={_show_default(p.default)}"
+            print(f"    {key:<{width}}  {_plain(p.doc)}".rstrip())
+        print()
+    if args.json:
+        print(json.dumps(out))
+    return 0
+
+
+def _jsonable(value: Any) -> bool:
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def cmd_datasets(args: argparse.Namespace) -> int:
+    from .data.download import SOURCES, fetch
+    from .data.registry import _REGISTRY, DATA_ENV
+
+    if args.action == "fetch":
+        if args.name is None:
+            raise CliError("datasets fetch: name a dataset, e.g. graphrec datasets fetch lastfm")
+        path = fetch(args.name, args.root, base_url=args.base_url, force=args.force,
+                     progress=lambda line: print(line, file=sys.stderr))
+        print(f"{args.name}: {path}")
+        return 0
+    import os
+
+    root = args.root or os.environ.get(DATA_ENV)
+    where = f"under {root}" if root else f"${DATA_ENV} is not set"
+    print(f"named datasets ({where}):")
+    for name, entry in sorted(_REGISTRY.items()):
+        source = SOURCES.get(entry.folder)
+        fetchable = source is not None and entry.marker in source.sha256
+        present = root is not None and (Path(root).expanduser() / entry.folder / entry.marker).is_file()
+        state = "present" if present else ("missing: graphrec datasets fetch " + name if fetchable else "missing (no download)")
+        print(f"  {name:<16} {state:<46} datasets/{entry.card}.md")
+    print(f"  {'synthetic':<16} {'generated':<46} graphrec.data.synthetic")
+    return 0
+
+
 # ----------------------------------------------------------------------- main
 class _Parser(argparse.ArgumentParser):
     """argparse with one-line errors (``graphrec evaluate: error: ...``), as every other error here."""
@@ -415,7 +500,8 @@ def build_parser() -> argparse.ArgumentParser:
     # --threads also after the subcommand; SUPPRESS: absent there, it leaves the value given before it
     threads = argparse.ArgumentParser(add_help=False)
     threads.add_argument("--threads", type=int, default=argparse.SUPPRESS, help=threads_help)
-    sub = p.add_subparsers(dest="command", required=True, metavar="{demo,evaluate,fit,score,embed}")  # named in the missing-command error
+    # the metavar is named in the missing-command error
+    sub = p.add_subparsers(dest="command", required=True, metavar="{demo,evaluate,fit,score,embed,models,datasets}")
 
     d = sub.add_parser("demo", parents=[threads], help="run every layer on the built-in synthetic dataset")
     d.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
@@ -479,6 +565,25 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--seed", type=int, default=0, help="seeds the method (default: 0)")
     b.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
     b.set_defaults(func=cmd_embed)
+
+    m = sub.add_parser("models", help="list every model with its parameters, defaults and one line each")
+    m.add_argument("names", nargs="*", metavar="NAME", help="only these models (default: all)")
+    m.add_argument("--json", action="store_true", help="one JSON list instead of text")
+    m.set_defaults(func=cmd_models)
+
+    ds = sub.add_parser("datasets", help="list the named datasets and whether each is present; fetch one",
+                        description="Without an action: list the named datasets and whether each is present "
+                        "under $GRAPHREC_DATA. `fetch NAME` downloads one from its original source, verifies the "
+                        "SHA256 sums on its card and converts it where needed; a failed or corrupted download "
+                        "leaves nothing behind.")
+    ds.add_argument("action", nargs="?", choices=["list", "fetch"], default="list", help="list (default) or fetch")
+    ds.add_argument("name", nargs="?", default=None, help="the dataset to fetch (lastfm, ml-100k, gowalla, ...)")
+    ds.add_argument("--root", default=None, help="data root (default: $GRAPHREC_DATA)")
+    ds.add_argument("--base-url", dest="base_url", default=None, metavar="URL",
+                    help="download from this mirror, <URL>/<folder>/<file>, instead of the original sources "
+                    "(default: $GRAPHREC_DATA_URL)")
+    ds.add_argument("--force", action="store_true", help="download again even when the files are present")
+    ds.set_defaults(func=cmd_datasets)
     return p
 
 

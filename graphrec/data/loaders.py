@@ -778,7 +778,7 @@ def load_airports(path: str | Path, which: str = "usa") -> Graph:
     """Load one of struc2vec's air-traffic networks with its structural-role labels.
 
     Files (in the directory ``path``)
-    --------------------------------
+    ---------------------------------
     ``{which}-airports.edgelist``
         One undirected edge ``a b`` per line (integer airport ids).
     ``labels-{which}-airports.txt``

@@ -92,7 +92,7 @@ def node_classification(
     C: float = 1.0,
     max_iter: int = 200,
 ) -> dict[str, float]:
-    """DeepWalk's multi-label protocol: fit on ``train_idx``, predict top-|labels| on ``test_idx``.
+    """DeepWalk's multi-label protocol: fit on ``train_idx``, predict the top ``|labels|`` on ``test_idx``.
 
     Parameters
     ----------

@@ -129,23 +129,22 @@ def transition_operator(
     """
     symmetric, weighted = check_bool("symmetric", symmetric), check_bool("weighted", weighted)
     ets = _etype_list(graph, etype)
-    moves, scale = [], []
+    moves = []
     for et in ets:
         moves.append(Move(et, False))
+        # a bipartite relation, or a one-type relation to symmetrise (A + Aᵀ); one stored both
+        # ways already (A is its own symmetrisation) or kept directed is walked with one move
         if et[0] != et[2] or (symmetric and not _stored_symmetric(graph, et, weighted)):
             moves.append(Move(et, True))
-            scale += [1.0, 1.0]
-        else:  # directed, or stored both ways already (A is its own symmetrisation): one move
-            scale.append(1.0)
     layout = relation_layout(graph, ets)
     start = {t: a for t, a, _ in layout}
     n = layout[-1][2]
     degree = torch.zeros(n, dtype=torch.float32, device=graph.device)
-    for mv, sc in zip(moves, scale):
+    for mv in moves:
         es = graph.edges(mv.etype)
         side, t = ("src", mv.etype[0]) if mv.reverse else ("dst", mv.etype[2])
         d = es.degree(side, weighted=weighted).to(torch.float32)
-        degree[start[t] : start[t] + d.numel()] += sc * d
+        degree[start[t] : start[t] + d.numel()] += d
     if all(graph.num_edges(e) == 0 for e in ets):
         raise ValueError(f"fastrp: relation(s) {ets} have no edges; nothing to propagate")
     engine = WalkEngine(graph, moves, weighted=weighted)
@@ -230,6 +229,7 @@ def fastrp(
     block_cols: int | None = None,
     out_device: str | torch.device | None = None,
     progress: bool = False,
+    shards: Any = None,
 ) -> torch.Tensor:
     """FastRP embeddings of every node of a relation (Chen et al., CIKM 2019).
 
@@ -257,6 +257,9 @@ def fastrp(
     out_device : where the result is gathered (default ``graph.device``).
     progress : bool
         tqdm bar over the matmuls.
+    shards : optional
+        Where the column blocks are computed (default: this process;
+        :func:`graphrec.distributed.fastrp` passes Ray workers, with the same result).
 
     Returns
     -------
@@ -280,28 +283,63 @@ def fastrp(
     normalize, progress = check_bool("normalize", normalize), check_bool("progress", progress)
     block = dim if block_cols is None else check_int("block_cols", block_cols, 1)
     prep = _Prepared.build(graph, etype, dim, beta, s, symmetric, weighted, seed, block)
-    n, dev = prep.n, prep.device
-    out_dev = dev if out_device is None else store_device(out_device)
+    out_dev = prep.device if out_device is None else store_device(out_device)
     two_pass = normalize and len(prep.blocks) > 1
-    out = torch.zeros(n, dim, device=out_dev)
-    sq = torch.zeros(len(w), n, device=dev) if two_pass else None
+    shards = shards or _LocalColumns(prep)
     bar = tqdm(total=len(prep.blocks) * len(w) * (2 if two_pass else 1), desc="fastrp", disable=not progress, leave=False)
     with torch.no_grad():
-        if two_pass:
-            for blk in prep.blocks:
-                for i, x in enumerate(prep.powers(blk, len(w), bar)):
-                    sq[i] += (x * x).sum(1)
-        for blk in prep.blocks:
-            acc = torch.zeros(n, blk[1] - blk[0], device=dev)
-            for i, x in enumerate(prep.powers(blk, len(w), bar)):
-                if w[i] == 0.0:
-                    continue
-                if normalize:
-                    x = _row_normalized(x, sq[i] if two_pass else None)
-                acc += w[i] * x
-            out[:, blk[0] : blk[1]] = acc.to(out_dev)
+        sq = None
+        if two_pass:  # squared row norms of every power over all columns, summed block by block
+            sq = torch.zeros(len(w), prep.n, device=prep.device)
+            for part in shards.squared_norms(len(w), bar):
+                sq += part.to(prep.device)
+        out = torch.zeros(prep.n, dim, device=out_dev)
+        for blk, cols in zip(prep.blocks, shards.columns(w, normalize, sq, bar)):
+            out[:, blk[0] : blk[1]] = cols.to(out_dev)
     bar.close()
     return out
+
+
+class _LocalColumns:
+    """FastRP's column blocks computed in this process, in order.
+
+    Column blocks are independent (each is ``S^i (L R)[:, block]``), so
+    :func:`graphrec.distributed.fastrp` computes them on Ray workers instead, with the same
+    results; only the squared row norms (two-pass normalisation) are summed across blocks, in
+    block order by the caller.
+    """
+
+    def __init__(self, prep: _Prepared) -> None:
+        self.prep = prep
+
+    def squared_norms(self, k: int, bar: Any) -> Iterator[torch.Tensor]:
+        """Per block, ``(k, n)``: the squared row norms of its columns of ``N_1 .. N_k``."""
+        for b in range(len(self.prep.blocks)):
+            yield block_squared_norms(self.prep, b, k, bar)
+
+    def columns(self, w: tuple[float, ...], normalize: bool, sq: torch.Tensor | None, bar: Any) -> Iterator[torch.Tensor]:
+        """Per block, ``(n, c1 - c0)``: its columns of the embedding."""
+        for b in range(len(self.prep.blocks)):
+            yield block_columns(self.prep, b, w, normalize, sq, bar)
+
+
+def block_squared_norms(prep: _Prepared, b: int, k: int, bar: Any = None) -> torch.Tensor:
+    """``(k, n)`` squared row norms of block ``b``'s columns of the powers ``N_1 .. N_k``."""
+    return torch.stack([(x * x).sum(1) for x in prep.powers(prep.blocks[b], k, bar)])
+
+
+def block_columns(prep: _Prepared, b: int, w: tuple[float, ...], normalize: bool, sq: torch.Tensor | None,
+                  bar: Any = None) -> torch.Tensor:
+    """``(n, c1 - c0)``: block ``b``'s columns of ``Σ_i w_i N_i`` (rows normalised by ``sq`` when given)."""
+    blk = prep.blocks[b]
+    acc = torch.zeros(prep.n, blk[1] - blk[0], device=prep.device)
+    for i, x in enumerate(prep.powers(blk, len(w), bar)):
+        if w[i] == 0.0:
+            continue
+        if normalize:
+            x = _row_normalized(x, None if sq is None else sq[i])
+        acc += w[i] * x
+    return acc
 
 
 def fastrp_powers(
