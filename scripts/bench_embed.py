@@ -183,14 +183,15 @@ def part_links(args: argparse.Namespace, summary: dict[str, Any]) -> None:
         summary["links_fastrp_tuned"] = line
 
 
-#: candidates for the fastrp recommender's defaults (the last is the chosen default)
+#: candidates for the fastrp recommender's defaults; the dot-product one is the chosen default
 DEFAULT_CANDIDATES: list[dict[str, Any]] = [
-    {"dim": 512, "weights": list(AUTHORS_WEIGHTS)},
-    {"dim": 128, "weights": [1.0, 1.0, 1.0, 1.0]},
-    {"dim": 512, "weights": [1.0, 1.0, 0.0, 0.0]},
-    {"dim": 512, "weights": [1.0, 1.0, 1.0, 1.0], "beta": 0.0},
+    {"dim": 512, "weights": list(AUTHORS_WEIGHTS), "similarity": "cosine"},
+    {"dim": 128, "weights": [1.0, 1.0, 1.0, 1.0], "similarity": "cosine"},
+    {"dim": 512, "weights": [1.0, 1.0, 0.0, 0.0], "similarity": "cosine"},
+    {"dim": 512, "weights": [1.0, 1.0, 1.0, 1.0], "beta": 0.0, "similarity": "cosine"},
     {"dim": 512, "weights": [1.0, 1.0, 1.0, 1.0], "similarity": "dot"},
-    {"dim": 512, "weights": [1.0, 1.0, 1.0, 1.0]},
+    {"dim": 512, "weights": [1.0, 1.0, 1.0, 1.0], "trust": True, "similarity": "cosine"},
+    {"dim": 512, "weights": [1.0, 1.0, 1.0, 1.0], "similarity": "cosine"},
 ]
 
 
@@ -198,6 +199,8 @@ def part_defaults(args: argparse.Namespace, summary: dict[str, Any]) -> None:
     for name in [d for d in args.defaults_data.split(",") if d]:
         data = gr.datasets.load(name, valid_fraction=0.1, valid_seed=0)
         for params in DEFAULT_CANDIDATES:
+            if params.get("trust") and not data.train.has_edge_type(gr.TRUSTS):
+                continue
             model = gr.models.create("fastrp", **params)
             t0 = time.perf_counter()
             model.fit(data.train)

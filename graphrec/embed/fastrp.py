@@ -18,8 +18,9 @@ sparse matmuls on ``graph.device``; no dense ``n × n`` matrix is ever formed.
 :class:`graphrec.walks.WalkEngine` over the relation's moves (the same chain the walkers and
 exact PPR use), so a bipartite user–item relation is embedded over its symmetric bipartite
 adjacency (users and items together), and a one-type relation (trust, BlogCatalog's links) is
-symmetrised as ``A + Aᵀ`` by default. Several relations (interactions and trust) are embedded
-together over their union.
+made undirected by default: used as stored when the store holds every edge both ways, else
+symmetrised as ``A + Aᵀ``. Several relations (interactions and trust) are embedded together
+over their union.
 
 The embedding's columns never mix, so ``block_cols`` streams the propagation in blocks of
 columns: only ``3 · n · block_cols`` floats of intermediates live at once (plus the result,
@@ -110,11 +111,12 @@ def transition_operator(
     etype : relation name, ``(src, rel, dst)`` triple, or a list of them; ``None``: the
         graph's only relation (or its interactions).
     symmetric : bool
-        Follow every edge both ways (``A + Aᵀ``). A relation between two node types is always
-        followed both ways (its symmetric bipartite adjacency); ``symmetric=False`` keeps a
-        one-type relation directed (``S`` is then row-stochastic over out-edges). A relation
-        the store already holds in both directions (BlogCatalog, airports, LastFM's friends)
-        is walked with one move: ``A + Aᵀ = 2A`` gives the same ``S``, and ``degree`` is doubled.
+        Make a one-type relation undirected: a relation the store already holds in both
+        directions (BlogCatalog, airports, LastFM's friends; every edge with its reverse) is
+        used as it is, any other is symmetrised as ``A + Aᵀ`` (a pair stored both ways then
+        weighs 2). ``symmetric=False`` keeps it directed (``S`` row-stochastic over
+        out-edges). A relation between two node types is always followed both ways (its
+        symmetric bipartite adjacency).
     weighted : bool
         Use edge weights (edge sets without weights count 1).
 
@@ -127,23 +129,22 @@ def transition_operator(
     """
     symmetric, weighted = check_bool("symmetric", symmetric), check_bool("weighted", weighted)
     ets = _etype_list(graph, etype)
-    moves, scale = [], []
+    moves = []
     for et in ets:
         moves.append(Move(et, False))
+        # a bipartite relation, or a one-type relation to symmetrise (A + Aᵀ); one stored both
+        # ways already (A is its own symmetrisation) or kept directed is walked with one move
         if et[0] != et[2] or (symmetric and not _stored_symmetric(graph, et, weighted)):
             moves.append(Move(et, True))
-            scale += [1.0, 1.0]
-        else:  # directed, or stored both ways already: A + Aᵀ = 2A, the same chain from one move
-            scale.append(2.0 if symmetric else 1.0)
     layout = relation_layout(graph, ets)
     start = {t: a for t, a, _ in layout}
     n = layout[-1][2]
     degree = torch.zeros(n, dtype=torch.float32, device=graph.device)
-    for mv, sc in zip(moves, scale):
+    for mv in moves:
         es = graph.edges(mv.etype)
         side, t = ("src", mv.etype[0]) if mv.reverse else ("dst", mv.etype[2])
         d = es.degree(side, weighted=weighted).to(torch.float32)
-        degree[start[t] : start[t] + d.numel()] += sc * d
+        degree[start[t] : start[t] + d.numel()] += d
     if all(graph.num_edges(e) == 0 for e in ets):
         raise ValueError(f"fastrp: relation(s) {ets} have no edges; nothing to propagate")
     engine = WalkEngine(graph, moves, weighted=weighted)

@@ -164,14 +164,27 @@ def test_bad_parameters_raise_one_line(kw, msg) -> None:
 
 
 @pytest.mark.parametrize("normalize", [True, False])
-def test_a_relation_stored_both_ways_matches_the_reference(normalize: bool) -> None:
-    # stored in both directions (and a self-loop once): walked with one move, A + Aᵀ = 2A
+def test_a_relation_stored_both_ways_is_used_as_stored(normalize: bool) -> None:
+    # every edge with its reverse (and a self-loop once): A is already undirected, one move
     src, dst = [0, 1, 1, 2, 2, 3, 3], [1, 0, 2, 1, 3, 2, 3]
     g = _homogeneous(src, dst, 5)
     got = fastrp(g, dim=8, weights=(1.0, 3.0), beta=-0.7, s=1.5, normalize=normalize, seed=2)
     A = _dense(g, LINKS)
     R = sparse_projection(5, 8, 1.5, seed=2).to_dense().double().numpy()
-    np.testing.assert_allclose(got.double().numpy(), _reference(A + A.T, R, (1.0, 3.0), -0.7, normalize), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(got.double().numpy(), _reference(A, R, (1.0, 3.0), -0.7, normalize), rtol=1e-5, atol=1e-6)
+
+
+def test_mutual_trust_weighs_like_an_interaction_in_the_union() -> None:
+    g = Graph()
+    g.add_node_type("user", 3)
+    g.add_node_type("item", 2)
+    g.add_edges(INTERACTS, [0, 1, 2], [0, 1, 1])
+    g.add_edges(TRUSTS, [0, 1, 1, 2], [1, 0, 2, 1])  # stored both ways
+    got = fastrp(g, [INTERACTS, TRUSTS], dim=8, weights=(1.0, 1.0), beta=-0.5, s=1.5, normalize=False, seed=0)
+    R_, T = _dense(g, INTERACTS), _dense(g, TRUSTS)
+    A = np.block([[T, R_], [R_.T, np.zeros((2, 2))]])
+    R = sparse_projection(5, 8, 1.5, seed=0).to_dense().double().numpy()
+    np.testing.assert_allclose(got.double().numpy(), _reference(A, R, (1.0, 1.0), -0.5, False), rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.gpu

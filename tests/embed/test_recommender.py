@@ -1,4 +1,4 @@
-"""The fastrp recommender: registered, scores by cosine, persists, grows with the store."""
+"""The fastrp recommender: registered, scores by dot product or cosine, persists, grows with the store."""
 
 from __future__ import annotations
 
@@ -32,15 +32,18 @@ def test_registered_and_params_rebuild() -> None:
         gr.models.create("fastrp", similarity="l1")
 
 
-def test_scores_are_cosines_of_the_fastrp_rows() -> None:
+def test_scores_are_products_of_the_fastrp_rows() -> None:
     g = _graph()
-    m = gr.models.create("fastrp", dim=32, seed=1).fit(g)
+    m = gr.models.create("fastrp", dim=32, seed=1, similarity="cosine").fit(g)
     vec = fastrp(g, INTERACTS, dim=32, weights=(1.0, 1.0, 1.0, 1.0), seed=1)
     lay = {t: (a, b) for t, a, b in relation_layout(g, INTERACTS)}
     u = torch.nn.functional.normalize(vec[slice(*lay["user"])], dim=1)
     v = torch.nn.functional.normalize(vec[slice(*lay["item"])], dim=1)
     users = torch.tensor([0, 5, 9])
     torch.testing.assert_close(m.score(users), u[users] @ v.T)
+    dot = gr.models.create("fastrp", dim=32, seed=1).fit(g)  # the default: the raw rows' dot product
+    raw_u, raw_v = vec[slice(*lay["user"])], vec[slice(*lay["item"])]
+    torch.testing.assert_close(dot.score(users), raw_u[users] @ raw_v.T)
     # a user's top items come from its taste group (items of the same block of ten)
     items, _ = m.recommend(["u0", "u1"], k=3)
     groups = {(int(x[1:]) // 10) for x in items[0]}
