@@ -115,4 +115,5 @@ _EXTRA_MODEL_MODULES: list[str] = [
     "graphrec.models.mf",
     "graphrec.models.lightgcn",
     "graphrec.models.rlmrec",
+    "graphrec.social.salsa",
 ]
