@@ -116,4 +116,5 @@ _EXTRA_MODEL_MODULES: list[str] = [
     "graphrec.models.lightgcn",
     "graphrec.models.rlmrec",
     "graphrec.social.salsa",
+    "graphrec.social.meritrank",
 ]

@@ -138,10 +138,7 @@ class SALSARecommender(Recommender):
     def _build(self, graph: Graph) -> None:
         view = self._view(graph)
         self._walks_trust = self.trust and view.has_edge_type(TRUSTS) and view.num_edges(TRUSTS) > 0
-        self.engine = bipartite_engine(
-            view, self.etype, trust=self._walks_trust, trust_prob=self.trust_prob if self._walks_trust else None,
-            weighted=self._weighted(),
-        )
+        self.engine = self._engine(view)
         deg = graph.degree(self.etype, side="dst").to(torch.float32)
         self._prior = (deg / deg.max().clamp_min(1.0)) * (1e-6 / self.walks)
         self.view = view
@@ -150,8 +147,9 @@ class SALSARecommender(Recommender):
         """The graph the walks run on (recent window, per-user cap)."""
         return recent_view(graph, self.etype, self.window, self.max_per_user)
 
-    def _weighted(self) -> bool:
-        return False
+    def _engine(self, view: Graph) -> WalkEngine:
+        """The walk over ``view``: ``user -> item -> user``, plus trust edges when walked."""
+        return bipartite_engine(view, self.etype, trust=self._walks_trust, trust_prob=self.trust_prob if self._walks_trust else None)
 
     # ------------------------------------------------------------------ persistence
     def _get_state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:

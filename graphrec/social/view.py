@@ -25,7 +25,7 @@ from ..checks import check_int, check_number
 from ..graph.edges import EdgeSet, EdgeType
 from ..graph.store import Graph
 
-__all__ = ["recent_view", "rank_within_rows", "with_edges"]
+__all__ = ["rank_within_rows", "recent_view", "with_edges"]
 
 
 def with_edges(graph: Graph, replace: dict[EdgeType, EdgeSet | None]) -> Graph:
