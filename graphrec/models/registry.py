@@ -80,9 +80,19 @@ def create(name: str, graph: Any = None, **params: Any) -> Recommender:
     named = list(sig.parameters.values())[1:]  # after graph
     allowed = {p.name for p in named if p.kind in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)}
     allowed -= {"etype"}
+    rep = "reputation" in params and "reputation" not in allowed  # any model: graphrec.social.reputation_model
+    if rep and params["reputation"] is None:
+        params = {k: v for k, v in params.items() if k != "reputation"}
+        rep = False
+    if rep:
+        from ..social.reputation_model import REPUTATION_PARAMS, wrap
+
+        allowed |= set(REPUTATION_PARAMS)
     unknown = sorted(set(params) - allowed)
     if unknown:
         raise ValueError(f"unknown parameter(s) {', '.join(unknown)} for model {name!r}; accepted: {', '.join(sorted(allowed)) or 'none'}")
+    if rep:
+        return wrap(factory, graph, dict(params))
     return factory(graph, **params)
 
 

@@ -45,10 +45,10 @@ import torch
 
 from ..checks import check_bool, check_choice, check_int, check_number
 from ..graph.edges import EdgeSet, EdgeType
-from ..graph.store import INTERACTS, TRUSTS, Graph
+from ..graph.store import INTERACTS, TRUSTS, USER, Graph
 from ..models.registry import register
 from ..walks.engine import Move, WalkEngine
-from .decays import bridged, distrust_hook, epoch_factor, split_trust
+from .decays import DISTRUSTS, bridged, distrust_hook, epoch_factor, split_trust
 from .reputation import default_seeds, reputation, reputation_weights
 from .salsa import SALSARecommender, item_visits
 from .view import recent_view, with_edges
@@ -163,8 +163,27 @@ class MeritRankSALSA(SALSARecommender):
             self.user_weight = reputation_weights(self.rep, graph, ref=self.rep_ref, seeds=seeds)
         self._set_weights(graph)
 
+    def _trust_key(self, graph: Graph) -> tuple[int, int]:
+        return tuple(graph.num_edges(et) if graph.has_edge_type(et) else -1 for et in (TRUSTS, DISTRUSTS))  # type: ignore[return-value]
+
+    def _update(self, graph: Graph) -> None:
+        """Answer for the grown ``graph``. New interactions only: the view and the walk are
+        rebuilt (O(edges)) and the reputation kept, new accounts weighing 0 until trusted. New
+        trust or distrust edges: the reputation is recomputed too (its walks are redrawn)."""
+        self.graph = graph
+        n = graph.num_nodes(USER)
+        if self.rep is not None and self._trust_key(graph) == getattr(self, "_built_trust", None):
+            pad = n - self.rep.numel()
+            if pad:
+                z = torch.zeros(pad, device=self.device)
+                self.rep, self.user_weight = torch.cat([self.rep, z]), torch.cat([self.user_weight, z])
+            self._set_weights(graph)
+        else:
+            self._build(graph)
+
     def _set_weights(self, graph: Graph) -> None:
         """Build the view and engine from ``self.user_weight`` (rebuilt from saved state too)."""
+        self._built_trust = self._trust_key(graph)
         self._neg = split_trust(graph)[1] if self.distrust else None
         super()._build(graph)
 
