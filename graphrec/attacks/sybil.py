@@ -35,7 +35,7 @@ from ..data.dataset import Dataset, held_out_graph
 from ..data.synthetic import SybilSpec
 from ..graph.store import INTERACTS, ITEM, TRUSTS, USER, Graph
 
-__all__ = ["TOPOLOGIES", "Attack", "popularity_attack", "sybil_attack"]
+__all__ = ["TOPOLOGIES", "Attack", "from_synthetic", "popularity_attack", "sybil_attack"]
 
 #: Sybil-region shapes (``none``: no trust edges, popularity bombing)
 TOPOLOGIES = ("star", "chain", "clique", "random", "none")
@@ -200,3 +200,20 @@ def sybil_attack(
 def popularity_attack(data: Dataset, num_accounts: int, *, targets: int = 5, seed: int = 0) -> Attack:
     """Popularity bombing: ``num_accounts`` fresh accounts, no trust edges, all interacting with ``targets`` new items."""
     return sybil_attack(data, num_accounts, attack_edges=0, topology="none", targets=targets, seed=seed)
+
+
+def from_synthetic(data: Dataset) -> Attack:
+    """The :class:`Attack` a synthetic dataset planted (``make_dataset(..., sybil=SybilSpec(...))``).
+
+    Reads ``meta['sybil_users']`` and ``meta['sybil_target_items']`` (the promoted items are
+    existing items there, not new ones). Raises ``ValueError`` on a graph without a region.
+    """
+    meta = data.train.meta
+    if "sybil_users" not in meta:
+        raise ValueError("this dataset has no planted Sybil region (make_dataset(..., sybil=SybilSpec(...)))")
+    lo, hi = meta["sybil_users"]
+    dev = data.train.device
+    s, d = data.train.edges(TRUSTS).coo() if data.train.has_edge_type(TRUSTS) else (torch.zeros(0, dtype=torch.int64),) * 2
+    attacked = torch.unique(s[(s < lo) & (d >= lo)])
+    spec = (meta.get("synthetic") or {}).get("sybil") or {}
+    return Attack(data, torch.arange(lo, hi, device=dev), torch.tensor(meta["sybil_target_items"], device=dev), int(lo), attacked, dict(spec))
