@@ -37,7 +37,13 @@ import numpy as np
 import torch
 
 import graphrec as gr
-from graphrec.attacks import Attack, attack_report, honest_test_users, popularity_attack, sybil_attack
+from graphrec.attacks import (
+    Attack,
+    attack_report,
+    honest_test_users,
+    popularity_attack,
+    sybil_attack,
+)
 from graphrec.graph import INTERACTS, TRUSTS, Graph
 from graphrec.models.base import Recommender
 
@@ -70,14 +76,16 @@ class MeritRankPython(Recommender):
         self.mr = IncrementalMeritRank(G)
 
     def score(self, users: torch.Tensor) -> torch.Tensor:
+        from meritrank_python.rank import EgoCounterEmpty, NodeDoesNotExist
+
         out = torch.zeros(users.numel(), self.num_items)
         for r, u in enumerate(users.tolist()):
             ego = f"u{u}"
             try:
                 self.mr.calculate(ego, self.walks)
                 ranks = self.mr.get_ranks(ego)
-            except Exception:  # an ego without edges
-                continue
+            except (NodeDoesNotExist, EgoCounterEmpty):  # an ego without edges scores nothing
+                ranks = {}
             for node, val in ranks.items():
                 if node[0] == "i":
                     out[r, int(node[1:])] = val

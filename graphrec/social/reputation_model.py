@@ -52,7 +52,7 @@ class ReputationModel(Recommender):
         reputation: str = "meritrank",
         rep_seeds: int = 1000,
         rep_ref: float = 0.2,
-        rep_threshold: float = 0.1,
+        rep_threshold: float = 0.05,
         rep_mode: str = "filter",
         rep_walks: int = 20_000,
     ) -> None:

@@ -73,7 +73,7 @@ def test_distrust_lowers_what_lies_behind():
             g.add_edges(DISTRUSTS, [0], [1])
         return g
 
-    kw = dict(walks=3000, beta=0.0, reputation=None, seed=1)
+    kw = {"walks": 3000, "beta": 0.0, "reputation": None, "seed": 1}
     base = MeritRankSALSA(**kw).fit(graph(False)).visits(torch.tensor([0]))[0]
     neg = MeritRankSALSA(**kw).fit(graph(True)).visits(torch.tensor([0]))[0]
     assert float(neg[1]) < 0 < float(base[1])  # the distrusted user's item
