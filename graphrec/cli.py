@@ -1,4 +1,4 @@
-"""The ``graphrec`` command: ``demo``, ``evaluate`` and ``score``.
+"""The ``graphrec`` command: ``demo``, ``evaluate``, ``fit`` and ``score``.
 
 Every model registered in :mod:`graphrec.models.registry` is available by name. Bad input
 (unknown model or parameter, malformed files, missing data, NaN weights, unknown ids) exits
@@ -13,6 +13,7 @@ import json
 import math
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -47,14 +48,42 @@ def _ks(text: str) -> list[int]:
     return ks
 
 
-def _load_data(spec: str, seed: int, device: torch.device) -> Any:
+#: the edge-table options of every subcommand that reads data: flag -> load_edge_table keyword
+TABLE_OPTIONS = {"--user-col": "user_col", "--item-col": "item_col", "--weight-col": "weight_col",
+                 "--time-col": "time_col", "--sep": "sep"}
+
+
+def _table_options(args: argparse.Namespace) -> dict[str, str]:
+    """The edge-table options given on the command line, as :func:`~graphrec.data.load_edge_table` keywords."""
+    out = {}
+    for key in TABLE_OPTIONS.values():
+        value = getattr(args, key, None)
+        if value is not None:
+            if key == "sep":
+                value = {"\\t": "\t", "tab": "\t", "space": " "}.get(value, value)
+            out[key] = value
+    return out
+
+
+def _load_data(spec: str, seed: int, device: torch.device, table: dict[str, str] | None = None) -> Any:
     from .data import load
     from .data.registry import TABLE_SUFFIXES
 
     kwargs: dict[str, Any] = {}
-    if spec == "synthetic" or spec.lower().endswith(TABLE_SUFFIXES):  # split drawn with the seed
+    is_table = spec.lower().endswith(TABLE_SUFFIXES) or (Path(spec).is_file() and not spec.lower().endswith(".mat"))
+    if table:
+        if not is_table:
+            flag = next(f for f, k in TABLE_OPTIONS.items() if k in table)
+            raise CliError(f"{flag} applies to an edge table (a .csv/.tsv/.parquet file), not to --data {spec}")
+        kwargs.update(table)
+    if spec == "synthetic" or is_table:  # split drawn with the seed
         kwargs["seed"] = seed
-    data = load(spec, **kwargs)
+    try:
+        data = load(spec, **kwargs)
+    except ValueError as err:
+        if is_table and "missing column(s)" in str(err):
+            raise CliError(f"{err} (name them with --user-col, --item-col, --weight-col, --time-col)") from None
+        raise
     if not hasattr(data, "test"):
         raise CliError(f"--data {spec}: this dataset has no train/test split of user-item interactions")
     return data.to(device)
@@ -149,10 +178,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from .eval import evaluate
     from .models.registry import parse_params
 
+    _require(args, "data", "model")
     device = _device(args.device)
     ks = _ks(args.k)
     params = parse_params(args.param)
-    data = _load_data(args.data, args.seed, device)
+    data = _load_data(args.data, args.seed, device, _table_options(args))
     model, params = _make_model(args.model, params, args.seed)
     fit_s = _fit(model, data)
     report = evaluate(model, data, k=ks, progress=not args.json)
@@ -182,30 +212,85 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _require(args: argparse.Namespace, *names: str) -> None:
+    for name in names:
+        if getattr(args, name) is None:
+            raise CliError(f"the following argument is required: --{name}")
+
+
+def cmd_fit(args: argparse.Namespace) -> int:
+    from .models.registry import parse_params
+
+    _require(args, "data", "model")
+    device = _device(args.device)
+    params = parse_params(args.param)
+    data = _load_data(args.data, args.seed, device, _table_options(args))
+    model, params = _make_model(args.model, params, args.seed)
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise CliError(f"--out {out}: exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()) and not (out / "model.json").is_file():
+        raise CliError(f"--out {out}: a non-empty folder that holds no saved model; choose another")
+    print(f"fitting {args.model} on {data.name} ...", file=sys.stderr)
+    fit_s = _fit(model, data)
+    model.save(out)
+    print(f"saved {args.model} to {out} (fit {fit_s:.2f}s)", file=sys.stderr)
+    return 0
+
+
 def cmd_score(args: argparse.Namespace) -> int:
+    from .models import load as load_model
     from .models.registry import parse_params
     from .scoring import check_score_request, score_to_file
 
     device = _device(args.device)
     if args.k < 1:
         raise CliError(f"--k must be positive, got {args.k}")
+    if args.model_dir is None:
+        _require(args, "data", "model")
+    elif args.model is not None or args.param:
+        raise CliError("--model-dir scores a saved model: --model and --param do not apply")
     params = parse_params(args.param)
-    data = _load_data(args.data, args.seed, device)
+    data = None if args.data is None else _load_data(args.data, args.seed, device, _table_options(args))
     users = None
     if args.users:
         users = _read_user_file(Path(args.users))
     if args.chunk < 1:
         raise CliError(f"--chunk must be positive, got {args.chunk}")
-    model, params = _make_model(args.model, params, args.seed)
-    config = {"data": args.data, "model": args.model, "params": params, "k": args.k, "seed": args.seed,
-              "users": args.users, "exclude_seen": not args.include_seen}
+    if args.model_dir is not None:
+        model = load_model(args.model_dir, graph=None if data is None else data.train, device=device)
+        model.check_graph()  # a model fitted on another graph than --data's says so before any output
+        config = {"model_dir": str(Path(args.model_dir).resolve()), "data": args.data, "k": args.k,
+                  "users": args.users, "exclude_seen": not args.include_seen}
+        train = model.graph
+    else:
+        model, params = _make_model(args.model, params, args.seed)
+        config = {"data": args.data, "model": args.model, "params": params, "k": args.k, "seed": args.seed,
+                  "users": args.users, "exclude_seen": not args.include_seen}
+        train = data.train
+    if args.ray is not None:  # Ray present and the cluster reachable, before the fit
+        from .distributed.cluster import _check_reachable, require_ray
+
+        require_ray()
+        if args.ray not in ("local", "auto"):
+            _check_reachable(args.ray)
     # every check of the output and the user list before the fit, which may take hours
-    check_score_request(Path(args.out), data.train, k=args.k, users=users, resume=args.resume, chunk_users=args.chunk,
+    check_score_request(Path(args.out), train, k=args.k, users=users, resume=args.resume, chunk_users=args.chunk,
                         exclude_seen=not args.include_seen, config=config)
-    print(f"fitting {args.model} on {data.name} ...", file=sys.stderr)
-    _fit(model, data)
-    rows = score_to_file(model, Path(args.out), k=args.k, users=users, resume=args.resume,
-                         chunk_users=args.chunk, exclude_seen=not args.include_seen, config=config, progress=True)
+    if args.model_dir is None:
+        print(f"fitting {args.model} on {data.name} ...", file=sys.stderr)
+        _fit(model, data)
+    if args.ray is not None:
+        from .distributed import score_to_file as ray_score_to_file
+
+        if args.workers < 1:
+            raise CliError(f"--workers must be positive, got {args.workers}")
+        rows = ray_score_to_file(model, Path(args.out), k=args.k, users=users, resume=args.resume,
+                                 chunk_users=args.chunk, exclude_seen=not args.include_seen, config=config, progress=True,
+                                 cluster=args.ray, workers=args.workers)
+    else:
+        rows = score_to_file(model, Path(args.out), k=args.k, users=users, resume=args.resume,
+                             chunk_users=args.chunk, exclude_seen=not args.include_seen, config=config, progress=True)
     print(f"wrote {rows} rows to {args.out}", file=sys.stderr)
     return 0
 
@@ -244,20 +329,33 @@ def build_parser() -> argparse.ArgumentParser:
     models = ", ".join(available())
     p = _Parser(prog="graphrec", description="Graph-centric recommendation on one graph store.")
     p.add_argument("--debug", action="store_true", help="show tracebacks on errors")
-    p.add_argument("--threads", type=int, default=None,
-                   help="CPU threads for torch (default: torch's; `demo` defaults to 1, faster on its small graph)")
-    sub = p.add_subparsers(dest="command", required=True, metavar="{demo,evaluate,score}")  # named in the missing-command error
+    threads_help = "CPU threads for torch (default: torch's; `demo` defaults to 1, faster on its small graph)"
+    p.add_argument("--threads", type=int, default=None, help=threads_help)
+    # --threads also after the subcommand; SUPPRESS: absent there, it leaves the value given before it
+    threads = argparse.ArgumentParser(add_help=False)
+    threads.add_argument("--threads", type=int, default=argparse.SUPPRESS, help=threads_help)
+    sub = p.add_subparsers(dest="command", required=True, metavar="{demo,evaluate,fit,score}")  # named in the missing-command error
 
-    d = sub.add_parser("demo", help="run every layer on the built-in synthetic dataset")
+    d = sub.add_parser("demo", parents=[threads], help="run every layer on the built-in synthetic dataset")
     d.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
     d.add_argument("--seed", type=int, default=0, help="seeds the synthetic data and the models (default: 0)")
     d.add_argument("--models", default=None, help=f"comma-separated subset of: {models} (default: all)")
     d.set_defaults(func=cmd_demo)
 
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--data", required=True, help="dataset name (gowalla, lastfm, ml-100k, synthetic, ...), a split directory "
-                        "or a .csv/.tsv/.parquet edge table with user,item columns")
-    common.add_argument("--model", required=True, help=f"model name: {models}")
+    common = argparse.ArgumentParser(add_help=False, parents=[threads])
+    common.add_argument("--data", default=None, help="dataset name (gowalla, lastfm, ml-100k, synthetic, ...), a split directory "
+                        "or a .csv/.tsv/.parquet edge table (columns named by --user-col etc.); required, except with "
+                        "score --model-dir (default: the graph saved with the model)")
+    table = common.add_argument_group("edge tables (--data file.csv/.tsv/.parquet)")
+    table.add_argument("--user-col", dest="user_col", default=None, metavar="NAME", help="user id column (default: user)")
+    table.add_argument("--item-col", dest="item_col", default=None, metavar="NAME", help="item id column (default: item)")
+    table.add_argument("--weight-col", dest="weight_col", default=None, metavar="NAME",
+                       help="weight column (ratings, counts); without it repeated rows are counted")
+    table.add_argument("--time-col", dest="time_col", default=None, metavar="NAME",
+                       help="time column: integers, or datetimes stored as unix seconds")
+    table.add_argument("--sep", default=None, metavar="CHAR",
+                       help="field separator of a text table (default: from the extension; 'tab' or '\\t' for a tab)")
+    common.add_argument("--model", default=None, help=f"model name (required, except with score --model-dir): {models}")
     common.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="model hyper-parameter (repeatable; an unknown KEY's error lists the model's keys)")
     common.add_argument("--seed", type=int, default=0,
                         help="seeds the models, and the split of synthetic data and edge tables (default: 0)")
@@ -268,18 +366,42 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--json", action="store_true", help="print one JSON object as the last stdout line")
     e.set_defaults(func=cmd_evaluate)
 
+    f = sub.add_parser("fit", parents=[common], help="fit a model and save it to a folder (score it later with score --model-dir)")
+    f.add_argument("--out", required=True, help="folder to save the fitted model in")
+    f.set_defaults(func=cmd_fit)
+
     s = sub.add_parser("score", parents=[common], help="batch top-k for all (or given) users to parquet/csv")
+    s.add_argument("--model-dir", default=None, help="score a model saved by `graphrec fit` instead of fitting --model")
     s.add_argument("--k", type=int, default=100, help="items per user (default: 100)")
     s.add_argument("--out", required=True, help="output file (.parquet or .csv)")
     s.add_argument("--users", default=None, help="file with one external user id per line")
     s.add_argument("--resume", action="store_true", help="continue an interrupted run")
     s.add_argument("--chunk", type=int, default=4096, help="users per written chunk (default: 4096)")
     s.add_argument("--include-seen", action="store_true", help="do not exclude training items")
+    s.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
+                   help="score on Ray: a local cluster, or the one at ADDRESS (needs pip install 'graphrec[ray]'); "
+                        "the output and --resume are the same as without")
+    s.add_argument("--workers", type=int, default=2, help="Ray workers with --ray, one torch thread each (default: 2)")
     s.set_defaults(func=cmd_score)
     return p
 
 
+def _format_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                    line: str | None = None) -> str:
+    """A warning as one line, ``graphrec: warning: ...``: no file, line number or source line."""
+    return f"graphrec: warning: {' '.join(str(message).split())}\n"
+
+
 def main(argv: list[str] | None = None) -> int:
+    saved = warnings.formatwarning
+    warnings.formatwarning = _format_warning  # type: ignore[assignment]
+    try:
+        return _main(argv)
+    finally:
+        warnings.formatwarning = saved
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     threads = args.threads if args.threads is not None else (1 if args.command == "demo" else None)

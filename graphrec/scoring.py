@@ -15,6 +15,7 @@ import hashlib
 import json
 import shutil
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ from .graph.edges import EdgeType
 from .graph.store import INTERACTS, Graph
 from .models.base import Recommender
 
-__all__ = ["SCORE_COLUMNS", "check_score_request", "score_to_file"]
+__all__ = ["SCORE_COLUMNS", "ScoreRun", "check_score_request", "score_to_file", "start_run", "write_part"]
 
 SCORE_COLUMNS = ("user", "rank", "item", "score")
 
@@ -162,6 +163,74 @@ def _plan(
     return out, fmt, user_idx, manifest
 
 
+@dataclass
+class ScoreRun:
+    """A planned (or resumed) scoring run: its output, format and the parts still to write.
+
+    :func:`score_to_file` writes the parts one after another; :mod:`graphrec.distributed`
+    hands them to workers. Both then call :meth:`finish`.
+    """
+
+    out: Path
+    fmt: str
+    k: int
+    exclude_seen: bool
+    chunks: list[np.ndarray]  # user indices per part
+    parts: list[Path]
+
+    def todo(self) -> list[int]:
+        """Indices of the parts not written yet (a resumed run skips the others)."""
+        return [i for i, p in enumerate(self.parts) if not p.exists()]
+
+    def finish(self, tied: int, model_name: str) -> int:
+        """Join the parts into ``out``, remove the parts folder; returns the row count."""
+        missing = self.todo()
+        if missing:
+            raise RuntimeError(f"{len(missing)} part(s) of {self.out} were not written (first: {self.parts[missing[0]].name})")
+        if tied:
+            warnings.warn(
+                f"{tied} user(s) got a top-{self.k} list whose items all share one score (e.g. users without training "
+                f"interactions under {model_name}): the order within those lists is arbitrary",
+                RuntimeWarning, stacklevel=3,
+            )
+        _join_parts(self.parts, self.out, self.fmt)
+        shutil.rmtree(self.parts[0].parent)
+        if self.fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            return int(pq.ParquetFile(self.out).metadata.num_rows)
+        with open(self.out, encoding="utf-8") as f:
+            return sum(1 for _ in f) - 1
+
+
+def start_run(
+    model: Recommender, out: Path, k: int = 100, users: Any | None = None, *, resume: bool = False,
+    chunk_users: int = 4096, exclude_seen: bool = True, config: dict[str, Any] | None = None,
+) -> ScoreRun:
+    """Check the request, create (or reopen) the parts folder and its manifest; see :func:`score_to_file`."""
+    model._require_fitted()  # before the parts folder exists: nothing to resume from an unfitted model
+    model.check_graph()
+    out, fmt, user_idx, manifest = _plan(out, model._require_graph(), model.etype, k=k, users=users, resume=resume,
+                                         chunk_users=chunk_users, exclude_seen=exclude_seen, config=config)
+    k, chunk_users, exclude_seen = manifest["k"], manifest["chunk_users"], manifest["exclude_seen"]
+    parts_dir = out.with_name(out.name + ".parts")
+    if not parts_dir.exists():
+        parts_dir.mkdir(parents=True)
+        (parts_dir / "manifest.json").write_text(json.dumps(manifest))
+    if out.exists():
+        out.unlink()  # never leave an older complete-looking file beside new parts
+    starts = range(0, max(len(user_idx), 1), chunk_users)  # no users: one empty part, typed like any other
+    return ScoreRun(out, fmt, k, exclude_seen, [user_idx[s : s + chunk_users] for s in starts],
+                    [parts_dir / f"part-{i:06d}.{fmt}" for i in range(len(starts))])
+
+
+def write_part(model: Recommender, run: ScoreRun, i: int) -> int:
+    """Score part ``i`` of ``run`` and write it atomically; returns its count of all-tied lists."""
+    table, tied = _chunk_table(model, run.chunks[i], run.k, run.exclude_seen)
+    _write_part(table, run.parts[i], run.fmt)
+    return tied
+
+
 def score_to_file(
     model: Recommender,
     out: Path,
@@ -177,6 +246,7 @@ def score_to_file(
     """Write the top-``k`` items of every user (or of external ``users``) to ``out``.
 
     Columns ``user, rank, item, score`` (external ids, 1-based rank). Returns the row count.
+    :func:`graphrec.distributed.score_to_file` does the same on a Ray cluster.
 
     Raises
     ------
@@ -191,42 +261,13 @@ def score_to_file(
     RuntimeError
         If ``model`` is not fitted (checked before anything is written).
     """
-    model._require_fitted()  # before the parts folder exists: nothing to resume from an unfitted model
-    out, fmt, user_idx, manifest = _plan(out, model._require_graph(), model.etype, k=k, users=users, resume=resume,
-                                         chunk_users=chunk_users, exclude_seen=exclude_seen, config=config)
-    k, chunk_users, exclude_seen = manifest["k"], manifest["chunk_users"], manifest["exclude_seen"]
-    parts_dir = out.with_name(out.name + ".parts")
-    if not parts_dir.exists():
-        parts_dir.mkdir(parents=True)
-        (parts_dir / "manifest.json").write_text(json.dumps(manifest))
-    if out.exists():
-        out.unlink()  # never leave an older complete-looking file beside new parts
-
-    starts = range(0, max(len(user_idx), 1), chunk_users)  # no users: one empty part, typed like any other
-    parts = [parts_dir / f"part-{i:06d}.{fmt}" for i in range(len(starts))]
-    rows, tied = 0, 0
-    bar = tqdm(total=len(user_idx), desc="score", unit="user", disable=not progress)
-    for start, part in zip(starts, parts):
-        chunk = user_idx[start : start + chunk_users]
-        if not part.exists():
-            table, n_tied = _chunk_table(model, chunk, k, exclude_seen)
-            _write_part(table, part, fmt)
-            tied += n_tied
+    run = start_run(model, out, k, users, resume=resume, chunk_users=chunk_users, exclude_seen=exclude_seen, config=config)
+    todo = set(run.todo())
+    tied = 0
+    bar = tqdm(total=sum(len(c) for c in run.chunks), desc="score", unit="user", disable=not progress)
+    for i, chunk in enumerate(run.chunks):
+        if i in todo:
+            tied += write_part(model, run, i)
         bar.update(len(chunk))
     bar.close()
-    if tied:
-        warnings.warn(
-            f"{tied} user(s) got a top-{k} list whose items all share one score (e.g. users without training "
-            f"interactions under {type(model).__name__}): the order within those lists is arbitrary",
-            RuntimeWarning, stacklevel=2,
-        )
-    _join_parts(parts, out, fmt)
-    shutil.rmtree(parts_dir)
-    if fmt == "parquet":
-        import pyarrow.parquet as pq
-
-        rows = pq.ParquetFile(out).metadata.num_rows
-    else:
-        with open(out, encoding="utf-8") as f:
-            rows = sum(1 for _ in f) - 1
-    return rows
+    return run.finish(tied, type(model).__name__)

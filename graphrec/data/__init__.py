@@ -6,6 +6,7 @@
 """
 
 from .dataset import Dataset, held_out_graph
+from .frames import add_frame, graph_from_frame
 from .loaders import (
     LINKS,
     NODE,
@@ -32,9 +33,11 @@ __all__ = [
     "LINKS",
     "NODE",
     "Dataset",
+    "add_frame",
     "carve_validation",
     "data_roots",
     "dataset_path",
+    "graph_from_frame",
     "held_out_graph",
     "known_datasets",
     "load",

@@ -42,7 +42,7 @@ def held_out_graph(train: Graph, users: Any, items: Any, *, by: str = "index", e
     if by == "id":
         users = train.id_map(etype[0]).to_index(users)
         items = train.id_map(etype[2]).to_index(items)
-    g.add_edges(etype, users, items)
+    g.add_edges(etype, users, items, duplicates="merge")  # held-out relevance is binary
     return g
 
 
@@ -166,12 +166,17 @@ class Dataset:
         user_ids: Any | None = None,
         item_ids: Any | None = None,
         info: dict[str, Any] | None = None,
+        duplicates: str = "count",
+        new_nodes: bool = False,
     ) -> Dataset:
         """Build from external-id pairs ``(users, items)`` for each split.
 
         Node sets are ``user_ids``/``item_ids`` when given, else every id seen in any split
-        (so that test-only items are still rankable and counted). Trust pairs must name
-        known users.
+        (so that test-only items are still rankable and counted). Repeated training pairs
+        follow ``duplicates`` (see :meth:`Graph.add_edges`; ``count``, the default, makes
+        repeated unweighted pairs one edge weighted by the number of rows); held-out pairs
+        are binary (repeats merged). Trust pairs must name known users: an unknown one
+        raises ``ValueError`` naming it, unless ``new_nodes=True`` adds it as a user.
         """
         def cat(*arrs: Any) -> np.ndarray:
             parts = [np.asarray(a) for a in arrs if a is not None]
@@ -183,9 +188,10 @@ class Dataset:
         g = Graph()
         g.add_node_type(USER, users)
         g.add_node_type(ITEM, items)
-        g.add_edges(INTERACTS, users.to_index(train[0]), items.to_index(train[1]), train_weight, train_timestamp)
+        g.add_edges(INTERACTS, users.to_index(train[0]), items.to_index(train[1]), train_weight, train_timestamp,
+                    duplicates=duplicates)
         if trust is not None:
-            g.add_edges(TRUSTS, users.to_index(trust[0]), users.to_index(trust[1]))
+            g.add_edges(TRUSTS, trust[0], trust[1], by="id", duplicates=duplicates, new_nodes=new_nodes)
         test_g = held_out_graph(g, *test, by="id")
         valid_g = held_out_graph(g, *valid, by="id") if valid is not None else None
         return cls(name, g, test_g, valid_g, dict(info or {}))

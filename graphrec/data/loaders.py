@@ -35,6 +35,7 @@ import torch
 
 from ..graph.idmap import IdMap
 from ..graph.store import INTERACTS, ITEM, TRUSTS, USER, Graph
+from ..graph.times import arrow_unix_seconds
 from .dataset import Dataset
 from .splits import _record_merged, pairs_graph, random_holdout, temporal_leave_last_out
 
@@ -289,10 +290,10 @@ def _build_dataset(name: str, users: IdMap, items: IdMap,
     g = Graph()
     g.add_node_type(USER, users)
     g.add_node_type(ITEM, items)
-    g.add_edges(INTERACTS, *pad(train))
+    g.add_edges(INTERACTS, *pad(train), duplicates="merge")  # these formats' relevance is binary (or weighted)
     _record_merged(info, "train", len(train[0]), g)
     if trust is not None:
-        g.add_edges(TRUSTS, trust[0], trust[1])
+        g.add_edges(TRUSTS, trust[0], trust[1], duplicates="merge")
     g.meta["dataset"] = name
     test_g = pairs_graph(g, *pad(test))
     _record_merged(info, "test", len(test[0]), test_g)
@@ -381,7 +382,7 @@ def _order_by_remap(path: Path, org: np.ndarray, remap: np.ndarray, lines: np.nd
     return out
 
 
-def load_split_dir(path: str | Path, name: str | None = None) -> Dataset:
+def load_split_dir(path: str | Path, name: str | None = None, *, new_nodes: bool = False) -> Dataset:
     """Load a LightGCN-style split directory.
 
     Files
@@ -390,7 +391,9 @@ def load_split_dir(path: str | Path, name: str | None = None) -> Dataset:
         One line per user: ``user item item ...``; ids are 0-based integers; a line with
         only a user id declares a user without items.
     ``trust.txt`` (optional)
-        ``user user`` per line: directed trust edges (``TRUSTS``).
+        ``user user`` per line: directed trust edges (``TRUSTS``). Without ``user_list.txt``
+        a trust id above every user id of the interaction files raises (naming the line),
+        unless ``new_nodes=True`` makes it a user.
     ``user_list.txt``, ``item_list.txt`` (optional)
         Header line, then ``org_id remap_id``. When present they fix the node counts (so
         items never seen in train or test still exist) and every id must be listed; the
@@ -406,6 +409,8 @@ def load_split_dir(path: str | Path, name: str | None = None) -> Dataset:
         The directory.
     name : str, optional
         Dataset name (default: the directory's name).
+    new_nodes : bool
+        Whether ``trust.txt`` may name users beyond the interaction files' (see above).
 
     Returns
     -------
@@ -459,7 +464,14 @@ def load_split_dir(path: str | Path, name: str | None = None) -> Dataset:
             max_i = max(max_i, int(adj.items.max()))
     if trust is not None:
         both = np.concatenate([trust[0], trust[1]])
-        bound(USER, both, np.concatenate([trust[2], trust[2]]), root / "trust.txt")
+        lines = np.concatenate([trust[2], trust[2]])
+        bound(USER, both, lines, root / "trust.txt")
+        if USER not in sizes and not new_nodes:
+            bad = np.flatnonzero(both > max_u)
+            if bad.size:
+                k = bad[np.argmin(lines[bad])]
+                raise _fail(root / "trust.txt", lines[k], f"user id {both[k]} appears in no interaction file "
+                            f"(users are 0..{max_u}); pass new_nodes=True to add it")
         max_u = max(max_u, int(both.max()))
     n_users = sizes[USER][0] if USER in sizes else max_u + 1
     n_items = sizes[ITEM][0] if ITEM in sizes else max_i + 1
@@ -806,7 +818,7 @@ def load_airports(path: str | Path, which: str = "usa") -> Graph:
     a, b = nodes.to_index(e["a"]), nodes.to_index(e["b"])
     g = Graph()
     g.add_node_type(NODE, nodes)
-    g.add_edges(LINKS, np.concatenate([a, b]), np.concatenate([b, a]))  # merge: loops/dups once
+    g.add_edges(LINKS, np.concatenate([a, b]), np.concatenate([b, a]), duplicates="merge")  # loops/dups once
     g.node_attrs[NODE]["role"] = role
     loops = int(np.unique(a[a == b]).size)
     g.meta.update({
@@ -949,14 +961,16 @@ class _Rows:
     blank lines and a quoted field may span lines, so the file is re-read (only when an
     error is being raised) to find that line."""
 
-    def __init__(self, path: Path, sep: str | None) -> None:
-        self.path, self.sep = path, sep
+    def __init__(self, path: Path | str, sep: str | None, labels: Any = None) -> None:
+        self.path, self.sep, self.labels = path, sep, labels
 
     @property
     def text(self) -> bool:
         return self.sep is not None
 
     def where(self, k: int) -> str:
+        if self.labels is not None:  # a DataFrame's row: its index label
+            return f"index {self.labels[k]!r}"
         if self.sep is None:
             return f"row {k + 1}"
         with _open_text(self.path) as fh:
@@ -984,7 +998,7 @@ def _column(table: Any, col: str) -> Any:
     return ch.combine_chunks()
 
 
-def _int64_values(p: Path, arr: Any, col: str, rows: _Rows, what: str) -> np.ndarray:
+def _int64_values(p: Path | str, arr: Any, col: str, rows: _Rows, what: str) -> np.ndarray:
     """An integer column as int64; uint64 values above 2**63 - 1 raise instead of wrapping."""
     import pyarrow as pa
 
@@ -1016,7 +1030,7 @@ def _text_ids(arr: Any) -> np.ndarray:
 
 def load_edge_table(path: str | Path, user_col: str = "user", item_col: str = "item",
                     weight_col: str | None = None, time_col: str | None = None,
-                    sep: str | None = None) -> Graph:
+                    sep: str | None = None, *, duplicates: str = "count") -> Graph:
     """Load an interaction table (CSV, TSV or Parquet with named columns) into a Graph.
 
     Parameters
@@ -1036,15 +1050,20 @@ def load_edge_table(path: str | Path, user_col: str = "user", item_col: str = "i
         Numeric interaction weights; must be finite, non-negative and within float32's
         range (they are stored as float32).
     time_col : str, optional
-        Integer times, or timestamps / ISO-8601 strings (converted to int64 unix seconds).
+        Integer times, or timestamps / ISO-8601 strings (converted to int64 unix seconds,
+        UTC, rounded down: :mod:`graphrec.graph.times`).
     sep : str, optional
         Field separator of a text file (default from the extension).
+    duplicates : {'count', 'merge', 'keep', 'error'}
+        Rule for repeated ``(user, item)`` rows (see :meth:`Graph.add_edges`). ``count``
+        (default): one edge whose weight is the sum of the rows' weights or, without a
+        weight column, the number of rows (a table without repeats stays unweighted);
+        the latest time is kept.
 
     Returns
     -------
     Graph
-        Users and items (each sorted by id) and ``INTERACTS`` edges; repeated
-        ``(user, item)`` pairs are merged (weights summed, latest time kept).
+        Users and items (each sorted by id) and ``INTERACTS`` edges.
 
     Raises
     ------
@@ -1053,9 +1072,6 @@ def load_edge_table(path: str | Path, user_col: str = "user", item_col: str = "i
         ids, non-numeric/NaN/negative/too large weights, text that is not UTF-8 — naming the
         file and line (CSV) or row (Parquet).
     """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     p = _require_file(Path(path), "edge table")
     for nm, c in (("user_col", user_col), ("item_col", item_col)):
         if not isinstance(c, str) or not c:
@@ -1067,70 +1083,80 @@ def load_edge_table(path: str | Path, user_col: str = "user", item_col: str = "i
         raise ValueError(f"{p}: missing column(s) {missing}; the file has columns {table.column_names}")
     if table.num_rows == 0:
         raise ValueError(f"{p}: the table has no rows")
-
-    def ids(col: str) -> np.ndarray:
-        arr = _column(table, col)
-        if arr.null_count:
-            k = int(np.flatnonzero(arr.is_null().to_numpy(zero_copy_only=False))[0])
-            raise ValueError(f"{p}, {rows.where(k)}: column {col!r} is empty")
-        if pa.types.is_integer(arr.type):
-            return _int64_values(p, arr, col, rows, "id")
-        if pa.types.is_floating(arr.type):
-            v = arr.to_numpy()
-            bad = np.flatnonzero(~np.isfinite(v) | (v != np.round(v)))
-            if bad.size:
-                raise ValueError(f"{p}, {rows.where(int(bad[0]))}: column {col!r} id {v[bad[0]]} is not an integer")
-            bad = np.flatnonzero(np.abs(v) >= 2.0**63)
-            if bad.size:
-                raise ValueError(f"{p}, {rows.where(int(bad[0]))}: column {col!r} id {v[bad[0]]:g} does not fit in int64")
-            return v.astype(np.int64)
-        if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
-            empty = pc.equal(arr, "").to_numpy(zero_copy_only=False)
-            if empty.any():
-                k = int(np.flatnonzero(empty)[0])
-                raise ValueError(f"{p}, {rows.where(k)}: column {col!r} is empty")
-            if rows.text:
-                return _text_ids(arr)
-            return np.asarray(arr.to_numpy(zero_copy_only=False), dtype=str)
-        raise ValueError(f"{p}: column {col!r} must hold integer or string ids, got type {arr.type}")
-
-    u_ext, i_ext = ids(user_col), ids(item_col)
-    weight = None
-    if weight_col is not None:
-        arr = _column(table, weight_col)
-        if not (pa.types.is_integer(arr.type) or pa.types.is_floating(arr.type)):
-            vals = arr.to_pylist()
-            for k, v in enumerate(vals):
-                try:
-                    float(v)
-                except (TypeError, ValueError):
-                    raise ValueError(f"{p}, {rows.where(k)}: column {weight_col!r} must be a number, got {v!r}") from None
-        w = np.asarray(pc.cast(arr, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
-        bad = np.flatnonzero(~np.isfinite(w) | (w < 0))
-        if bad.size:
-            k = int(bad[0])
-            raise ValueError(f"{p}, {rows.where(k)}: column {weight_col!r} weight {w[k]} must be finite and non-negative")
-        bad = _float32_overflow(w)
-        if bad.size:
-            k = int(bad[0])
-            raise ValueError(f"{p}, {rows.where(k)}: column {weight_col!r} {_float32_msg('weight', w[k])}")
-        weight = w.astype(np.float32)
-    timestamp = None
-    if time_col is not None:
-        timestamp = _time_column(p, _column(table, time_col), time_col, rows)
+    u_ext, i_ext = _id_column(p, table, user_col, rows), _id_column(p, table, item_col, rows)
+    weight = None if weight_col is None else _weight_column(p, table, weight_col, rows)
+    timestamp = None if time_col is None else _time_column(p, _column(table, time_col), time_col, rows)
     users = IdMap(np.unique(u_ext), USER)
     items = IdMap(np.unique(i_ext), ITEM)
     g = Graph()
     g.add_node_type(USER, users)
     g.add_node_type(ITEM, items)
-    g.add_edges(INTERACTS, users.to_index(u_ext), items.to_index(i_ext), weight, timestamp)
+    g.add_edges(INTERACTS, users.to_index(u_ext), items.to_index(i_ext), weight, timestamp, duplicates=duplicates)
     g.meta.update({"dataset": p.stem, "source": str(p)})
     return g
 
 
-def _time_column(p: Path, arr: Any, col: str, rows: _Rows) -> np.ndarray:
+def _id_column(p: Path | str, table: Any, col: str, rows: _Rows) -> np.ndarray:
+    """Column ``col`` of an Arrow ``table`` as int64 or str ids (see :func:`load_edge_table`);
+    ``p`` and ``rows`` name the source and the row in errors."""
     import pyarrow as pa
     import pyarrow.compute as pc
+
+    arr = _column(table, col)
+    if arr.null_count:
+        k = int(np.flatnonzero(arr.is_null().to_numpy(zero_copy_only=False))[0])
+        raise ValueError(f"{p}, {rows.where(k)}: column {col!r} is empty")
+    if pa.types.is_integer(arr.type):
+        return _int64_values(p, arr, col, rows, "id")
+    if pa.types.is_floating(arr.type):
+        v = arr.to_numpy()
+        bad = np.flatnonzero(~np.isfinite(v) | (v != np.round(v)))
+        if bad.size:
+            raise ValueError(f"{p}, {rows.where(int(bad[0]))}: column {col!r} id {v[bad[0]]} is not an integer")
+        bad = np.flatnonzero(np.abs(v) >= 2.0**63)
+        if bad.size:
+            raise ValueError(f"{p}, {rows.where(int(bad[0]))}: column {col!r} id {v[bad[0]]:g} does not fit in int64")
+        return v.astype(np.int64)
+    if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
+        empty = pc.equal(arr, "").to_numpy(zero_copy_only=False)
+        if empty.any():
+            k = int(np.flatnonzero(empty)[0])
+            raise ValueError(f"{p}, {rows.where(k)}: column {col!r} is empty")
+        if rows.text:
+            return _text_ids(arr)
+        return np.asarray(arr.to_numpy(zero_copy_only=False), dtype=str)
+    raise ValueError(f"{p}: column {col!r} must hold integer or string ids, got type {arr.type}")
+
+
+def _weight_column(p: Path | str, table: Any, col: str, rows: _Rows) -> np.ndarray:
+    """Column ``col`` as float32 weights: finite, non-negative, within float32's range."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = _column(table, col)
+    if not (pa.types.is_integer(arr.type) or pa.types.is_floating(arr.type)):
+        vals = arr.to_pylist()
+        for k, v in enumerate(vals):
+            try:
+                float(v)
+            except (TypeError, ValueError):
+                raise ValueError(f"{p}, {rows.where(k)}: column {col!r} must be a number, got {v!r}") from None
+    w = np.asarray(pc.cast(arr, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
+    bad = np.flatnonzero(~np.isfinite(w) | (w < 0))
+    if bad.size:
+        k = int(bad[0])
+        raise ValueError(f"{p}, {rows.where(k)}: column {col!r} weight {w[k]} must be finite and non-negative")
+    bad = _float32_overflow(w)
+    if bad.size:
+        k = int(bad[0])
+        raise ValueError(f"{p}, {rows.where(k)}: column {col!r} {_float32_msg('weight', w[k])}")
+    return w.astype(np.float32)
+
+
+def _time_column(p: Path | str, arr: Any, col: str, rows: _Rows) -> np.ndarray:
+    """Column ``col`` as int64 times: integers as given, datetimes as unix seconds
+    (:func:`graphrec.graph.times.arrow_unix_seconds`)."""
+    import pyarrow as pa
 
     if arr.null_count:
         k = int(np.flatnonzero(arr.is_null().to_numpy(zero_copy_only=False))[0])
@@ -1138,11 +1164,6 @@ def _time_column(p: Path, arr: Any, col: str, rows: _Rows) -> np.ndarray:
     if pa.types.is_integer(arr.type):
         return _int64_values(p, arr, col, rows, "time")
     try:
-        if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type) or pa.types.is_date(arr.type):
-            arr = pc.cast(arr, pa.timestamp("s"))
-        if pa.types.is_timestamp(arr.type):
-            secs = pc.cast(pc.cast(arr, pa.timestamp("s", tz=arr.type.tz), safe=False), pa.int64())
-            return secs.to_numpy().astype(np.int64)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
-        raise ValueError(f"{p}: column {col!r} must hold integer times or timestamps ({e})") from None
-    raise ValueError(f"{p}: column {col!r} must hold integer times or timestamps, got type {arr.type}")
+        return arrow_unix_seconds(arr, f"column {col!r}")
+    except (ValueError, TypeError) as e:
+        raise ValueError(f"{p}: {e}") from None

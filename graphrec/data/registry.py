@@ -129,7 +129,7 @@ def _load_path(p: Path, kwargs: dict[str, Any]) -> Dataset | Graph:
         return loaders.load_split_dir(p, **kwargs)
     if p.suffix.lower() == ".mat":
         return loaders.load_blogcatalog(p, **kwargs)
-    table_keys = ("user_col", "item_col", "weight_col", "time_col", "sep")
+    table_keys = ("user_col", "item_col", "weight_col", "time_col", "sep", "duplicates")
     table_kw = {k: kwargs.pop(k) for k in table_keys if k in kwargs}
     split = kwargs.pop("split", "random")
     test_fraction = kwargs.pop("test_fraction", 0.2)
@@ -162,7 +162,8 @@ def load(name_or_path: str | os.PathLike[str], *, root: str | Path | None = None
         Last.fm folder is recognised by its files), a ``.mat`` file (BlogCatalog format) or a
         ``.csv``/``.tsv``/``.parquet`` edge table (split per user at random, 80/20, unless
         ``split='temporal'``; ``user_col``, ``item_col``, ``weight_col``, ``time_col``,
-        ``sep``, ``test_fraction``, ``seed``, ``name`` apply).
+        ``sep``, ``duplicates`` (repeated rows: counted by default), ``test_fraction``,
+        ``seed``, ``name`` apply).
     root : str or Path, optional
         Look for named datasets only here instead of the default roots.
     valid_fraction : float, optional

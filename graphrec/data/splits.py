@@ -289,6 +289,17 @@ def random_holdout(graph: Graph, test_fraction: float = 0.2, seed: int = 0, *,
     Returns
     -------
     Dataset with ``info`` recording the split, fraction and seed.
+
+    Examples
+    --------
+    The split step from a Graph (here from a DataFrame) to a Dataset:
+
+    >>> import pandas as pd
+    >>> from graphrec.graph import Graph
+    >>> df = pd.DataFrame({"user": ["a"] * 5 + ["b"] * 5, "item": list("vwxyz") * 2})
+    >>> data = random_holdout(Graph.from_frame(df), test_fraction=0.2, seed=0)
+    >>> data.summary()
+    {'dataset': 'dataset', 'users': 2, 'items': 5, 'train': 8, 'test': 2}
     """
     test_fraction, seed = _check_fraction(test_fraction, "test_fraction"), check_seed(seed)
     _interactions(graph)  # checks there are interactions to split
@@ -307,6 +318,16 @@ def temporal_leave_last_out(graph: Graph, n_last: int = 1, *, name: str | None =
     ------
     ValueError
         If the interactions carry no timestamps.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from graphrec.graph import Graph
+    >>> df = pd.DataFrame({"user": ["a", "a", "a", "b"], "item": ["x", "y", "z", "x"],
+    ...                    "ts": pd.to_datetime(["2024-01-03", "2024-01-01", "2024-01-02", "2024-01-01"])})
+    >>> data = temporal_leave_last_out(Graph.from_frame(df, time_col="ts"))
+    >>> data.test.id_map("item").to_external(data.test.edges().coo()[1].numpy()).tolist()  # a's latest
+    ['x']
     """
     n_last = check_int("n_last", n_last, 1)
     src, _, _, ts = _interactions(graph)

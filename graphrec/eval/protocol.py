@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numbers
 import time
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,13 +28,17 @@ from .metrics import METRICS
 __all__ = ["EvalReport", "evaluate", "ranking_hits"]
 
 
-@dataclass
-class EvalReport:
-    """Result of :func:`evaluate`.
+@dataclass(eq=False)
+class EvalReport(Mapping[str, float]):
+    """Result of :func:`evaluate`; a read-only mapping of metric names to values.
 
     ``metrics`` maps ``"recall@20"`` etc. to means over evaluated users (plus
     ``"coverage@K"``); ``per_user`` maps the same keys but coverage (a catalogue figure, not a
     per-user one) to float64 arrays aligned with ``users`` (dense user indices).
+
+    The report itself is that mapping of metrics: ``report["ndcg@20"]``, ``dict(report)``,
+    ``list(report)``, ``report.items()``, ``"recall@20" in report``; two reports are equal when
+    their metrics are.
     """
 
     metrics: dict[str, float]
@@ -43,6 +48,12 @@ class EvalReport:
 
     def __getitem__(self, key: str) -> float:
         return self.metrics[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.metrics)
+
+    def __len__(self) -> int:
+        return len(self.metrics)
 
     def __repr__(self) -> str:
         body = ", ".join(f"{k}={v:.4f}" for k, v in self.metrics.items())
@@ -185,6 +196,8 @@ def evaluate(
     if target is None:
         raise ValueError(f"dataset has no {split!r} split")
     etype = getattr(model, "etype", INTERACTS)
+    if hasattr(model, "check_graph"):
+        model.check_graph()  # a model fitted on a graph that grew since says so before anything else
     held = [(split, target)]
     if split == "test" and getattr(data, "valid", None) is not None:
         held.append(("valid", data.valid))

@@ -21,8 +21,9 @@ import torch
 
 from .edges import EdgeSet, EdgeType, check_etype, coo_to_csr
 from .idmap import IdMap, _as_id_array
+from .times import datetimes_to_unix_seconds
 
-__all__ = ["INTERACTS", "ITEM", "TRUSTS", "USER", "Graph", "store_device"]
+__all__ = ["DUPLICATE_RULES", "INTERACTS", "ITEM", "TRUSTS", "USER", "Graph", "store_device"]
 
 USER = "user"
 ITEM = "item"
@@ -30,6 +31,9 @@ INTERACTS: EdgeType = ("user", "interacts", "item")
 TRUSTS: EdgeType = ("user", "trusts", "user")
 
 _FORMAT_VERSION = 1
+
+#: the rules for repeated ``(src, dst)`` pairs that :meth:`Graph.add_edges` takes (``duplicates=``)
+DUPLICATE_RULES = ("count", "merge", "keep", "error")
 
 #: device types torch offers that graphrec cannot compute on, and why
 UNSUPPORTED_DEVICE_TYPES = {"mps": "it has no float64, which graphrec's exact weight merges, samplers and metrics use"}
@@ -60,10 +64,12 @@ def _tensor(x: Any, dtype: torch.dtype, what: str, device: torch.device) -> torc
     if isinstance(x, torch.Tensor):
         t = x.detach()
     else:
-        arr = np.asarray(x)
+        arr = np.ascontiguousarray(np.asarray(x))
         if arr.dtype.kind not in "iufb":
             raise TypeError(f"{what} must be numeric, got dtype {arr.dtype}")
-        t = torch.from_numpy(np.ascontiguousarray(arr))
+        if not arr.flags.writeable:  # pandas 3 (copy on write) and Arrow hand out read-only views
+            arr = arr.copy()
+        t = torch.from_numpy(arr)
     if t.dim() != 1:
         t = t.reshape(-1)
     if dtype.is_floating_point:
@@ -110,8 +116,38 @@ def index_tensor(x: Any, what: str, n: int, device: torch.device) -> torch.Tenso
     return t.reshape(shape)
 
 
+def tensor_view(x: Any) -> torch.Tensor:
+    """``x`` (a tensor or numpy array) as a tensor sharing its memory, read-only arrays included.
+
+    torch warns that writing into a read-only array is undefined; callers of this function
+    only read.
+    """
+    if isinstance(x, torch.Tensor):
+        return x
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        return torch.from_numpy(np.asarray(x))
+
+
 def _dtype_name(dtype: torch.dtype) -> str:
     return str(dtype).removeprefix("torch.")
+
+
+def _check_known(etype: EdgeType, name: str, known: IdMap | None, ids: np.ndarray) -> None:
+    """Raise ValueError naming the first of ``ids`` that ``known`` lacks (nothing when the node
+    type does not exist yet: ``known`` is ``None``)."""
+    if known is None or not len(ids):
+        return
+    found = known.contains(ids)
+    if not found.all():
+        missing = ids[~found]
+        more = f" (and {len(np.unique(missing)) - 1} more)" if len(np.unique(missing)) > 1 else ""
+        raise ValueError(
+            f"{etype} {name}: {known.name} id {missing[0].item()!r}{more} is not in the graph; "
+            "pass new_nodes=True to add new nodes"
+        )
 
 
 def _check_lengths(etype: EdgeType, n_src: int, n_dst: int, w: torch.Tensor | None, ts: torch.Tensor | None) -> None:
@@ -273,7 +309,8 @@ class Graph:
         timestamp: Any | None = None,
         *,
         by: str = "index",
-        duplicates: str = "merge",
+        duplicates: str = "count",
+        new_nodes: bool = True,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Add edges of type ``etype``; the edge set is created on first use.
 
@@ -282,35 +319,59 @@ class Graph:
         etype : (src_type, relation, dst_type)
         src, dst : array-like, shape ``(m,)``
             Endpoints: dense indices (``by='index'``) or external ids (``by='id'``; unseen ids
-            become new nodes).
+            become new nodes, see ``new_nodes``).
         weight : array-like of float, optional
             Finite edge weights; NaN/inf raise.
-        timestamp : array-like of int, optional
-            Integer times (e.g. unix seconds).
-        duplicates : {'merge', 'keep', 'error'}
-            What to do with repeated ``(src, dst)`` pairs: ``merge`` keeps one edge whose
-            weight is the sum (taken in float64, so it does not depend on the order of the
-            duplicates or the device) and timestamp the latest; ``keep`` keeps a multi-edge;
-            ``error`` raises. ``merge`` and ``error`` act on the pairs this call adds to:
-            multi-edges an earlier ``keep`` call kept stay unless a new edge repeats them.
+        timestamp : array-like, optional
+            Integer times (e.g. unix seconds), or datetimes (numpy ``datetime64``, a pandas
+            datetime column, ``datetime`` objects) stored as int64 unix seconds, UTC, rounded
+            down, as the file loaders do (see :mod:`graphrec.graph.times`).
+        duplicates : {'count', 'merge', 'keep', 'error'}
+            What to do with repeated ``(src, dst)`` pairs. ``count`` (default) keeps one edge
+            whose weight is the sum of the rows' weights, a row without a weight counting 1:
+            repeated unweighted rows give the number of rows. An unweighted edge set stays
+            unweighted while no pair repeats; the first repeat gives it weights (1 for the
+            other edges). ``merge`` is the same for weighted rows, but drops the count of
+            repeated unweighted rows (one edge, no weight: binary relevance). Sums are taken
+            in float64, so they do not depend on the order of the duplicates or the device;
+            the timestamp kept is the latest. ``keep`` keeps a multi-edge; ``error`` raises.
+            ``count``, ``merge`` and ``error`` act on the pairs this call adds to: multi-edges
+            an earlier ``keep`` call kept stay unless a new edge repeats them. Under ``count``
+            an unweighted edge weighs 1 wherever weights meet: rows without weights added to a
+            weighted edge set get weight 1, weighted rows added to an unweighted one give its
+            edges weight 1. The other rules refuse rows whose fields (weight, timestamp)
+            differ from the edge set's.
+        new_nodes : bool
+            With ``by='id'``: whether ids not yet in the graph become new nodes. ``False``
+            raises ``ValueError`` naming the first unknown id of a node type the graph already
+            has (a node type the graph lacks is still created from the ids given).
 
         Returns
         -------
         (src_idx, dst_idx) : int64 tensors of the added endpoints, for incremental consumers.
         """
         etype = check_etype(etype)
-        if duplicates not in ("merge", "keep", "error"):
-            raise ValueError(f"duplicates must be 'merge', 'keep' or 'error', got {duplicates!r}")
+        if duplicates not in DUPLICATE_RULES:
+            raise ValueError(f"duplicates must be one of {', '.join(map(repr, DUPLICATE_RULES))}, got {duplicates!r}")
         st, _, dt = etype
         if by not in ("index", "id"):
             raise ValueError(f"by must be 'index' or 'id', got {by!r}")
         # Validate everything before touching the node sets, so that a rejected call leaves
         # the graph unchanged (by='id' would otherwise have added the new ids already).
         w = None if weight is None else _tensor(weight, torch.float32, f"{etype} weight", self._device)
-        ts = None if timestamp is None else _tensor(timestamp, torch.int64, f"{etype} timestamp", self._device)
+        ts = None
+        if timestamp is not None:
+            secs = datetimes_to_unix_seconds(timestamp, f"{etype} timestamp")
+            ts = _tensor(timestamp if secs is None else secs, torch.int64, f"{etype} timestamp", self._device)
         old = self._edges.get(etype)
-        if old is not None and ((w is None) != (old.weight is None) or (ts is None) != (old.timestamp is None)):
-            raise ValueError(f"{etype}: new edges must carry the same fields (weight/timestamp) as existing ones")
+        w_differs = old is not None and (w is None) != (old.weight is None) and duplicates != "count"  # count: weight 1
+        if old is not None and (w_differs or (ts is None) != (old.timestamp is None)):
+            have = [f for f, t in (("weight", old.weight), ("timestamp", old.timestamp)) if t is not None]
+            given = [f for f, t in (("weight", w), ("timestamp", ts)) if t is not None]
+            raise ValueError(
+                f"{etype}: new edges must carry the same fields as existing ones: the edge set has "
+                f"{' and '.join(have) or 'no weight or timestamp'}, these rows have {' and '.join(given) or 'neither'}"
+            )
         maps: dict[str, IdMap] = {}  # grown id maps, installed only once the new edge set is built
         if by == "id":
             src_ids = _as_id_array(src, f"{etype} src")
@@ -321,6 +382,9 @@ class Graph:
                 if len(ids) and kinds.setdefault(t, ids.dtype.kind == "U") != (ids.dtype.kind == "U"):
                     want = "strings" if kinds[t] else "integers"
                     raise TypeError(f"{etype} {name}: {t} ids are {want}; got {ids.dtype} ids such as {ids[0].item()!r}")
+            if not new_nodes:
+                for name, t, ids in (("src", st, src_ids), ("dst", dt, dst_ids)):
+                    _check_known(etype, name, self._nodes.get(t), ids)
             maps[st], s_idx = self._map_or_empty(st).extended(src_ids)
             maps[dt], d_idx = (maps[st] if dt == st else self._map_or_empty(dt)).extended(dst_ids)
             src_t = torch.from_numpy(s_idx).to(self._device)
@@ -480,6 +544,45 @@ class Graph:
         return to_dgl(self)
 
     @classmethod
+    def from_frame(
+        cls,
+        frame: Any,
+        user_col: Any = "user",
+        item_col: Any = "item",
+        weight_col: Any | None = None,
+        time_col: Any | None = None,
+        **kwargs: Any,
+    ) -> Graph:
+        """A graph of interactions from a pandas DataFrame or pyarrow Table (``trust=`` adds
+        trust edges); see :func:`graphrec.data.frames.graph_from_frame`.
+
+        >>> import pandas as pd
+        >>> g = Graph.from_frame(pd.DataFrame({"user": ["a", "a", "b"], "item": ["x", "x", "y"]}))
+        >>> g.edges(INTERACTS).weight.tolist()  # the repeated row is counted
+        [2.0, 1.0]
+        """
+        from ..data.frames import graph_from_frame
+
+        return graph_from_frame(frame, user_col, item_col, weight_col, time_col, **kwargs)
+
+    def add_frame(
+        self,
+        frame: Any,
+        etype: EdgeType | str = TRUSTS,
+        src_col: Any = "src",
+        dst_col: Any = "dst",
+        weight_col: Any | None = None,
+        time_col: Any | None = None,
+        **kwargs: Any,
+    ) -> Graph:
+        """Add a table's rows as ``etype`` edges (default ``user -trusts-> user``; unknown ids of
+        existing node types raise unless ``new_nodes=True``) and return this graph; see
+        :func:`graphrec.data.frames.add_frame`."""
+        from ..data.frames import add_frame
+
+        return add_frame(self, frame, etype, src_col, dst_col, weight_col, time_col, **kwargs)
+
+    @classmethod
     def from_scipy(cls, matrix: Any, etype: EdgeType = INTERACTS, src_ids: Any = None, dst_ids: Any = None, **kwargs: Any) -> Graph:
         """See :func:`graphrec.graph.interop.from_scipy`."""
         from .interop import from_scipy
@@ -515,10 +618,12 @@ class Graph:
         return from_dgl(G, id_maps, **kwargs)
 
     # ----------------------------------------------------------- persistence
-    def save(self, path: str | Path) -> Path:
-        """Write the graph to directory ``path`` (``graph.json`` + ``tensors.pt``)."""
-        path = Path(path)
-        path.mkdir(parents=True, exist_ok=True)
+    def state(self) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+        """The graph as a JSON-able description and a dict of CPU tensors (what :meth:`save` writes).
+
+        :meth:`from_state` rebuilds it; the tensors may travel as numpy arrays (e.g. through a
+        distributed object store) and come back with ``torch.from_numpy``.
+        """
         tensors: dict[str, torch.Tensor] = {}
         edges_meta = []
         for i, (et, es) in enumerate(self._edges.items()):
@@ -552,7 +657,14 @@ class Graph:
             "attrs": attrs_meta,
             "meta": self.meta,
         }
+        return meta, tensors
+
+    def save(self, path: str | Path) -> Path:
+        """Write the graph to directory ``path`` (``graph.json`` + ``tensors.pt``)."""
+        path = Path(path)
+        meta, tensors = self.state()
         text = json.dumps(meta)  # before writing: a meta value JSON cannot hold must not leave new tensors by an old graph.json
+        path.mkdir(parents=True, exist_ok=True)
         tmp = path / "tensors.pt.tmp"
         torch.save(tensors, tmp)
         tmp.replace(path / "tensors.pt")
@@ -580,6 +692,24 @@ class Graph:
             raise ValueError(f"{path / 'tensors.pt'}: unreadable or corrupted ({type(e).__name__}); re-save the graph") from e
         if not isinstance(tensors, dict):
             raise ValueError(f"{path / 'tensors.pt'}: expected a dict of tensors, got {type(tensors).__name__}")  # noqa: TRY004 (a corrupt file)
+        return cls._from_checked_state(meta, tensors, device, str(path), str(meta_file))
+
+    @classmethod
+    def from_state(cls, meta: dict[str, Any], tensors: dict[str, Any], device: str | torch.device = "cpu") -> Graph:
+        """The graph :meth:`state` described, on ``device``.
+
+        ``tensors`` may be numpy arrays, read-only ones included (a distributed object store's
+        shared memory): on the CPU they are used without a copy, and the store never writes into
+        its edge arrays (a graph that grows builds new ones).
+        """
+        if not isinstance(meta, dict) or meta.get("format") != "graphrec.Graph" or meta.get("version") != _FORMAT_VERSION:
+            raise ValueError(f"not a graphrec graph state of format version {_FORMAT_VERSION}")
+        return cls._from_checked_state(meta, {k: tensor_view(v) for k, v in tensors.items()}, device, "graph state", "graph state")
+
+    @classmethod
+    def _from_checked_state(cls, meta: dict[str, Any], tensors: dict[str, torch.Tensor], device: str | torch.device,
+                            path: str, meta_file: str) -> Graph:
+        """Build a graph from a state whose format was checked; ``path``/``meta_file`` name it in errors."""
 
         def tensor(key: str) -> torch.Tensor:
             if not isinstance(tensors.get(key), torch.Tensor):
@@ -723,7 +853,9 @@ def _build_edge_set(
 
         src_sorted = merge(o_src, src_sorted)
         dst_sorted = merge(o_dst, dst_sorted.to(torch.int64))
-        w = None if w is None else merge(old.weight, w)
+        if w is not None or old.weight is not None:  # 'count' may mix weighted and unweighted rows: unweighted weigh 1
+            ones = torch.ones(total, dtype=torch.float32, device=src.device)
+            w = merge(ones[: o_src.numel()] if old.weight is None else old.weight, ones[: new_key.numel()] if w is None else w)
         ts = None if ts is None else merge(old.timestamp, ts)
         counts = torch.bincount(src_sorted, minlength=ns)
         indptr = torch.zeros(ns + 1, dtype=torch.int64, device=src.device)
@@ -745,6 +877,8 @@ def _build_edge_set(
             if duplicates == "error":
                 k = int(dup.nonzero()[0, 0])
                 raise ValueError(f"{etype}: duplicate edge ({int(src_sorted[k])}, {int(dst_sorted[k])})")
+            if duplicates == "count" and w is None:  # each row counts 1: the sums below are the row counts
+                w = torch.ones(src_sorted.numel(), dtype=torch.float32, device=src.device)
             first = torch.ones(src_sorted.numel(), dtype=torch.bool, device=src.device)
             first[1:] = ~dup
             group = torch.cumsum(first.to(torch.int64), 0) - 1

@@ -19,9 +19,21 @@ from ..checks import check_bool, check_int
 from ..graph.ops import gather_rows, topk_by_index
 from ..graph.store import INTERACTS, ITEM, USER, Graph
 
-__all__ = ["EmbeddingRecommender", "Recommender", "topk_masked"]
+__all__ = ["PAD_INDEX", "EmbeddingRecommender", "GraphChangedError", "Recommender", "topk_masked"]
 
 R = TypeVar("R", bound="Recommender")
+
+#: item index of a top-k slot that no item can fill (the user has fewer unexcluded items than ``k``);
+#: its score is ``-inf``. :meth:`Recommender.recommend` shows such a slot as item ``None``.
+PAD_INDEX = -1
+
+
+class GraphChangedError(RuntimeError):
+    """The graph a fitted model serves changed since ``fit`` (edges or nodes were added).
+
+    The message says what changed and what to call: ``model.update()`` for models with an
+    incremental refresh (``supports_update``), else ``model.fit(graph)`` again.
+    """
 
 
 def topk_masked(
@@ -42,17 +54,26 @@ def topk_masked(
 
     Returns
     -------
-    (items, scores) : LongTensor / FloatTensor ``(B, k)``; masked slots score ``-inf``.
+    (items, scores) : LongTensor / FloatTensor ``(B, min(k, n_items))``. An excluded item is
+        never returned: where a row has fewer than ``k`` items left, its last slots hold
+        :data:`PAD_INDEX` with score ``-inf``.
     """
+    excluded = torch.zeros(scores.shape, dtype=torch.bool, device=scores.device)
     if seen is not None:
         if users is None:
             raise ValueError("seen-item masking needs the batch's user indices")
         b, c, _ = gather_rows(seen[0], seen[1], users)
-        scores[b, c] = -torch.inf
+        excluded[b, c] = True
     if filter_items is not None and filter_items.numel():
-        scores[:, filter_items] = -torch.inf
+        excluded[:, filter_items] = True
+    scores.masked_fill_(excluded, -torch.inf)
     k = min(k, scores.shape[1])
     vals, idx = topk_by_index(scores, k)  # equal scores by item index, as evaluate ranks them
+    left = (~excluded).sum(1, keepdim=True)  # items each row may still return
+    pad = torch.arange(k, device=scores.device).unsqueeze(0) >= left
+    if bool(pad.any()):
+        idx = idx.masked_fill(pad, PAD_INDEX)
+        vals = vals.masked_fill(pad, -torch.inf)
     return idx, vals
 
 
@@ -86,6 +107,9 @@ class Recommender(abc.ABC):
             train = self.graph
         if train is None:
             raise ValueError(f"{type(self).__name__}.fit needs a training graph")
+        if not isinstance(train, Graph):
+            hint = " (build one with graphrec.Graph.from_frame)" if hasattr(train, "columns") else ""
+            raise TypeError(f"{type(self).__name__}.fit takes a graphrec Graph or Dataset, got {type(train).__name__}{hint}")
         if self.graph is not None and train.device != self.graph.device:
             train = train.to(self.graph.device)
         self.etype = train.resolve_etype(self.etype)  # a relation name becomes its (src, rel, dst) triple
@@ -95,6 +119,7 @@ class Recommender(abc.ABC):
         self._fitted = False  # a fit that fails leaves no model that pairs this graph with older weights
         self._fit(train, valid=valid, **kwargs)
         self._fitted = True
+        self._record_graph_state()
         return self
 
     @abc.abstractmethod
@@ -116,8 +141,99 @@ class Recommender(abc.ABC):
         """
 
     def params(self) -> dict[str, Any]:
-        """Hyper-parameters (for reports)."""
+        """Constructor keywords, JSON-able: ``graphrec.models.create(name, **m.params())`` rebuilds the model."""
         return {}
+
+    # ------------------------------------------------------ a growing graph
+    #: whether :meth:`update` can refresh the fitted model after the graph grew
+    supports_update: ClassVar[bool] = False
+
+    def used_etypes(self) -> list[tuple[str, str, str]]:
+        """The edge types the fitted model reads (a change elsewhere in the graph does not concern it)."""
+        return [self.etype]
+
+    def graph_state(self, graph: Graph | None = None) -> dict[str, Any]:
+        """Node counts, edge counts and a content digest of the relations this model reads."""
+        from .persistence import graph_state
+
+        return graph_state(self._require_graph() if graph is None else graph, self.used_etypes())
+
+    def _record_graph_state(self) -> None:
+        g = self._require_graph()
+        self._fit_state = self.graph_state(g)
+        self._seen_version = (id(g), g.version)
+        # the edge sets answered for (the store replaces, never edits them): what an update diffs against
+        self._fit_edges = {et: g.edges(et) for et in self.used_etypes() if et in g.edge_types}
+
+    def check_graph(self) -> None:
+        """Raise :class:`GraphChangedError` when the served graph changed since ``fit`` (or ``update``).
+
+        A model being fitted (not yet fitted) has nothing to check.
+        """
+        if not self._fitted:
+            return
+        g = self._require_graph()
+        if getattr(self, "_seen_version", None) == (id(g), g.version):
+            return
+        now = self.graph_state(g)
+        fitted = getattr(self, "_fit_state", None)
+        if fitted is None or now == fitted:
+            self._fit_state, self._seen_version = now, (id(g), g.version)
+            return
+        from .persistence import describe_change
+
+        what = describe_change(fitted, now)
+        todo = "call model.update() to serve the grown graph" if self.supports_update else (
+            f"{type(self).__name__} has no incremental update: fit it again (model.fit(graph))")
+        raise GraphChangedError(f"{type(self).__name__}: the graph changed since fit ({what}); {todo}")
+
+    def update(self) -> Self:
+        """Refresh the fitted model for its graph after the graph grew (new edges, users, items).
+
+        Models with ``supports_update`` refresh incrementally (see their ``_update``); others
+        raise :class:`GraphChangedError` asking for a new ``fit``. A no-op when nothing changed.
+        """
+        self._require_fitted()
+        g = self._require_graph()
+        if self.graph_state(g) == getattr(self, "_fit_state", None):
+            self._seen_version = (id(g), g.version)
+            return self
+        if not self.supports_update:
+            raise GraphChangedError(f"{type(self).__name__} has no incremental update: fit it again (model.fit(graph))")
+        self._update(g)
+        self._record_graph_state()
+        return self
+
+    def _update(self, graph: Graph) -> None:
+        """Make the fitted model answer for ``graph``, which grew since fit (models with ``supports_update``)."""
+        raise NotImplementedError
+
+    # ---------------------------------------------------------- persistence
+    def save(self, path: Any, *, include_graph: bool = True) -> Any:
+        """Write the fitted model to folder ``path``: ``model.json`` + ``tensors.pt`` (+ ``graph/``).
+
+        Safe to load (tensors and JSON, no pickled objects). ``include_graph=False`` leaves the
+        graph out: :func:`graphrec.models.load` then needs ``graph=``. Returns the path.
+        """
+        from .persistence import save_model
+
+        return save_model(self, path, include_graph=include_graph)
+
+    def _get_state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        """The fitted state: tensors (saved on the CPU) and JSON-able extras.
+
+        The default suits models that are ``torch.nn.Module``s: their ``state_dict``.
+        """
+        if isinstance(self, torch.nn.Module):
+            return {k: v.detach() for k, v in self.state_dict().items()}, {}
+        raise NotImplementedError(f"{type(self).__name__} does not define its saved state (_get_state)")
+
+    def _set_state(self, graph: Graph, tensors: dict[str, torch.Tensor], extra: dict[str, Any]) -> None:
+        """Restore what :meth:`_get_state` returned; ``tensors`` are on ``graph.device``."""
+        if isinstance(self, torch.nn.Module):
+            self.load_state_dict(tensors)
+            return
+        raise NotImplementedError(f"{type(self).__name__} does not define how to restore its state (_set_state)")
 
     # --------------------------------------------------------------- helpers
     @property
@@ -156,6 +272,7 @@ class Recommender(abc.ABC):
         k, batch_size = check_int("k", k, 0), check_int("batch_size", batch_size, 1)
         exclude_seen = check_bool("exclude_seen", exclude_seen)
         self._require_fitted()
+        self.check_graph()
         g = self._require_graph()
         users = users.to(self.device, torch.int64)
         if users.numel() and (int(users.min()) < 0 or int(users.max()) >= self.num_users):
@@ -185,9 +302,11 @@ class Recommender(abc.ABC):
     ) -> tuple[np.ndarray, np.ndarray]:
         """Top-``k`` items for external user ids.
 
-        Returns ``(items, scores)``: arrays ``(B, min(k, n_items))`` of external item ids and
-        float32 scores (``k``: an integer >= 0). Slots that no item can fill (the user has
-        seen almost everything) hold score ``-inf``; their item entry is meaningless.
+        Returns ``(items, scores)``: arrays ``(B, k')`` of external item ids and float32 scores
+        (``k``: an integer >= 0), best first. An excluded item (seen, or in ``filter_items``) is
+        never returned. ``k'`` is ``k``, or less when no user of the batch has ``k`` items left;
+        where one user has fewer left than another, its last slots hold item ``None`` (the
+        items array then has dtype object) and score ``-inf``.
         """
         check_int("k", k, 0)
         g = self._require_graph()
@@ -196,8 +315,15 @@ class Recommender(abc.ABC):
         if filter_items is not None:
             fi = torch.from_numpy(g.id_map(ITEM if self.etype[2] == ITEM else self.etype[2]).to_index(filter_items))
         idx, val = self.recommend_indices(u, k, exclude_seen, fi, batch_size)
-        items = g.id_map(self.etype[2]).to_external(idx.cpu().numpy())
-        return items, val.cpu().numpy()
+        idx, val = idx.cpu().numpy(), val.cpu().numpy()
+        pad = idx == PAD_INDEX
+        width = int((~pad).sum(1).max()) if idx.shape[0] else idx.shape[1]
+        idx, val, pad = idx[:, :width], val[:, :width], pad[:, :width]
+        items = g.id_map(self.etype[2]).to_external(np.where(pad, 0, idx))
+        if pad.any():
+            items = items.astype(object)
+            items[pad] = None
+        return items, val
 
     def __repr__(self) -> str:
         p = ", ".join(f"{k}={v!r}" for k, v in self.params().items())

@@ -25,9 +25,19 @@ class MostPop(Recommender):
     """Rank items by their number of training interactions."""
 
     name = "mostpop"
+    supports_update = True
 
     def _fit(self, train: Graph, valid: Graph | None = None, **_: Any) -> None:
         self.popularity = train.degree(self.etype, side="dst").to(torch.float32)
+
+    def _update(self, graph: Graph) -> None:
+        self._fit(graph)
+
+    def _get_state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        return {"popularity": self.popularity}, {}
+
+    def _set_state(self, graph: Graph, tensors: dict[str, torch.Tensor], extra: dict[str, Any]) -> None:
+        self.popularity = tensors["popularity"]
 
     def score(self, users: torch.Tensor) -> torch.Tensor:
         self._require_fitted()
@@ -48,6 +58,8 @@ class ItemKNN(Recommender):
     """
 
     name = "itemknn"
+    #: :meth:`update` recomputes the item–item similarity over the grown graph
+    supports_update = True
 
     def __init__(self, graph: Graph | None = None, *, neighbors: int = 200, shrink: float = 0.0, block: int = 2048, **kw: Any) -> None:
         super().__init__(graph, **kw)
@@ -86,6 +98,17 @@ class ItemKNN(Recommender):
         torch.cumsum(counts, 0, out=indptr[1:])
         order = torch.argsort(row * n_items + col)
         self.similarity = _sparse_csr(indptr, col[order], val[order], (n_items, n_items))
+
+    def _update(self, graph: Graph) -> None:
+        self._fit(graph)
+
+    def _get_state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        m = self.similarity
+        return {"crow": m.crow_indices(), "col": m.col_indices(), "val": m.values()}, {}
+
+    def _set_state(self, graph: Graph, tensors: dict[str, torch.Tensor], extra: dict[str, Any]) -> None:
+        n = graph.num_nodes(self.etype[2])
+        self.similarity = _sparse_csr(tensors["crow"], tensors["col"], tensors["val"], (n, n))
 
     def score(self, users: torch.Tensor) -> torch.Tensor:
         self._require_fitted()

@@ -311,6 +311,25 @@ class GFCF(Recommender):
         if self._filter.left is not None:
             self.k_ = int(self._filter.left.shape[1])
 
+    # ------------------------------------------------- growth, persistence
+    #: :meth:`update` rebuilds the filter over the grown graph with the parameters in use (no re-tuning)
+    supports_update = True
+
+    def _update(self, graph: Graph) -> None:
+        self._filter = self._prepare(graph, self.k_ if self.alpha_ else 0)
+
+    def _get_state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        f = self._filter
+        tensors = {} if f.left is None else {"left": f.left, "right": f.right, "singular_values": f.singular_values}
+        return tensors, {"alpha_": self.alpha_, "k_": self.k_, "sharpen_": self.sharpen_, "tuning_": self.tuning_}
+
+    def _set_state(self, graph: Graph, tensors: dict[str, torch.Tensor], extra: dict[str, Any]) -> None:
+        self.alpha_, self.k_, self.sharpen_ = float(extra["alpha_"]), int(extra["k_"]), float(extra["sharpen_"])
+        self.tuning_ = list(extra.get("tuning_", []))
+        self.tuned_ = bool(self.tuning_)
+        r, rt = graph.norm_adj(self.etype)
+        self._filter = _Filter(r, rt, tensors.get("left"), tensors.get("right"), tensors.get("singular_values"))
+
     # ------------------------------------------------------------- scoring
     def score(self, users: torch.Tensor) -> torch.Tensor:
         """Scores ``(B, n_items)`` float32 for user indices ``users`` ``(B,)``."""

@@ -214,19 +214,39 @@ class MF(EmbeddingRecommender, nn.Module):
     def params(self) -> dict[str, Any]:
         c = self.config
         return {
-            "dim": self.dim, "lr": self.lr, "reg": self.reg_spec, "epochs": c.epochs, "batch": c.batch, "seed": self.seed,
+            "dim": self.dim, "lr": self.lr, "reg": self.reg if self._fitted else self.reg_spec, "epochs": c.epochs, "batch": c.batch, "seed": self.seed,
             "patience": c.patience, "eval_every": c.eval_every, "valid_fraction": self.valid_fraction, "refit": self.refit, "sampling": c.sampling,
             "negatives": c.negatives, "negative_selection": c.negative_selection, "max_minutes": c.max_minutes,
             "lr_milestones": list(c.lr_milestones), "lr_gamma": c.lr_gamma, "ema": c.ema,
             "table": self.table if isinstance(self.table, str) else getattr(self.table, "__name__", "custom"),
         }
 
-    def _build_tables(self, graph: Graph) -> None:
+    def _build_tables(self, graph: Graph, *, shapes_only: bool = False) -> None:
+        """Fresh tables for ``graph``'s users and items.
+
+        ``shapes_only``: a saved state fills the tables next; they are sized for the graph the
+        model was fitted on (``_fit_state``) and no graph is given to the table factories, so
+        nothing is clustered.
+        """
         gen = torch.Generator().manual_seed(self.seed)
         st, _, dt = self.etype
-        self.user_table = make_table(self.table, graph.num_nodes(st), self.dim, generator=gen, device=graph.device, graph=graph, ntype=st)
-        self.item_table = make_table(self.table, graph.num_nodes(dt), self.dim, generator=gen, device=graph.device, graph=graph, ntype=dt)
+        seen = None if shapes_only else graph
+        n_u, n_i = graph.num_nodes(st), graph.num_nodes(dt)
+        if shapes_only and getattr(self, "_fit_state", None) is not None:
+            n_u, n_i = self._fit_state["nodes"][st], self._fit_state["nodes"][dt]
+        self.user_table = make_table(self.table, n_u, self.dim, generator=gen, device=graph.device, graph=seen, ntype=st)
+        self.item_table = make_table(self.table, n_i, self.dim, generator=gen, device=graph.device, graph=seen, ntype=dt)
         self._cache = None
+
+    # ----------------------------------------------------------- persistence
+    def _get_state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        self._require_tables()
+        return {k: v.detach() for k, v in self.state_dict().items()}, {"reg": self.reg}
+
+    def _set_state(self, graph: Graph, tensors: dict[str, torch.Tensor], extra: dict[str, Any]) -> None:
+        self._build_tables(graph, shapes_only=True)
+        self.load_state_dict(tensors)
+        self.reg = float(extra.get("reg", self.reg))
 
     def reset_parameters(self) -> None:
         """Re-draw both tables from the seed (user table first, then item table)."""

@@ -402,6 +402,8 @@ class RLMRec(EmbeddingRecommender, nn.Module):
         matrices, which are data: :attr:`semantic_given` says whether they were passed."""
         keywords = inspect.signature(RLMRec.__init__).parameters
         bb = {k: v for k, v in self.backbone.params().items() if k in keywords}
+        if self._fitted:  # the L2 weight in use, not the list or 'auto' it was chosen from
+            bb["reg"] = self.backbone.reg
         out: dict[str, Any] = {} if self.variant_fixed else {"variant": self.variant}
         out.update(backbone=self._backbone_spec if isinstance(self._backbone_spec, str) else self._backbone_spec.__name__,
                    lam=self.lam, tau=self.tau)
@@ -529,6 +531,25 @@ class RLMRec(EmbeddingRecommender, nn.Module):
         self.backbone.invalidate_cache()
         self._steps = None  # the mask stream continues from the loaded step counter
         return out
+
+    # ----------------------------------------------------------- persistence
+    def _get_state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        state = {k: v.detach() for k, v in self.state_dict().items()}
+        su, sv = self.semantic
+        state.update({"semantic.user": su, "semantic.item": sv})
+        return state, {"reg": self.backbone.reg, "d_sem": int(su.shape[1])}
+
+    def _set_state(self, graph: Graph, tensors: dict[str, torch.Tensor], extra: dict[str, Any]) -> None:
+        tensors = dict(tensors)
+        self._semantic = (tensors.pop("semantic.user"), tensors.pop("semantic.item"))
+        self.backbone = self._make_backbone(None)
+        self.backbone.graph = graph
+        self.backbone._fit_state = self._fit_state
+        self.backbone._build_tables(graph, shapes_only=True)
+        self.backbone.reg = float(extra["reg"])
+        self._build_heads(int(extra["d_sem"]), graph.device)
+        self.step_count = self.step_count.to(graph.device)
+        self.load_state_dict(tensors)
 
     # ------------------------------------------------------------------- fit
     def _fit(self, train: Graph, valid: Graph | None = None, progress: bool | None = None, **_: Any) -> None:

@@ -85,7 +85,10 @@ from ..walks.engine import WalkEngine
 from .exact import _check_alpha, as_engine, transpose_step
 from .spectral import SpectralTail, spectral_tail, spectral_tail_or_none
 
-__all__ = ["PowerWalkIndex", "build_index", "topm_mask", "transition_matrix", "walk_record"]
+__all__ = [
+    "LocalShards", "PowerWalkIndex", "build_index", "num_walk_blocks", "topm_mask", "transition_matrix", "walk_block_rows",
+    "walk_record",
+]
 
 #: format 3 records the walk and a digest of the graph an index was built for (``params['walk']``);
 #: format 4 holds killed-walk ``psi`` rows and their ``lost`` mass (exact with dangling nodes)
@@ -623,31 +626,57 @@ class PowerWalkIndex:
         self.spectral.accumulate(est, x, (1.0 - c) ** rounds, [(offs[t], offs[t + 1]) for t in sorted(live)])
 
     # ------------------------------------------------------------ save / load
+    def state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        """The index as CPU tensors and a JSON-able description (what :meth:`save` writes)."""
+        tensors = {
+            "indptr": self.indptr.cpu(), "indices": self.indices.cpu(), "values": self.values.cpu(),
+            "residual": self.residual.cpu(), "background": self.background.cpu(), "lost": self.lost.cpu(),
+            "offsets": self.offsets.cpu(),
+        }
+        meta: dict[str, Any] = {"format": _FORMAT, "node_types": list(self.node_types), "params": self.params}
+        if self.spectral is not None:
+            tensors.update(spectral_vectors=self.spectral.vectors.cpu(), spectral_eigenvalues=self.spectral.eigenvalues.cpu(),
+                           spectral_sqrt_degree=self.spectral.sqrt_degree.cpu())
+            meta["spectral_slabs"] = self.spectral.slabs
+        return tensors, meta
+
     def save(self, path: str | Path) -> Path:
         """Write the index to ``path`` (one ``torch.save`` file); returns the path."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        torch.save(
-            {
-                "format": _FORMAT,
-                "indptr": self.indptr.cpu(), "indices": self.indices.cpu(), "values": self.values.cpu(),
-                "residual": self.residual.cpu(), "background": self.background.cpu(), "lost": self.lost.cpu(),
-                "offsets": self.offsets.cpu(), "node_types": json.dumps(self.node_types),
-                "params": json.dumps(self.params),
-                **(
-                    {
-                        "spectral_vectors": self.spectral.vectors.cpu(),
-                        "spectral_eigenvalues": self.spectral.eigenvalues.cpu(),
-                        "spectral_sqrt_degree": self.spectral.sqrt_degree.cpu(),
-                        "spectral_slabs": json.dumps(self.spectral.slabs),
-                    }
-                    if self.spectral is not None
-                    else {}
-                ),
-            },
-            path,
-        )
+        tensors, meta = self.state()
+        record: dict[str, Any] = {"format": _FORMAT, **tensors, "node_types": json.dumps(meta["node_types"]),
+                                  "params": json.dumps(meta["params"])}
+        if "spectral_slabs" in meta:
+            record["spectral_slabs"] = json.dumps(meta["spectral_slabs"])
+        torch.save(record, path)
         return path
+
+    @classmethod
+    def from_state(cls, tensors: dict[str, torch.Tensor], meta: dict[str, Any], device: str | torch.device = "cpu") -> PowerWalkIndex:
+        """The index :meth:`state` described, on ``device``; ``ValueError`` when the parts do not fit together."""
+        dev = store_device(device)
+        try:
+            params = dict(meta["params"])
+            spectral = None
+            if "spectral_vectors" in tensors:
+                spectral = SpectralTail(
+                    tensors["spectral_vectors"].to(dev), tensors["spectral_eigenvalues"].to(dev),
+                    tensors["spectral_sqrt_degree"].to(dev), params["alpha"], meta["spectral_slabs"],
+                )
+            if meta["format"] == _FORMAT:
+                lost = tensors["lost"].to(dev)
+            else:  # pi rows, exact only where no dangling node is reachable (checked on use)
+                params.pop("dangling", None)
+                lost = None
+            index = cls(
+                tensors["indptr"].to(dev), tensors["indices"].to(dev), tensors["values"].to(dev), tensors["residual"].to(dev),
+                tensors["background"].to(dev), list(meta["node_types"]), tensors["offsets"].to(dev), params, spectral, lost,
+            )
+            index._check_layout()
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError, RuntimeError) as e:  # a field missing, of the wrong kind or size
+            raise ValueError(f"corrupted PowerWalk index ({type(e).__name__}: {e})") from e
+        return index
 
     @classmethod
     def load(cls, path: str | Path, device: str | torch.device = "cpu") -> PowerWalkIndex:
@@ -671,26 +700,16 @@ class PowerWalkIndex:
         if not isinstance(d, dict) or d.get("format") not in _READABLE_FORMATS:
             raise ValueError(f"{path} is not a PowerWalk index (format {d.get('format') if isinstance(d, dict) else None!r})")
         try:
-            params = json.loads(d["params"])
-            spectral = None
-            if "spectral_vectors" in d:
-                spectral = SpectralTail(
-                    d["spectral_vectors"].to(dev), d["spectral_eigenvalues"].to(dev), d["spectral_sqrt_degree"].to(dev),
-                    params["alpha"], json.loads(d["spectral_slabs"]),
-                )
-            if d["format"] == _FORMAT:
-                lost = d["lost"].to(dev)
-            else:  # pi rows, exact only where no dangling node is reachable (checked on use)
-                params.pop("dangling", None)
-                lost = None
-            index = cls(
-                d["indptr"].to(dev), d["indices"].to(dev), d["values"].to(dev), d["residual"].to(dev), d["background"].to(dev),
-                json.loads(d["node_types"]), d["offsets"].to(dev), params, spectral, lost,
-            )
-            index._check_layout()
-        except (KeyError, TypeError, ValueError, AttributeError, IndexError, RuntimeError) as e:  # a field missing, of the wrong kind or size
+            meta = {"format": d["format"], "params": json.loads(d["params"]), "node_types": json.loads(d["node_types"])}
+            if "spectral_slabs" in d:
+                meta["spectral_slabs"] = json.loads(d["spectral_slabs"])
+            tensors = {k: v for k, v in d.items() if isinstance(v, torch.Tensor)}
+        except (KeyError, TypeError, ValueError) as e:
             raise ValueError(f"{path}: corrupted PowerWalk index ({type(e).__name__}: {e})") from e
-        return index
+        try:
+            return cls.from_state(tensors, meta, dev)
+        except ValueError as e:
+            raise ValueError(f"{path}: {e}") from e
 
     def _check_layout(self) -> None:
         """Raise ValueError unless the tensors fit together (used on data read from disk)."""
@@ -1012,6 +1031,7 @@ def build_index(
     spectral_rank: int | None = None,
     seed: int = 0,
     progress: bool = False,
+    shards: Any = None,
 ) -> PowerWalkIndex:
     """Build the PowerWalk fingerprint index of every vertex.
 
@@ -1041,9 +1061,14 @@ def build_index(
         ``None``: :data:`DEFAULT_SPECTRAL_RANK` (capped by the graph) when the walk is
         reversible, else none; ``0``: none. An explicit rank on a non-reversible walk raises.
     seed : int
-        Seed of the walks (``torch.Generator`` on the graph's device).
+        Seed of the walks: each block of start nodes draws from its own ``torch.Generator`` on
+        the graph's device, seeded from ``seed`` and the block (see :func:`walk_block_rows`).
     progress : bool
         tqdm bars.
+    shards : optional
+        Where the walks and refinement rounds run (default: this process, :class:`LocalShards`;
+        :func:`graphrec.distributed.build_powerwalk_index` passes Ray workers). The index is the
+        same either way.
 
     Returns
     -------
@@ -1062,14 +1087,66 @@ def build_index(
     check_choice("tail", tail, ("background", "renormalize"))
     spectral_rank = None if spectral_rank is None else check_int("spectral_rank", spectral_rank, 0, also="or None")
     seed, progress = check_seed(seed), check_bool("progress", progress)
+    return _build(eng, alpha, walks, top_m, refine, walk_top_m, refine_top_m, tail, spectral_rank, seed, progress,
+                  shards or LocalShards())
+
+
+class LocalShards:
+    """Runs the two row-parallel steps of :func:`build_index` in this process.
+
+    :mod:`graphrec.distributed` provides the same two methods over Ray workers; both give the
+    same index for the same seed, since every block of walks draws from its own seeded
+    generator and a refinement row depends only on the previous round's index.
+    """
+
+    def walk(self, eng: WalkEngine, alpha: float, walks: int, m: int, tail: str, seed: int, progress: bool) -> _Rows:
+        return walk_block_rows(eng, range(num_walk_blocks(eng.num_nodes, walks)), alpha, walks, m, tail, seed, progress)
+
+    def refine(self, eng: WalkEngine, index: PowerWalkIndex, m_out: int, progress: bool) -> _Rows:
+        return _refine_rows(eng, index, torch.arange(eng.num_nodes, device=eng.device), progress, m_out=m_out)
+
+
+#: walkers per block of start nodes: each block of ``WALKERS_PER_BLOCK // walks`` nodes draws its
+#: walks from its own generator, seeded from the build seed and the block number
+WALKERS_PER_BLOCK = 1 << 21
+
+
+def num_walk_blocks(n: int, walks: int, block_walkers: int | None = None) -> int:
+    """Number of seeded blocks the ``n`` start nodes fall into (at least one)."""
+    per = max(1, (block_walkers or WALKERS_PER_BLOCK) // walks)
+    return max(1, -(-n // per))
+
+
+def walk_block_rows(
+    eng: WalkEngine, blocks: Any, alpha: float, walks: int, m: int, tail: str, seed: int, progress: bool = False,
+    block_walkers: int | None = None,
+) -> _Rows:
+    """Monte Carlo fingerprint rows of the start nodes in ``blocks`` (block numbers, ascending).
+
+    Block ``b`` holds nodes ``[b * per, (b + 1) * per)`` with ``per = WALKERS_PER_BLOCK // walks``
+    and draws from a generator seeded with ``derived_seed(seed * 999_983 + b)``: the rows of a
+    block do not depend on which process computes it, or which other blocks it computes.
+    """
+    per = max(1, (block_walkers or WALKERS_PER_BLOCK) // walks)
+    n, dev = eng.num_nodes, eng.device
+    parts = []
+    for b in tqdm(list(blocks), desc="powerwalk walks", unit="block", disable=not progress, leave=False):
+        gen = torch.Generator(device=dev)
+        gen.manual_seed(derived_seed(seed * 999_983 + int(b)))
+        nodes = torch.arange(b * per, min((b + 1) * per, n), device=dev)
+        parts.append(_walk_rows(eng, nodes, alpha, walks, m, tail, gen, False, chunk_walkers=per * walks))
+    return _concat_rows(parts)
+
+
+def _build(
+    eng: WalkEngine, alpha: float, walks: int, top_m: int, refine: int, walk_top_m: int | None, refine_top_m: int | None,
+    tail: str, spectral_rank: int | None, seed: int, progress: bool, shards: Any,
+) -> PowerWalkIndex:
+    """:func:`build_index` after its checks; ``shards`` computes the walk rows and each refinement round."""
     t0 = time.perf_counter()
     dev = eng.device
-    gen = torch.Generator(device=dev)
-    gen.manual_seed(seed)
-    n = eng.num_nodes
-    nodes = torch.arange(n, device=dev)
     m_walk = top_m if (walk_top_m is None or refine == 0) else walk_top_m
-    rows = _walk_rows(eng, nodes, alpha, walks, m_walk, tail, gen, progress)
+    rows = shards.walk(eng, alpha, walks, m_walk, tail, seed, progress)
     params = {
         "alpha": alpha, "walks": walks, "top_m": top_m, "refine": refine, "walk_top_m": m_walk,
         "refine_top_m": top_m if refine_top_m is None else refine_top_m, "tail": tail, "seed": seed,
@@ -1080,7 +1157,7 @@ def build_index(
     )
     for k in range(refine):
         m_out = top_m if k == refine - 1 else index.params["refine_top_m"]
-        r = _refine_rows(eng, index, nodes, progress, m_out=m_out)
+        r = shards.refine(eng, index, m_out, progress)
         index.indptr, index.indices, index.values, index.residual, index.lost = _compact(r.indptr), _compact(r.cols), r.vals, r.residual, r.lost
     if spectral_rank is None:
         index.spectral = spectral_tail_or_none(eng, DEFAULT_SPECTRAL_RANK, alpha, seed=seed)

@@ -64,6 +64,9 @@ class _PPRBase(Recommender):
         self._items = eng.type_slice(self.etype[2])
         return eng
 
+    def used_etypes(self) -> list[tuple[str, str, str]]:
+        return [self.etype, TRUSTS] if self.trust else [self.etype]
+
     def _sources(self, users: torch.Tensor) -> torch.Tensor:
         assert self.engine is not None
         return self.engine.global_ids(self.etype[0], users.to(self.device, torch.int64))
@@ -117,6 +120,18 @@ class PPRRecommender(_PPRBase):
 
     def _fit(self, train: Graph, valid: Graph | None = None, **_: Any) -> None:
         self.engine = self._make_engine(train)
+
+    #: exact PPR keeps no index: :meth:`update` only re-reads the grown graph
+    supports_update = True
+
+    def _update(self, graph: Graph) -> None:
+        self.engine = self._make_engine(graph)
+
+    def _get_state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        return {}, {}
+
+    def _set_state(self, graph: Graph, tensors: dict[str, torch.Tensor], extra: dict[str, Any]) -> None:
+        self.engine = self._make_engine(graph)
 
     def score(self, users: torch.Tensor) -> torch.Tensor:
         """PPR item scores ``(B, n_items)`` for user indices ``users``."""
@@ -212,6 +227,35 @@ class PowerWalkRecommender(_PPRBase):
         )
         # what load_index checks besides the walk record (beta is applied at query time)
         self.index.params["recommender"] = {"trust": self.trust, "etype": list(self.etype)}
+
+    #: :meth:`update` refreshes the fingerprints of the nodes whose edges changed and of their
+    #: in-neighbours (:meth:`PowerWalkIndex.refresh`); a model loaded without the graph it was
+    #: fitted on rebuilds the index
+    supports_update = True
+
+    def _update(self, graph: Graph) -> None:
+        from ..models.persistence import changed_nodes
+
+        engine = self._make_engine(graph)
+        before = getattr(self, "_fit_edges", {})
+        if self.index is None or any(et not in before for et in self.used_etypes()):
+            self._fit(graph)
+            return
+        nodes: dict[str, list[torch.Tensor]] = {}
+        for et in self.used_etypes():
+            src, dst = changed_nodes(before[et], graph.edges(et))
+            nodes.setdefault(et[0], []).append(src)
+            nodes.setdefault(et[2], []).append(dst)
+        self.index.refresh(engine, {t: torch.cat(v) for t, v in nodes.items()}, hops=1)
+        self.engine = engine
+
+    def _get_state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        assert self.index is not None
+        return self.index.state()
+
+    def _set_state(self, graph: Graph, tensors: dict[str, torch.Tensor], extra: dict[str, Any]) -> None:
+        self.engine = self._make_engine(graph)
+        self.index = PowerWalkIndex.from_state(tensors, extra, graph.device)
 
     def score(self, users: torch.Tensor) -> torch.Tensor:
         """Approximate PPR item scores ``(B, n_items)`` for user indices ``users``."""

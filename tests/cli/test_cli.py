@@ -79,7 +79,7 @@ def test_help_and_usage_errors_name_the_choices(tmp_path: Path, capsys: pytest.C
 
     with pytest.raises(SystemExit):
         main([])
-    assert "required: {demo,evaluate,score}" in capsys.readouterr().err
+    assert "required: {demo,evaluate,fit,score}" in capsys.readouterr().err
     for command, option in (("evaluate", "--model"), ("score", "--model"), ("demo", "--models")):
         with pytest.raises(SystemExit):
             main([command, "--help"])
@@ -401,3 +401,29 @@ def test_argument_errors_are_one_line(capsys: pytest.CaptureFixture[str]) -> Non
     err = capsys.readouterr().err
     assert e.value.code == 2 and err.count("\n") == 1
     assert err.startswith("graphrec score: error: argument --k: invalid int value: 'abc'") and "score --help" in err
+
+
+def test_fit_once_score_many_times(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    d = write_split_dir(tmp_path / "tiny")
+    code, _, err = run_cli(capsys, "fit", "--data", str(d), "--model", "itemknn", "--out", str(tmp_path / "m"))
+    assert code == 0, err
+    assert (tmp_path / "m" / "model.json").is_file()
+    code, _, err = run_cli(capsys, "score", "--data", str(d), "--model", "itemknn", "--out", str(tmp_path / "a.csv"), "--k", "2")
+    assert code == 0, err
+    for i, extra in enumerate(([], ["--data", str(d)])):  # with the saved graph, and with --data's (the same)
+        code, _, err = run_cli(capsys, "score", "--model-dir", str(tmp_path / "m"), "--out", str(tmp_path / f"b{i}.csv"), "--k", "2", *extra)
+        assert code == 0, err
+        assert (tmp_path / f"b{i}.csv").read_text() == (tmp_path / "a.csv").read_text()
+
+
+def test_score_model_dir_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    d = write_split_dir(tmp_path / "tiny")
+    code, _, err = run_cli(capsys, "score", "--model-dir", str(tmp_path / "none"), "--out", str(tmp_path / "a.csv"))
+    assert code == 2 and "not a saved graphrec model" in err and len(err.strip().splitlines()) == 1
+    run_cli(capsys, "fit", "--data", str(d), "--model", "mostpop", "--out", str(tmp_path / "m"))
+    code, _, err = run_cli(capsys, "score", "--model-dir", str(tmp_path / "m"), "--model", "mostpop", "--out", str(tmp_path / "a.csv"))
+    assert code == 2 and "--model and --param do not apply" in err
+    code, _, err = run_cli(capsys, "score", "--model", "mostpop", "--out", str(tmp_path / "a.csv"))
+    assert code == 2 and "required: --data" in err
+    code, _, err = run_cli(capsys, "score", "--model-dir", str(tmp_path / "m"), "--data", "synthetic", "--out", str(tmp_path / "a.csv"))
+    assert code == 2 and "graph changed since fit" in err

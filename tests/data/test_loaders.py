@@ -126,6 +126,15 @@ def test_split_dir_id_not_in_list(split_dir: Path) -> None:
     line_error(e, "item_list.txt", 4)
 
 
+def test_split_dir_trust_to_an_unknown_user(split_dir: Path) -> None:
+    write(split_dir / "trust.txt", "0 1\n2 7\n")  # users 0..2 in the interaction files
+    with pytest.raises(ValueError, match="user id 7 appears in no interaction file .*new_nodes=True") as e:
+        load_split_dir(split_dir)
+    line_error(e, "trust.txt", 2)
+    ds = load_split_dir(split_dir, new_nodes=True)
+    assert ds.num_users == 8 and pairs(ds.train, TRUSTS) == {(0, 1), (2, 7)}
+
+
 def test_split_dir_trust_columns(split_dir: Path) -> None:
     write(split_dir / "trust.txt", "0 1\n1 2 0\n")
     with pytest.raises(ValueError) as e:
@@ -348,6 +357,16 @@ def test_edge_table_csv(tmp_path: Path) -> None:
     assert pairs(g) == {("u1", "b"), ("u2", "a")}
     assert es.weight.tolist() == [2.0, 2.0]
     assert es.timestamp.tolist() == [1704067210, 1704240000]
+
+
+def test_edge_table_counts_repeated_rows_without_weights(tmp_path: Path) -> None:
+    f = write(tmp_path / "plays.csv", "user,item\nu1,a\nu1,a\nu2,a\nu1,a\nu1,b\n")
+    g = load_edge_table(f)
+    assert g.edges(INTERACTS).weight.tolist() == [3.0, 1.0, 1.0]  # (u1,a) (u1,b) (u2,a): u1 played a three times
+    assert load_edge_table(f, duplicates="merge").edges(INTERACTS).weight is None  # the old binary rule, asked for
+    assert load_edge_table(write(tmp_path / "once.csv", "user,item\nu1,a\nu2,a\n")).edges(INTERACTS).weight is None
+    ds = load(f, test_fraction=0.5, seed=0)  # the split keeps the counts on both sides
+    assert sorted(ds.train.edges(INTERACTS).weight.tolist() + ds.test.edges(INTERACTS).weight.tolist()) == [1.0, 1.0, 3.0]
 
 
 def test_edge_table_tsv_and_parquet(tmp_path: Path) -> None:

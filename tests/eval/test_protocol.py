@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -65,6 +66,17 @@ def test_hand_computed_metrics(tiny: Dataset) -> None:
         assert rep[key] == pytest.approx(val, abs=1e-12), key
     assert rep.users.tolist() == [0, 1, 2]
     np.testing.assert_allclose(rep.per_user["recall@2"], [0.5, 0.0, 1.0])
+
+
+def test_report_is_a_mapping_of_its_metrics(tiny: Dataset) -> None:
+    rep = gr.evaluate(FixedScores().fit(tiny), tiny, k=[2, 3])
+    as_dict = dict(rep)
+    assert as_dict == rep.metrics and as_dict is not rep.metrics and len(rep) == 12
+    assert list(rep) == list(rep.metrics) and list(rep.keys())[:2] == ["recall@2", "ndcg@2"]
+    assert "hit@3" in rep and "hit@4" not in rep and rep.get("hit@4") is None
+    assert dict(rep.items()) == as_dict and json.loads(json.dumps(dict(rep))) == pytest.approx(as_dict)
+    again = gr.evaluate(FixedScores().fit(tiny), tiny, k=[2, 3], batch_size=1)
+    assert rep == again and rep != gr.evaluate(FixedScores().fit(tiny), tiny, k=[2])  # equal when the metrics are
 
 
 def test_train_items_are_masked(tiny: Dataset) -> None:

@@ -509,7 +509,7 @@ def test_reg_values_are_chosen_on_validation_and_equal_a_fit_with_the_winner(ref
     winner = next(row for row in table if row["chosen"])
     assert winner["valid_metric"] == max(row["valid_metric"] for row in table) and winner["reg"] != 30.0
     assert m.reg == winner["reg"] and m.result.best_epoch == winner["best_epoch"]
-    assert m.params()["reg"] == values
+    assert m.params()["reg"] == winner["reg"]  # after fit: the value in use, not the list it was chosen from
     # the chosen model is exactly a fit with the winning value alone (same seed, same carve)
     alone = LightGCN(reg=winner["reg"], **kw).fit(data)
     assert alone.selection == [] and alone.params()["reg"] == winner["reg"]
@@ -581,7 +581,7 @@ def test_default_reg_is_chosen_on_validation_and_fixed_without_it() -> None:
     data = community_data()
     m = LightGCN(dim=8, layers=1, lr=0.05, batch=64, epochs=6, patience=2, eval_every=2, seed=2).fit(data)
     assert [row["reg"] for row in m.selection] == list(LightGCN.auto_reg) and m.reg in LightGCN.auto_reg
-    assert m.params()["reg"] == "auto"
+    assert m.params()["reg"] == m.reg  # after fit: the value chosen, not 'auto'
 
 
 def test_reg_values_share_the_time_budget(monkeypatch) -> None:
