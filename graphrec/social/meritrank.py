@@ -163,6 +163,14 @@ class MeritRankSALSA(SALSARecommender):
             self.user_weight = reputation_weights(self.rep, graph, ref=self.rep_ref, seeds=seeds)
         self._set_weights(graph)
 
+    def used_etypes(self) -> list[EdgeType]:
+        """Interactions, trust (walked, and the reputation's) and distrust edges."""
+        g = self.graph
+        out = [self.etype]
+        if g is not None:
+            out += [et for et in (TRUSTS, DISTRUSTS) if g.has_edge_type(et)]
+        return out
+
     def _trust_key(self, graph: Graph) -> tuple[int, int]:
         return tuple(graph.num_edges(et) if graph.has_edge_type(et) else -1 for et in (TRUSTS, DISTRUSTS))  # type: ignore[return-value]
 
@@ -171,18 +179,17 @@ class MeritRankSALSA(SALSARecommender):
         rebuilt (O(edges)) and the reputation kept, new accounts weighing 0 until trusted. New
         trust or distrust edges: the reputation is recomputed too (its walks are redrawn)."""
         self.graph = graph
-        n = graph.num_nodes(USER)
         if self.rep is not None and self._trust_key(graph) == getattr(self, "_built_trust", None):
-            pad = n - self.rep.numel()
-            if pad:
-                z = torch.zeros(pad, device=self.device)
-                self.rep, self.user_weight = torch.cat([self.rep, z]), torch.cat([self.user_weight, z])
             self._set_weights(graph)
         else:
             self._build(graph)
 
     def _set_weights(self, graph: Graph) -> None:
         """Build the view and engine from ``self.user_weight`` (rebuilt from saved state too)."""
+        pad = graph.num_nodes(USER) - (0 if self.rep is None else self.rep.numel())
+        if self.rep is not None and pad > 0:  # accounts added since the reputation: weight 0 until trusted
+            z = torch.zeros(pad, device=graph.device)
+            self.rep, self.user_weight = torch.cat([self.rep.to(graph.device), z]), torch.cat([self.user_weight.to(graph.device), z])
         self._built_trust = self._trust_key(graph)
         self._neg = split_trust(graph)[1] if self.distrust else None
         super()._build(graph)
@@ -240,7 +247,7 @@ class MeritRankSALSA(SALSARecommender):
         """The reputation and account weights (the walks are drawn per query)."""
         if self.rep is None:
             return {}, {}
-        return {"rep": self.rep, "user_weight": self.user_weight}, {}
+        return {"rep": self.rep, "user_weight": self.user_weight}, {"trust_edges": list(self._built_trust)}
 
     def _set_state(self, graph: Graph, tensors: dict[str, torch.Tensor], extra: dict[str, Any]) -> None:
         self.graph = graph
@@ -248,6 +255,8 @@ class MeritRankSALSA(SALSARecommender):
         self.rep = tensors.get("rep")
         self.user_weight = tensors.get("user_weight")
         self._set_weights(graph)
+        if "trust_edges" in extra:  # trust that changed since the save is seen by update()
+            self._built_trust = tuple(extra["trust_edges"])
         self._fitted = True
 
     # ------------------------------------------------------------------ scoring

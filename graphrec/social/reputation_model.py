@@ -75,6 +75,9 @@ class ReputationModel(Recommender):
             "rep_threshold": self.rep_threshold, "rep_mode": self.rep_mode, "rep_walks": self.rep_walks,
         }
 
+    def used_etypes(self) -> list[tuple[str, str, str]]:
+        return [self.etype, TRUSTS]
+
     def _view(self, train: Graph) -> Graph:
         assert self.weights is not None
         return reputation_filter(train, self.weights.to(train.device), mode=self.rep_mode, threshold=self.rep_threshold, etype=self.etype)
@@ -93,14 +96,18 @@ class ReputationModel(Recommender):
         return self.inner.score(users)
 
     def _get_state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-        tensors, extra = self.inner._get_state()  # type: ignore[attr-defined]
+        tensors, extra = self.inner._get_state()
         return {**tensors, "reputation_weights": self.weights}, extra
 
     def _set_state(self, graph: Graph, tensors: dict[str, torch.Tensor], extra: dict[str, Any]) -> None:
         tensors = dict(tensors)
         self.weights = tensors.pop("reputation_weights")
         self.graph = graph
-        self.inner._set_state(self._view(graph), tensors, extra)  # type: ignore[attr-defined]
+        view = self._view(graph)
+        self.inner.graph = view
+        self.inner.etype = graph.resolve_etype(self.inner.etype)
+        self.inner._set_state(view, tensors, extra)
+        self.inner._fitted = True
         self._fitted = True
 
 

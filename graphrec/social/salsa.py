@@ -151,6 +151,11 @@ class SALSARecommender(Recommender):
         """The walk over ``view``: ``user -> item -> user``, plus trust edges when walked."""
         return bipartite_engine(view, self.etype, trust=self._walks_trust, trust_prob=self.trust_prob if self._walks_trust else None)
 
+    def used_etypes(self) -> list[EdgeType]:
+        """Interactions, and the trust edges when walked."""
+        g = self.graph
+        return [self.etype] + ([TRUSTS] if self.trust and g is not None and g.has_edge_type(TRUSTS) else [])
+
     # ------------------------------------------------------------------ persistence
     def _get_state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         """Nothing learned: the walks are drawn per query from the graph."""
