@@ -12,7 +12,7 @@ Your own table: ``Graph.from_frame`` (pandas or pyarrow), then a split step to a
 """
 
 from . import data as datasets
-from . import eval, graph, models
+from . import embed, eval, graph, models
 from .data.dataset import Dataset
 from .data.splits import carve_validation, random_holdout, temporal_leave_last_out
 from .eval import EvalReport, evaluate
@@ -32,6 +32,7 @@ __all__ = [
     "__version__",
     "carve_validation",
     "datasets",
+    "embed",
     "eval",
     "evaluate",
     "graph",

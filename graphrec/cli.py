@@ -1,4 +1,4 @@
-"""The ``graphrec`` command: ``demo``, ``evaluate``, ``fit`` and ``score``.
+"""The ``graphrec`` command: ``demo``, ``evaluate``, ``fit``, ``score``, ``embed``, ``models`` and ``datasets``.
 
 Every model registered in :mod:`graphrec.models.registry` is available by name. Bad input
 (unknown model or parameter, malformed files, missing data, NaN weights, unknown ids) exits
@@ -19,7 +19,7 @@ from typing import Any, NoReturn
 
 import torch
 
-__all__ = ["main"]
+__all__ = ["build_parser", "main"]
 
 
 class CliError(Exception):
@@ -176,6 +176,7 @@ def _finite(value: Any) -> Any:
 # ------------------------------------------------------------------- commands
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from .eval import evaluate
+    from .models.embedding import table_summary
     from .models.registry import parse_params
 
     _require(args, "data", "model")
@@ -197,6 +198,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         "eval_seconds": round(report.seconds, 3),
         "device": str(device),
     }
+    tables = table_summary(model)
+    if tables is not None:  # the table's size next to the metrics (a compressed table's saving)
+        result.update(tables)
     training = _training_summary(model)
     if training is not None:
         result["training"] = training
@@ -207,6 +211,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         for key, val in report.metrics.items():
             print(f"  {key:<14} {val:.4f}")
         print(f"  fit {fit_s:.2f}s · eval {report.seconds:.2f}s")
+        if tables is not None:
+            print(f"  parameters {tables['num_parameters']:,} · table {tables['table_rows']:,} rows for "
+                  f"{tables['table_entities']:,} entities, {tables['table_bytes']:,} bytes")
         if training is not None:
             print(f"  training: {_describe_training(training)}")
     return 0
@@ -308,10 +315,169 @@ def _read_user_file(path: Path) -> list[str]:
     return ids
 
 
+#: file suffixes read as plain edge lists (``a b`` per line) by ``graphrec embed``
+EDGE_LIST_SUFFIXES = (".txt", ".edgelist", ".edges", ".el", "")
+
+
+def _load_graph(spec: str, seed: int, device: torch.device) -> Any:
+    """A Graph for ``graphrec embed``: a plain edge list file, a named dataset or a path
+    (a Dataset gives its training graph)."""
+    from .data import load
+    from .data.loaders import load_edge_list
+
+    p = Path(spec).expanduser()
+    if p.is_file() and p.suffix.lower() in EDGE_LIST_SUFFIXES:
+        return load_edge_list(p).to(device)
+    data = load(spec, **({"seed": seed} if spec == "synthetic" else {}))
+    return (data.train if hasattr(data, "train") else data).to(device)
+
+
+def _write_embedding(out: Path, emb: Any, graph: Any, config: dict[str, Any]) -> int:
+    """One row per node: node type, external id, embedding (parquet), or a structured .npy."""
+    import numpy as np
+
+    types, ids = emb.ids(graph)
+    vec = emb.vectors.detach().float().cpu().numpy()
+    if out.suffix.lower() == ".npy":
+        width = max([len(str(x)) for x in ids] + [1])
+        twidth = max([len(str(x)) for x in types] + [1])
+        arr = np.zeros(len(ids), dtype=[("node_type", f"<U{twidth}"), ("id", f"<U{width}"), ("embedding", "<f4", (vec.shape[1],))])
+        arr["node_type"], arr["id"], arr["embedding"] = [str(t) for t in types], [str(x) for x in ids], vec
+        np.save(out, arr, allow_pickle=False)
+    else:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        id_vals = ids.tolist()
+        id_col = pa.array(id_vals, type=pa.int64()) if all(isinstance(x, (int, np.integer)) for x in id_vals) \
+            else pa.array([str(x) for x in id_vals], type=pa.string())
+        flat = pa.array(vec.reshape(-1), type=pa.float32())
+        table = pa.table({
+            "node_type": pa.array([str(t) for t in types], type=pa.string()),
+            "id": id_col,
+            "embedding": pa.FixedSizeListArray.from_arrays(flat, vec.shape[1]),
+        }).replace_schema_metadata({"graphrec": json.dumps(_finite(config))})
+        pq.write_table(table, out)
+    return len(ids)
+
+
+def cmd_embed(args: argparse.Namespace) -> int:
+    import inspect
+
+    from .embed import check_method, embed
+    from .models.registry import parse_params
+
+    device = _device(args.device)
+    out = Path(args.out)
+    if out.suffix.lower() not in (".parquet", ".npy"):
+        raise CliError(f"--out must end in .parquet or .npy, got {args.out!r}")
+    if not out.parent.exists():
+        raise CliError(f"--out {args.out}: folder {out.parent} does not exist")
+    params = parse_params(args.param)
+    if args.etype:
+        params["etype"] = args.etype
+    fn = check_method(args.method, params)  # before loading: unknown names fail at once
+    accepted = inspect.signature(fn).parameters
+    if "seed" in accepted:
+        params.setdefault("seed", args.seed)
+    extra = {"progress": True} if "progress" in accepted else {}
+    graph = _load_graph(args.data, args.seed, device)
+    fit_on = _load_graph(args.fit_on, args.seed, device) if args.fit_on else None
+    print(f"embedding {args.data} ({graph}) with {args.method} ...", file=sys.stderr)
+    t0 = time.perf_counter()
+    emb = embed(args.method, graph, fit_on=fit_on, **params, **extra)
+    secs = time.perf_counter() - t0
+    if fit_on is not None and emb.meta.get("fit_on_ignored"):
+        print(f"note: {args.method} is training-free; --fit-on is not needed and was not used", file=sys.stderr)
+    config = {"data": args.data, "method": args.method, "params": params, "fit_on": args.fit_on,
+              "layout": [list(x) for x in emb.layout], "seconds": round(secs, 3), "meta": emb.meta}
+    rows = _write_embedding(out, emb, graph, config)
+    print(f"wrote {rows} rows ({emb.vectors.shape[1]} dims) to {out} in {secs:.2f}s", file=sys.stderr)
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
     run_demo(device=_device(args.device), seed=args.seed, models=args.models.split(",") if args.models else None)
+    return 0
+
+
+def _show_default(value: Any) -> str:
+    import inspect
+
+    if value is inspect.Parameter.empty:
+        return "(required)"
+    if isinstance(value, tuple) and not value:
+        return "none"
+    return "none" if value is None else str(value)
+
+
+def _plain(text: str) -> str:
+    """reStructuredText roles and literals as plain text (``x`` -> x, :class:`~a.B` -> B)."""
+    import re
+
+    text = re.sub(r":\w+:`~?([^`]*?)`", lambda m: m.group(1).rsplit(".", 1)[-1] if "~" in m.group(0) else m.group(1), text)
+    return text.replace("``", "")
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from .models.registry import available, describe
+
+    names = args.names or available()
+    out = []
+    for name in names:
+        summary, params = describe(name)
+        summary = _plain(summary)
+        if args.json:
+            out.append({"model": name, "summary": summary,
+                        "params": [{"name": p.name, "default": _finite(p.default) if _jsonable(p.default) else repr(p.default),
+                                    "type": p.annotation, "doc": _plain(p.doc)} for p in params]})
+            continue
+        print(f"{name}: {summary}")
+        if not params:
+            print("    (no parameters)")
+        width = max((len(f"{p.name}={_show_default(p.default)}") for p in params), default=0)
+        for p in params:
+            key = f"{p.name}={_show_default(p.default)}"
+            print(f"    {key:<{width}}  {_plain(p.doc)}".rstrip())
+        print()
+    if args.json:
+        print(json.dumps(out))
+    return 0
+
+
+def _jsonable(value: Any) -> bool:
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def cmd_datasets(args: argparse.Namespace) -> int:
+    from .data.download import SOURCES, fetch
+    from .data.registry import _REGISTRY, DATA_ENV
+
+    if args.action == "fetch":
+        if args.name is None:
+            raise CliError("datasets fetch: name a dataset, e.g. graphrec datasets fetch lastfm")
+        path = fetch(args.name, args.root, base_url=args.base_url, force=args.force,
+                     progress=lambda line: print(line, file=sys.stderr))
+        print(f"{args.name}: {path}")
+        return 0
+    import os
+
+    root = args.root or os.environ.get(DATA_ENV)
+    where = f"under {root}" if root else f"${DATA_ENV} is not set"
+    print(f"named datasets ({where}):")
+    for name, entry in sorted(_REGISTRY.items()):
+        source = SOURCES.get(entry.folder)
+        fetchable = source is not None and entry.marker in source.sha256
+        present = root is not None and (Path(root).expanduser() / entry.folder / entry.marker).is_file()
+        state = "present" if present else ("missing: graphrec datasets fetch " + name if fetchable else "missing (no download)")
+        print(f"  {name:<16} {state:<46} datasets/{entry.card}.md")
+    print(f"  {'synthetic':<16} {'generated':<46} graphrec.data.synthetic")
     return 0
 
 
@@ -334,7 +500,8 @@ def build_parser() -> argparse.ArgumentParser:
     # --threads also after the subcommand; SUPPRESS: absent there, it leaves the value given before it
     threads = argparse.ArgumentParser(add_help=False)
     threads.add_argument("--threads", type=int, default=argparse.SUPPRESS, help=threads_help)
-    sub = p.add_subparsers(dest="command", required=True, metavar="{demo,evaluate,fit,score}")  # named in the missing-command error
+    # the metavar is named in the missing-command error
+    sub = p.add_subparsers(dest="command", required=True, metavar="{demo,evaluate,fit,score,embed,models,datasets}")
 
     d = sub.add_parser("demo", parents=[threads], help="run every layer on the built-in synthetic dataset")
     d.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
@@ -383,6 +550,40 @@ def build_parser() -> argparse.ArgumentParser:
                         "the output and --resume are the same as without")
     s.add_argument("--workers", type=int, default=2, help="Ray workers with --ray, one torch thread each (default: 2)")
     s.set_defaults(func=cmd_score)
+
+    from .embed import METHODS, _load_methods
+
+    _load_methods()
+    b = sub.add_parser("embed", parents=[threads], help="node embeddings of a graph to parquet/npy (one row per node)")
+    b.add_argument("--data", required=True, help="dataset name (blogcatalog, airports-usa, lastfm, synthetic, ...), a path, "
+                   "or a plain edge list file (a b per line)")
+    b.add_argument("--method", required=True, help=f"embedding method: {', '.join(sorted(METHODS))}")
+    b.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="method parameter (repeatable)")
+    b.add_argument("--fit-on", default=None, help="train on this graph (name or path) and infer on --data (methods that learn)")
+    b.add_argument("--etype", default=None, help="relation to embed (default: the graph's only one, or its interactions)")
+    b.add_argument("--out", required=True, help="output file (.parquet or .npy)")
+    b.add_argument("--seed", type=int, default=0, help="seeds the method (default: 0)")
+    b.add_argument("--device", default="cpu", help="cpu or cuda (default: cpu)")
+    b.set_defaults(func=cmd_embed)
+
+    m = sub.add_parser("models", help="list every model with its parameters, defaults and one line each")
+    m.add_argument("names", nargs="*", metavar="NAME", help="only these models (default: all)")
+    m.add_argument("--json", action="store_true", help="one JSON list instead of text")
+    m.set_defaults(func=cmd_models)
+
+    ds = sub.add_parser("datasets", help="list the named datasets and whether each is present; fetch one",
+                        description="Without an action: list the named datasets and whether each is present "
+                        "under $GRAPHREC_DATA. `fetch NAME` downloads one from its original source, verifies the "
+                        "SHA256 sums on its card and converts it where needed; a failed or corrupted download "
+                        "leaves nothing behind.")
+    ds.add_argument("action", nargs="?", choices=["list", "fetch"], default="list", help="list (default) or fetch")
+    ds.add_argument("name", nargs="?", default=None, help="the dataset to fetch (lastfm, ml-100k, gowalla, ...)")
+    ds.add_argument("--root", default=None, help="data root (default: $GRAPHREC_DATA)")
+    ds.add_argument("--base-url", dest="base_url", default=None, metavar="URL",
+                    help="download from this mirror, <URL>/<folder>/<file>, instead of the original sources "
+                    "(default: $GRAPHREC_DATA_URL)")
+    ds.add_argument("--force", action="store_true", help="download again even when the files are present")
+    ds.set_defaults(func=cmd_datasets)
     return p
 
 

@@ -9,6 +9,8 @@ Fits ``--model`` on ``--data`` once, then in one run:
 - ``powerwalk_local`` / ``powerwalk_ray_w{1,2}`` (``--powerwalk``): the PowerWalk index built in
   this process and by :func:`graphrec.distributed.build_powerwalk_index`; ``identical`` compares
   every tensor of the index;
+- ``fastrp_ray_w{1,2}`` (``--fastrp``): :func:`graphrec.distributed.fastrp` against
+  :func:`graphrec.embed.fastrp` with the same column blocks (``identical``: every entry equal);
 - ``capacity``: bytes per interaction in the store, per fingerprint entry, the model's bytes,
   for the capacity plan in docs/scaling.md.
 
@@ -52,6 +54,8 @@ def main() -> None:
     ap.add_argument("--workers", default="1,2")
     ap.add_argument("--powerwalk", action="store_true", help="also build the PowerWalk index")
     ap.add_argument("--walks", type=int, default=64)
+    ap.add_argument("--fastrp", action="store_true", help="also embed the graph with FastRP")
+    ap.add_argument("--fastrp-dim", type=int, default=256)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     machine = {"machine": f"{platform.machine()} {torch.get_num_threads()} threads", "date": time.strftime("%Y-%m-%d")}
@@ -94,6 +98,24 @@ def main() -> None:
             emit(step=f"powerwalk_ray_w{w}", seconds=round(sec, 2), identical=same, speedup_vs_1_worker=round(first / sec, 3))
         fp_bytes = (local.indices.element_size() + local.values.element_size())
         emit(step="capacity_powerwalk", bytes_per_fingerprint_entry=fp_bytes, entries_per_node=round(local.nnz / local.num_nodes, 1))
+
+    if args.fastrp:
+        from graphrec.distributed import fastrp as ray_fastrp
+        from graphrec.embed import fastrp
+
+        g = data.train
+        first = None
+        for w in workers:
+            block = -(-args.fastrp_dim // w)
+            t0 = time.perf_counter()
+            local = fastrp(g, dim=args.fastrp_dim, block_cols=block, seed=0)
+            base = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            dist = ray_fastrp(g, dim=args.fastrp_dim, block_cols=block, seed=0, workers=w)
+            sec = time.perf_counter() - t0
+            first = first or sec
+            emit(step=f"fastrp_ray_w{w}", dim=args.fastrp_dim, block_cols=block, seconds=round(sec, 2),
+                 local_seconds=round(base, 2), identical=bool(torch.equal(local, dist)), speedup_vs_1_worker=round(first / sec, 3))
 
     es = data.train.edges(gr.INTERACTS)
     tensors, _ = model._get_state()

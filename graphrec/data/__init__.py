@@ -6,6 +6,7 @@
 """
 
 from .dataset import Dataset, held_out_graph
+from .download import FetchError, fetch
 from .frames import add_frame, graph_from_frame
 from .loaders import (
     LINKS,
@@ -33,10 +34,12 @@ __all__ = [
     "LINKS",
     "NODE",
     "Dataset",
+    "FetchError",
     "add_frame",
     "carve_validation",
     "data_roots",
     "dataset_path",
+    "fetch",
     "graph_from_frame",
     "held_out_graph",
     "known_datasets",

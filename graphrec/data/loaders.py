@@ -45,6 +45,7 @@ __all__ = [
     "NODE",
     "load_airports",
     "load_blogcatalog",
+    "load_edge_list",
     "load_edge_table",
     "load_lastfm",
     "load_movielens100k",
@@ -777,7 +778,7 @@ def load_airports(path: str | Path, which: str = "usa") -> Graph:
     """Load one of struc2vec's air-traffic networks with its structural-role labels.
 
     Files (in the directory ``path``)
-    --------------------------------
+    ---------------------------------
     ``{which}-airports.edgelist``
         One undirected edge ``a b`` per line (integer airport ids).
     ``labels-{which}-airports.txt``
@@ -825,6 +826,63 @@ def load_airports(path: str | Path, which: str = "usa") -> Graph:
         "dataset": f"airports-{which}", "source": str(root),
         "num_undirected_edges": (g.num_edges(LINKS) - loops) // 2 + loops,
     })
+    return g
+
+
+def load_edge_list(path: str | Path, *, directed: bool = False) -> Graph:
+    """Load a plain edge list: one edge ``a b`` per line (whitespace-separated node ids).
+
+    Integer ids are read in one numpy pass; any other token makes every id a string (the slow
+    path, one ``split`` per line). Blank lines are skipped.
+
+    Parameters
+    ----------
+    path : str or Path
+    directed : bool
+        Store each edge once as given; by default both directions are stored (an undirected
+        graph, as BlogCatalog and the airports).
+
+    Returns
+    -------
+    Graph
+        Node type ``"node"`` (ids sorted), relation ``LINKS`` (duplicates merged),
+        ``meta["num_undirected_edges"]`` when undirected.
+
+    Raises
+    ------
+    ValueError
+        A line without exactly two ids (file and line named), or an empty file.
+    """
+    p = _require_file(Path(path), "edge list")
+    try:
+        cols, _ = _read_table(p, ("a", "b"), "ii")
+        a_ids, b_ids = cols["a"], cols["b"]
+    except ValueError as e:
+        if "columns" in str(e) or "empty" in str(e):
+            raise
+        a_list, b_list = [], []
+        with open(p, encoding="utf-8", errors="strict") as fh:
+            for k, line in enumerate(fh, 1):
+                toks = line.split()
+                if not toks:
+                    continue
+                if len(toks) != 2:
+                    raise _fail(p, k, f"expected 2 columns (a, b), found {len(toks)}") from None
+                a_list.append(toks[0])
+                b_list.append(toks[1])
+        a_ids, b_ids = np.asarray(a_list, dtype=object), np.asarray(b_list, dtype=object)
+    ids = np.unique(np.concatenate([a_ids, b_ids]))
+    nodes = IdMap(ids, NODE)
+    a, b = nodes.to_index(a_ids), nodes.to_index(b_ids)
+    g = Graph()
+    g.add_node_type(NODE, nodes)
+    if directed:
+        g.add_edges(LINKS, a, b)
+    else:
+        g.add_edges(LINKS, np.concatenate([a, b]), np.concatenate([b, a]))
+        loops = int(np.unique(a[a == b]).size)
+        g.meta["num_undirected_edges"] = (g.num_edges(LINKS) - loops) // 2 + loops
+    g.meta.update({"dataset": p.stem, "source": str(p)})
     return g
 
 

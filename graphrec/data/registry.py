@@ -97,8 +97,20 @@ def dataset_path(name: str, root: str | Path | None = None) -> Path:
     raise FileNotFoundError(
         f"dataset {name!r} not found{env_note}; looked for " + ", ".join(looked)
         + f". To get it: set {DATA_ENV} to a folder holding {entry.folder}/ with the files listed"
-        f" in datasets/{entry.card}.md (source, download notes and SHA256 checksums there)."
+        f" in datasets/{entry.card}.md (source, download notes and SHA256 checksums there)"
+        + (f", or download it there with `graphrec datasets fetch {name}`." if _fetchable(name) else ".")
     )
+
+
+def _fetchable(name: str) -> bool:
+    """Whether ``graphrec datasets fetch NAME`` can download the named dataset."""
+    from .download import source_of
+
+    try:
+        source_of(name)
+    except ValueError:
+        return False
+    return True
 
 
 def _entry(name: str) -> _Entry:

@@ -5,7 +5,8 @@ imports it, and every function here raises one ImportError line when it is missi
 """
 
 from .cluster import connect
+from .fastrp import fastrp
 from .powerwalk import build_powerwalk_index
 from .scoring import score_to_file
 
-__all__ = ["build_powerwalk_index", "connect", "score_to_file"]
+__all__ = ["build_powerwalk_index", "connect", "fastrp", "score_to_file"]

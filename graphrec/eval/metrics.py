@@ -65,4 +65,5 @@ def mrr(hits: torch.Tensor, n_test: torch.Tensor, k: int) -> torch.Tensor:
     return torch.where(any_hit, 1.0 / (first + 1.0), torch.zeros_like(first))
 
 
+#: metric name -> function ``(hits, n_test, k) -> per-user values``, in the order reports list them
 METRICS = {"recall": recall, "ndcg": ndcg, "precision": precision, "hit": hit_rate, "mrr": mrr}

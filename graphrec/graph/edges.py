@@ -18,6 +18,7 @@ import torch
 
 __all__ = ["EdgeSet", "EdgeType", "check_etype", "coo_to_csr", "index_dtype_for"]
 
+#: an edge type: ``(source node type, relation, destination node type)``, e.g. ``("user", "interacts", "item")``
 EdgeType = tuple[str, str, str]
 
 

@@ -25,9 +25,13 @@ from .times import datetimes_to_unix_seconds
 
 __all__ = ["DUPLICATE_RULES", "INTERACTS", "ITEM", "TRUSTS", "USER", "Graph", "store_device"]
 
+#: the node type of users
 USER = "user"
+#: the node type of items
 ITEM = "item"
+#: the edge type of user–item interactions (weights and timestamps optional)
 INTERACTS: EdgeType = ("user", "interacts", "item")
+#: the edge type of user–user trust (or friendship) edges
 TRUSTS: EdgeType = ("user", "trusts", "user")
 
 _FORMAT_VERSION = 1

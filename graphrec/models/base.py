@@ -132,12 +132,14 @@ class Recommender(abc.ABC):
 
         Parameters
         ----------
-        users : LongTensor ``(B,)`` of user indices on ``self.device``
+        users : LongTensor, shape ``(B,)``
+            User indices on ``self.device``.
 
         Returns
         -------
-        FloatTensor ``(B, n_items)`` on ``self.device``; higher is better. It must be a new
-        tensor: ranking masks it in place.
+        FloatTensor, shape ``(B, n_items)``
+            Scores on ``self.device``; higher is better. It must be a new tensor: ranking
+            masks it in place.
         """
 
     def params(self) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from typing import Any
 import torch
 from torch import nn
 
-__all__ = ["TABLES", "EmbeddingTable", "FullEmbedding", "make_table", "register_table"]
+__all__ = ["TABLES", "EmbeddingTable", "FullEmbedding", "make_table", "register_table", "table_summary"]
 
 
 class EmbeddingTable(nn.Module, abc.ABC):
@@ -70,6 +70,11 @@ class EmbeddingTable(nn.Module, abc.ABC):
     @property
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the table's parameters and buffers (rows plus any entity-to-row map)."""
+        return sum(t.numel() * t.element_size() for t in (*self.parameters(), *self.buffers()))
 
     def extra_repr(self) -> str:
         return f"num_embeddings={self.num_embeddings}, dim={self.dim}"
@@ -129,16 +134,23 @@ class FullEmbedding(EmbeddingTable):
 #: ``factory(num_embeddings, dim, *, generator, device, graph, ntype, **params) -> EmbeddingTable``
 TableFactory = Callable[..., EmbeddingTable]
 
+#: table kind -> factory, filled by :func:`register_table` (``table=`` of the embedding models)
 TABLES: dict[str, TableFactory] = {}
 
 
 def register_table(name: str, factory: TableFactory) -> None:
-    """Make a table kind available as ``table=name`` in MF / LightGCN."""
+    """Make a table kind available as ``table=name`` in MF / LightGCN.
+
+    A registered factory takes ``**params``: the models pass it ``budget`` (stored rows /
+    entities, or None) and ``etype`` (the relation the table's node type is an end of).
+    """
     TABLES[name] = factory
 
 
 def _full(num_embeddings: int, dim: int, *, generator: torch.Generator | None = None,
-          device: Any = None, init_std: float = 0.1, **_: Any) -> EmbeddingTable:
+          device: Any = None, init_std: float = 0.1, budget: float | None = None, **_: Any) -> EmbeddingTable:
+    if budget is not None and budget != 1:
+        raise ValueError(f"table 'full' stores one row per entity: budget must be 1 or None, got {budget!r}")
     return FullEmbedding(num_embeddings, dim, init_std=init_std, generator=generator, device=device)
 
 
@@ -189,3 +201,19 @@ def make_table(
             f"table factory {spec!r} built a ({table.num_embeddings}, {table.dim}) table; expected ({num_embeddings}, {dim})"
         )
     return table
+
+
+def table_summary(model: Any) -> dict[str, Any] | None:
+    """``num_parameters`` of ``model`` and ``table``/``table_rows``/``table_bytes`` of its user
+    and item tables (on it or on its ``backbone``), or None for a model without tables."""
+    owner = model if getattr(model, "user_table", None) is not None else getattr(model, "backbone", None)
+    tables = [getattr(owner, a, None) for a in ("user_table", "item_table")]
+    if not all(isinstance(t, EmbeddingTable) for t in tables):
+        return None
+    rows = sum(int(t.weight_rows().shape[0]) for t in tables)  # type: ignore[union-attr]
+    params = sum(p.numel() for p in model.parameters()) if isinstance(model, nn.Module) else None
+    return {"num_parameters": params, "table_rows": rows, "table_entities": sum(t.num_embeddings for t in tables),  # type: ignore[union-attr]
+            "table_bytes": sum(t.nbytes for t in tables)}  # type: ignore[union-attr]
+
+
+from . import hashing as _hashing  # noqa: F401  (registers the compressed tables)

@@ -96,8 +96,7 @@ class LightGCN(MF):
         Embedding width (paper: 64).
     layers : int
         Propagation layers ``K`` (paper: 3). ``0`` is MF.
-    lr, lr_milestones, lr_gamma, ema, reg, epochs, batch, seed, patience, eval_every, valid_fraction, refit, sampling,
-    negatives, negative_selection, table, checkpoint_dir, progress, max_minutes, device
+    lr, lr_milestones, lr_gamma, ema, reg, epochs, batch, seed, patience, eval_every, valid_fraction, refit, sampling, negatives, negative_selection, table, budget, checkpoint_dir, progress, max_minutes, device
         As in :class:`~graphrec.models.mf.MF`. Defaults differ from the paper's
         (Adam 1e-3, L2 1e-4, one negative, batch 2048) in ``lr = 5e-3``, ``negatives = 4``,
         ``negative_selection = 'hardest'`` (BPR on the top-scored of the 4 uniform candidates:
@@ -108,7 +107,7 @@ class LightGCN(MF):
         ``patience=None``). The best weight moves with density: 3e-3 on MovieLens-100K's and
         LastFM's carves, 5e-4–1e-3 on Gowalla's. All chosen on validation carves of
         MovieLens-100K, LastFM and Gowalla training splits (test never read;
-        docs/benchmarks.md). Pass the paper's values (and ``negative_selection='mean'``) to
+        docs/design.md). Pass the paper's values (and ``negative_selection='mean'``) to
         reproduce it, or one ``reg`` to fit once.
     weighted : bool
         Propagate with interaction weights (``w_ui / sqrt(d_u d_i)`` with weighted degrees)
@@ -147,6 +146,7 @@ class LightGCN(MF):
         negatives: int = 4,
         negative_selection: str = "hardest",
         table: str | TableFactory = "full",
+        budget: float | None = None,
         checkpoint_dir: str | None = None,
         progress: bool = False,
         max_minutes: float | None = None,
@@ -158,7 +158,7 @@ class LightGCN(MF):
         super().__init__(
             graph, dim=dim, lr=lr, lr_milestones=lr_milestones, lr_gamma=lr_gamma, ema=ema, reg=reg, epochs=epochs, batch=batch,
             seed=seed, patience=patience, eval_every=eval_every, valid_fraction=valid_fraction, refit=refit,
-            sampling=sampling, negatives=negatives, negative_selection=negative_selection, table=table,
+            sampling=sampling, negatives=negatives, negative_selection=negative_selection, table=table, budget=budget,
             checkpoint_dir=checkpoint_dir, progress=progress, max_minutes=max_minutes, device=device, etype=etype,
         )
 

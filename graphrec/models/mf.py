@@ -34,6 +34,7 @@ from ..train.bpr import (
 )
 from .base import EmbeddingRecommender
 from .embedding import EmbeddingTable, TableFactory, make_table
+from .hashing import check_budget
 from .registry import register
 
 __all__ = ["MF"]
@@ -116,7 +117,13 @@ class MF(EmbeddingRecommender, nn.Module):
         :func:`~graphrec.train.bpr.triple_loss`).
     table : str or callable
         Embedding table kind (see :func:`~graphrec.models.embedding.make_table`), default
-        ``'full'``.
+        ``'full'``; the compressed ``'random'``, ``'double'``, ``'frequency'``,
+        ``'double_frequency'``, ``'graph'`` (GraphHash) and ``'double_graph'`` are in
+        :mod:`graphrec.models.hashing`.
+    budget : float, optional
+        Stored rows / (users + items) of a compressed table, in ``(0, 1]``; each node type
+        gets ``round(budget · n_type)`` rows (see :mod:`graphrec.models.hashing`). Default
+        None: the table's own (1 for ``'full'``, which takes no other, 0.25 for the others).
     checkpoint_dir : str, optional
         Directory for a resumable checkpoint (written every epoch; an existing one is resumed).
     progress : bool
@@ -161,6 +168,7 @@ class MF(EmbeddingRecommender, nn.Module):
         negatives: int = 1,
         negative_selection: str = "mean",
         table: str | TableFactory = "full",
+        budget: float | None = None,
         checkpoint_dir: str | None = None,
         progress: bool = False,
         max_minutes: float | None = None,
@@ -178,6 +186,9 @@ class MF(EmbeddingRecommender, nn.Module):
         self.reg = self.reg_values[0]  # the L2 weight in use (the one chosen, after fitting several)
         self.refit = check_bool("refit", refit)
         self.table = table
+        self.budget = None if budget is None else check_budget(budget)
+        if table == "full" and self.budget not in (None, 1.0):
+            raise ValueError(f"table 'full' stores one row per entity: budget must be 1 or None, got {budget!r}; pick a compressed table")
         self.checkpoint_dir = None if checkpoint_dir is None else str(checkpoint_dir)
         self.progress = check_bool("progress", progress)
         self.target_device = None if device is None else store_device(device)
@@ -219,6 +230,7 @@ class MF(EmbeddingRecommender, nn.Module):
             "negatives": c.negatives, "negative_selection": c.negative_selection, "max_minutes": c.max_minutes,
             "lr_milestones": list(c.lr_milestones), "lr_gamma": c.lr_gamma, "ema": c.ema,
             "table": self.table if isinstance(self.table, str) else getattr(self.table, "__name__", "custom"),
+            "budget": self.budget,
         }
 
     def _build_tables(self, graph: Graph, *, shapes_only: bool = False) -> None:
@@ -234,8 +246,11 @@ class MF(EmbeddingRecommender, nn.Module):
         n_u, n_i = graph.num_nodes(st), graph.num_nodes(dt)
         if shapes_only and getattr(self, "_fit_state", None) is not None:
             n_u, n_i = self._fit_state["nodes"][st], self._fit_state["nodes"][dt]
-        self.user_table = make_table(self.table, n_u, self.dim, generator=gen, device=graph.device, graph=seen, ntype=st)
-        self.item_table = make_table(self.table, n_i, self.dim, generator=gen, device=graph.device, graph=seen, ntype=dt)
+        # registered tables take the budget and the relation; a custom factory only a budget it was given
+        kw: dict[str, Any] = {"budget": self.budget, "etype": self.etype} if isinstance(self.table, str) else (
+            {} if self.budget is None else {"budget": self.budget})
+        self.user_table = make_table(self.table, n_u, self.dim, generator=gen, device=graph.device, graph=seen, ntype=st, **kw)
+        self.item_table = make_table(self.table, n_i, self.dim, generator=gen, device=graph.device, graph=seen, ntype=dt, **kw)
         self._cache = None
 
     # ----------------------------------------------------------- persistence
@@ -322,7 +337,8 @@ class MF(EmbeddingRecommender, nn.Module):
 
     # ------------------------------------------------------------------- fit
     def _fingerprint(self) -> dict[str, Any]:
-        return {"model": type(self).__name__, "dim": self.dim, "lr": self.lr, "reg": self.reg, "table": str(self.params()["table"])}
+        return {"model": type(self).__name__, "dim": self.dim, "lr": self.lr, "reg": self.reg, "table": str(self.params()["table"]),
+                **({} if self.budget is None else {"budget": self.budget})}
 
     def _fit(self, train: Graph, valid: Graph | None = None, progress: bool | None = None, **_: Any) -> None:
         if self.target_device is not None and train.device != self.target_device:

@@ -240,7 +240,7 @@ class RLMRec(EmbeddingRecommender, nn.Module):
         Embedding cache folder (default ``$GRAPHREC_CACHE/text`` or ``~/.cache/graphrec/text``).
     top_titles, top_genres : int
         Top-rated items and favourite genres listed in each user profile.
-    dim, layers, lr, lr_milestones, lr_gamma, ema, reg, epochs, batch, seed, patience, eval_every, valid_fraction, refit, sampling, negatives, negative_selection, table, checkpoint_dir, progress, max_minutes, device
+    dim, layers, lr, lr_milestones, lr_gamma, ema, reg, epochs, batch, seed, patience, eval_every, valid_fraction, refit, sampling, negatives, negative_selection, table, budget, checkpoint_dir, progress, max_minutes, device
         Backbone and training parameters, as in :class:`~graphrec.models.lightgcn.LightGCN`
         (``layers`` only for LightGCN; default 3). ``lr``, ``reg``, ``negatives``,
         ``negative_selection`` and ``eval_every`` default to the backbone's own defaults, so
@@ -302,6 +302,7 @@ class RLMRec(EmbeddingRecommender, nn.Module):
         negatives: int | None = None,
         negative_selection: str | None = None,
         table: str | TableFactory = "full",
+        budget: float | None = None,
         checkpoint_dir: str | None = None,
         progress: bool = False,
         max_minutes: float | None = None,
@@ -331,7 +332,7 @@ class RLMRec(EmbeddingRecommender, nn.Module):
         self._backbone_spec = backbone
         self._backbone_kw: dict[str, Any] = {
             "dim": dim, "epochs": epochs, "batch": batch, "seed": seed, "patience": patience,
-            "valid_fraction": valid_fraction, "refit": refit, "sampling": sampling, "table": table,
+            "valid_fraction": valid_fraction, "refit": refit, "sampling": sampling, "table": table, "budget": budget,
             "checkpoint_dir": checkpoint_dir, "progress": progress, "max_minutes": max_minutes, "etype": etype,
             "lr_milestones": lr_milestones, "lr_gamma": lr_gamma, "ema": ema,
         }

@@ -255,8 +255,9 @@ def item_profiles(graph: Graph, *, ntype: str = "item", fields: Sequence[str] | 
 
     Returns
     -------
-    list of str, length ``n_items``, e.g.
-    ``'Title: Toy Story (1995). Year: 1995. Genres: Animation, Children's, Comedy.'``
+    list of str
+        One profile per item, length ``n_items``, e.g.
+        ``'Title: Toy Story (1995). Year: 1995. Genres: Animation, Children's, Comedy.'``
     """
     n = graph.num_nodes(ntype)
     attrs = graph.node_attrs.get(ntype, {})
@@ -321,8 +322,9 @@ def user_profiles(
 
     Returns
     -------
-    list of str, length ``n_users``, e.g. ``'User: 25-34 years old, male, occupation
-    engineer. Favourite genres: Drama, Comedy, Thriller. Top-rated: Fargo (1996); ...'``
+    list of str
+        One profile per user, length ``n_users``, e.g. ``'User: 25-34 years old, male,
+        occupation engineer. Favourite genres: Drama, Comedy, Thriller. Top-rated: Fargo (1996); ...'``
     """
     top_genres, top_titles = check_int("top_genres", top_genres, 0), check_int("top_titles", top_titles, 0)
     et = graph.resolve_etype(etype) if graph.has_edge_type(etype) else tuple(etype)

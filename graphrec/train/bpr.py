@@ -96,7 +96,7 @@ def triple_loss(
         Kalenichenko & Philbin, "FaceNet", CVPR 2015). A candidate the model already ranks
         above a known positive is the likeliest unobserved positive (a false negative), and
         ``'hardest'`` would push exactly that one down. Measured well behind ``'hardest'`` on
-        MovieLens-100K's validation carves (docs/benchmarks.md): kept for such comparisons.
+        MovieLens-100K's validation carves (docs/design.md): kept for such comparisons.
 
     Returns
     -------

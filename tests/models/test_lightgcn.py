@@ -164,7 +164,7 @@ def test_hardest_negative_selection_keeps_the_top_scored_candidate() -> None:
     mean = LightGCN(g, dim=4, layers=2, reg=0.5, seed=1, negative_selection="mean")
     assert not torch.allclose(mean.training_loss(users, pos, neg)[0], loss)
     assert model.params()["negative_selection"] == "hardest"
-    defaults = LightGCN().params()  # chosen on validation carves (docs/benchmarks.md)
+    defaults = LightGCN().params()  # chosen on validation carves (docs/design.md)
     assert (defaults["negative_selection"], defaults["negatives"], defaults["eval_every"]) == ("hardest", 4, 5)
     with pytest.raises(ValueError, match="negative_selection"):
         LightGCN(negative_selection="softmax")
