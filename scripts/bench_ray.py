@@ -14,7 +14,8 @@ Fits ``--model`` on ``--data`` once, then in one run:
 - ``capacity``: bytes per interaction in the store, per fingerprint entry, the model's bytes,
   for the capacity plan in docs/scaling.md.
 
-Each line has ``seconds`` (wall clock, Ray start-up excluded: the cluster is started first)
+Each line has ``seconds`` (wall clock, Ray start-up excluded: the cluster is started and its
+worker processes are warmed by a short scoring run first)
 and, for Ray, ``speedup_vs_1_worker``. Prints JSON lines.
 
     python scripts/bench_ray.py --data gowalla --model gfcf --param alpha=0.3 --param k=256 --param sharpen=0 --powerwalk
@@ -68,6 +69,10 @@ def main() -> None:
     ray = connect("local", num_cpus=max(workers))
     tmp = Path(tempfile.mkdtemp())
 
+    # warm-up: Ray starts its worker processes (and they import torch) on first use; time the steady state
+    warm_users = data.train.id_map("user").to_external(list(range(min(2 * args.chunk, data.train.num_nodes("user")))))
+    for w in sorted(set(workers), reverse=True):
+        score_to_file(model, tmp / f"warm{w}.parquet", k=args.k, users=warm_users, chunk_users=args.chunk // 2, workers=w)
     t0 = time.perf_counter()
     rows = scoring.score_to_file(model, tmp / "local.parquet", k=args.k, chunk_users=args.chunk)
     base = time.perf_counter() - t0
