@@ -81,9 +81,19 @@ def create(name: str, graph: Any = None, **params: Any) -> Recommender:
     if "lambda" in params and "lam" in sig.parameters:  # `lambda` is a Python keyword: accept it on the CLI
         params = {("lam" if k == "lambda" else k): v for k, v in params.items()}
     allowed = {p.name for p in _accepted(sig)}
+    rep = "reputation" in params and "reputation" not in allowed  # any model: graphrec.social.reputation_model
+    if rep and params["reputation"] is None:
+        params = {k: v for k, v in params.items() if k != "reputation"}
+        rep = False
+    if rep:
+        from ..social.reputation_model import REPUTATION_PARAMS, wrap
+
+        allowed |= set(REPUTATION_PARAMS)
     unknown = sorted(set(params) - allowed)
     if unknown:
         raise ValueError(f"unknown parameter(s) {', '.join(unknown)} for model {name!r}; accepted: {', '.join(sorted(allowed)) or 'none'}")
+    if rep:
+        return wrap(factory, graph, dict(params))
     return factory(graph, **params)
 
 
@@ -240,4 +250,6 @@ _EXTRA_MODEL_MODULES: list[str] = [
     "graphrec.models.lightgcn",
     "graphrec.models.rlmrec",
     "graphrec.embed.recommender",
+    "graphrec.social.salsa",
+    "graphrec.social.meritrank",
 ]
