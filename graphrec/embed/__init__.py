@@ -35,8 +35,10 @@ from .tune import tune_fastrp
 __all__ = [
     "AUTHORS_BETA",
     "AUTHORS_WEIGHTS",
+    "IRWE",
     "METHODS",
     "Embedding",
+    "IRWEEmbedding",
     "check_method",
     "embed",
     "f1_scores",
@@ -152,7 +154,7 @@ def _fastrp_method(
 register_method("fastrp", _fastrp_method)
 
 #: modules that call ``register_method`` on import (a method with optional dependencies)
-_EXTRA_METHOD_MODULES: list[str] = []
+_EXTRA_METHOD_MODULES: list[str] = ["graphrec.embed.irwe"]
 _LOADED = False
 
 
@@ -167,3 +169,7 @@ def _load_methods() -> None:
         except ImportError as e:
             if str(e).startswith("No module named 'graphrec"):
                 raise
+
+
+# IRWE registers its method and recommender on import; it needs the names above
+from .irwe import IRWE, IRWEEmbedding

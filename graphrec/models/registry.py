@@ -252,4 +252,5 @@ _EXTRA_MODEL_MODULES: list[str] = [
     "graphrec.embed.recommender",
     "graphrec.social.salsa",
     "graphrec.social.meritrank",
+    "graphrec.embed.irwe",
 ]

@@ -1,0 +1,257 @@
+"""IRWE benchmarks: airports role classification (identity) and BlogCatalog link prediction (position).
+
+One JSON line per measurement, peers measured in the same run, one run each:
+
+- ``roles`` (``--task roles``): struc2vec's airports, role labels (activity quartiles),
+  logistic regression with its C chosen by inner 4-fold CV on the training folds only,
+  5-fold accuracy. Methods: ``irwe`` identity embeddings (fitted on the graph itself),
+  ``structural`` (log degree, neighbours' mean/max log degree, clustering coefficient,
+  log PageRank), ``deepwalk`` (walks from ``graphrec.walks`` + gensim Word2Vec; the
+  ``bench`` extra). Then ``irwe_inductive``: IRWE fitted on USA, Brazil (and Europe when
+  present) embedded by ``infer`` without retraining, 5-fold accuracy on that graph, next to
+  the transductive figure (IRWE fitted on that graph).
+- ``links`` (``--task links``): BlogCatalog, 10% of the undirected edges held out and the
+  negative pairs exactly as ``scripts/bench_embed.py`` draws them (``graphrec.embed.tune``);
+  AUC of the cosine of two nodes' embeddings (``graphrec.embed.link_auc``). ``irwe``
+  position embeddings fitted on the remaining graph vs ``fastrp_authors`` (dim 512, the
+  authors' weights and β) and ``deepwalk``. ``irwe_unseen``: 10% of the nodes lose their
+  edges in the training graph, IRWE is fitted on the rest and embeds the full remaining
+  graph by ``infer``; AUC over the held-out pairs that touch an unseen node, next to the
+  transductive model's AUC on the same pairs.
+
+- ``cold`` (``--task cold``): cold-start users as ``scripts/bench_embed.py`` holds them out
+  (10% of the users, 5 interactions revealed), Recall@20 / NDCG@20 of ``irwe`` (embedded
+  by ``update()`` without retraining) against ``mostpop`` and ``fastrp``.
+
+- ``defaults`` (``--task defaults``): the ``irwe`` recommender's candidate defaults on a
+  cold-start carve of the *training* interactions (test never used).
+
+Everything runs single-threaded (``torch.set_num_threads(1)``; the 2-core machine is shared).
+
+    python scripts/bench_irwe.py --task roles
+    python scripts/bench_irwe.py --task links
+    python scripts/bench_irwe.py --task cold [--cold-data lastfm]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+import graphrec as gr
+from graphrec.checks import derived_seed
+from graphrec.embed import AUTHORS_BETA, AUTHORS_WEIGHTS, IRWE, fastrp, link_auc
+from graphrec.embed.tune import holdout_edges, negative_pairs
+from graphrec.graph import Graph
+
+LINKS = ("node", "links", "node")
+
+#: fixed before any test figure was seen (identity: small, for 131-node Brazil's classifier)
+ROLE_PARAMS = {"dim": 32, "walks": 128, "attn_walks": 4, "batch": 64, "steps": 200, "identity_weight": 5.0}
+LINK_PARAMS = {"dim": 64, "walks": 32, "attn_walks": 4, "batch": 64, "steps": 200, "rand_dim": 256}
+
+
+def emit(row: dict[str, Any]) -> None:
+    print(json.dumps(row), flush=True)
+
+
+# ------------------------------------------------------------------------ peers
+def deepwalk(graph: Graph, seed: int = 0) -> np.ndarray:
+    """DeepWalk as ``scripts/bench_embed.py`` runs it (10 walks x 80 steps, window 10, dim 128)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bench_embed import deepwalk as bench_deepwalk
+
+    return bench_deepwalk(graph, walks=10, length=80, dim=128, window=10, threads=1, seed=seed).numpy()
+
+
+def structural_features(graph: Graph) -> np.ndarray:
+    """Log degree, neighbours' mean and max log degree, clustering coefficient, log PageRank."""
+    import networkx as nx
+
+    src, dst = graph.edges(LINKS).coo()
+    n = graph.num_nodes("node")
+    G = nx.Graph()
+    G.add_nodes_from(range(n))
+    G.add_edges_from((a, b) for a, b in zip(src.tolist(), dst.tolist()) if a != b)
+    deg = np.array([G.degree(i) for i in range(n)], dtype=float)
+    logd = np.log1p(deg)
+    nb_mean = np.array([logd[list(G[i])].mean() if deg[i] else 0.0 for i in range(n)])
+    nb_max = np.array([logd[list(G[i])].max() if deg[i] else 0.0 for i in range(n)])
+    clus = nx.clustering(G)
+    pr = nx.pagerank(G)
+    return np.stack([logd, nb_mean, nb_max, [clus[i] for i in range(n)], np.log([pr[i] for i in range(n)])], axis=1)
+
+
+def role_accuracy(x: np.ndarray, y: np.ndarray, seed: int = 0) -> float:
+    """5-fold accuracy of a standardised logistic regression, C by inner CV on training folds."""
+    from sklearn.linear_model import LogisticRegressionCV
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    m = y >= 0
+    inner = StratifiedKFold(4, shuffle=True, random_state=seed + 1)
+    clf = make_pipeline(StandardScaler(), LogisticRegressionCV(Cs=[0.01, 0.1, 1.0, 10.0], cv=inner, max_iter=5000))
+    outer = StratifiedKFold(5, shuffle=True, random_state=seed)
+    return float(cross_val_score(clf, x[m], y[m], cv=outer).mean())
+
+
+# ------------------------------------------------------------------------- roles
+def task_roles(args: argparse.Namespace) -> None:
+    data = {}
+    for region in ("usa", "brazil", "europe"):
+        try:
+            data[region] = gr.datasets.load(f"airports-{region}")
+        except (FileNotFoundError, ValueError) as e:
+            emit({"task": "roles", "dataset": f"airports-{region}", "skipped": str(e).splitlines()[0][:160]})
+    g = data["usa"]
+    y = g.node_attrs["node"]["role"].numpy()
+    t0 = time.perf_counter()
+    model = IRWE(**ROLE_PARAMS, seed=args.seed).fit(g)
+    fit_s = time.perf_counter() - t0
+    usa_acc = role_accuracy(model.identity_.numpy(), y, args.seed)
+    emit({"task": "roles", "dataset": "airports-usa", "method": "irwe", "output": "identity", "accuracy": round(usa_acc, 4),
+          "seconds": round(fit_s, 1), "params": ROLE_PARAMS})
+    t0 = time.perf_counter()
+    base = structural_features(g)
+    emit({"task": "roles", "dataset": "airports-usa", "method": "structural", "accuracy": round(role_accuracy(base, y, args.seed), 4),
+          "seconds": round(time.perf_counter() - t0, 1)})
+    t0 = time.perf_counter()
+    dw = deepwalk(g, seed=args.seed)
+    emit({"task": "roles", "dataset": "airports-usa", "method": "deepwalk", "accuracy": round(role_accuracy(dw, y, args.seed), 4),
+          "seconds": round(time.perf_counter() - t0, 1)})
+    for region, h in data.items():
+        if region == "usa":
+            continue
+        yh = h.node_attrs["node"]["role"].numpy()
+        t0 = time.perf_counter()
+        inferred = model.infer(h).identity.numpy()
+        inf_s = time.perf_counter() - t0
+        ind = role_accuracy(inferred, yh, args.seed)
+        trans = role_accuracy(IRWE(**ROLE_PARAMS, seed=args.seed).fit(h).identity_.numpy(), yh, args.seed)
+        emit({"task": "roles", "dataset": f"airports-{region}", "method": "irwe_inductive", "fitted_on": "airports-usa",
+              "accuracy": round(ind, 4), "transductive_accuracy": round(trans, 4), "usa_transductive_accuracy": round(usa_acc, 4),
+              "gap": round(trans - ind, 4), "infer_seconds": round(inf_s, 2),
+              "structural_accuracy": round(role_accuracy(structural_features(h), yh, args.seed), 4)})
+
+
+# ------------------------------------------------------------------------- links
+def task_links(args: argparse.Namespace) -> None:
+    g = gr.datasets.load("blogcatalog")
+    et = g.edge_types[0]
+    rest, held = holdout_edges(g, et, 0.1, args.seed)  # the split of scripts/bench_embed.py
+    neg = negative_pairs(g, et, held.shape[1], derived_seed(args.seed + 7), 0)
+    base = {"task": "links", "dataset": "blogcatalog", "held_out": 0.1, "pairs": int(held.shape[1])}
+    t0 = time.perf_counter()
+    model = IRWE(**LINK_PARAMS, seed=args.seed).fit(rest)
+    fit_s = time.perf_counter() - t0
+    trans_auc = link_auc(model.position_, held, neg)
+    emit({**base, "method": "irwe", "output": "position", "auc": round(trans_auc, 4), "seconds": round(fit_s, 1),
+          "params": LINK_PARAMS})
+    t0 = time.perf_counter()
+    emb = fastrp(rest, dim=512, weights=AUTHORS_WEIGHTS, beta=AUTHORS_BETA, seed=args.seed)
+    secs = time.perf_counter() - t0
+    emit({**base, "method": "fastrp_authors", "auc": round(link_auc(emb, held, neg), 4), "seconds": round(secs, 2),
+          "params": {"dim": 512, "weights": list(AUTHORS_WEIGHTS), "beta": AUTHORS_BETA}})
+    if not args.no_deepwalk:
+        t0 = time.perf_counter()
+        dw = torch.from_numpy(deepwalk(rest, seed=args.seed))
+        emit({**base, "method": "deepwalk", "auc": round(link_auc(dw, held, neg), 4), "seconds": round(time.perf_counter() - t0, 1)})
+    # nodes unseen in training: fit without 10% of the nodes, embed the whole remaining graph
+    n = g.num_nodes(et[0])
+    rng = np.random.default_rng(args.seed + 1)
+    unseen = torch.zeros(n, dtype=torch.bool)
+    unseen[torch.from_numpy(rng.permutation(n)[: n // 10])] = True
+    s, d = rest.edges(et).coo()
+    k = ~unseen[s] & ~unseen[d]
+    seen_graph = Graph()
+    seen_graph.add_node_type(et[0], rest.id_map(et[0]))
+    seen_graph.add_edges(et, s[k], d[k])  # unseen nodes stay as isolated ids: never trained on
+    t0 = time.perf_counter()
+    ind_model = IRWE(**LINK_PARAMS, seed=args.seed).fit(seen_graph)
+    fit_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    ind_emb = ind_model.infer(rest).position
+    inf_s = time.perf_counter() - t0
+    touch = unseen[held[0]] | unseen[held[1]]
+    neg_touch = unseen[neg[0]] | unseen[neg[1]]
+    emit({**base, "method": "irwe_unseen", "unseen_nodes": int(unseen.sum()), "pairs_touching_unseen": int(touch.sum()),
+          "auc_unseen": round(link_auc(ind_emb, held[:, touch], neg[:, neg_touch]), 4),
+          "transductive_auc_same_pairs": round(link_auc(model.position_, held[:, touch], neg[:, neg_touch]), 4),
+          "auc_all": round(link_auc(ind_emb, held, neg), 4), "transductive_auc_all": round(trans_auc, 4),
+          "fit_seconds": round(fit_s, 1), "infer_seconds": round(inf_s, 1)})
+
+
+# -------------------------------------------------------------------------- cold
+def task_cold(args: argparse.Namespace) -> None:
+    """Cold-start users (``graphrec.eval.cold_start_split``, as bench_embed): irwe vs mostpop, fastrp."""
+    from graphrec.eval import cold_start_split, evaluate_cold_start
+
+    for name in [d for d in args.cold_data.split(",") if d]:
+        data = gr.datasets.load(name)
+        sp = cold_start_split(data, 0.1, seed=args.seed, keep_first=5)
+        for mname, params in (("mostpop", {}), ("fastrp", {}), ("irwe", {"seed": args.seed})):
+            t0 = time.perf_counter()
+            rep = evaluate_cold_start(gr.models.create(mname, **params), sp, k=[20])
+            emit({"task": "cold_start", "dataset": name, "method": mname, "params": params, "users": len(rep.users),
+                  "keep_first": 5, "recall@20": round(rep["recall@20"], 4), "ndcg@20": round(rep["ndcg@20"], 4),
+                  "answered_by": rep.info["answered_by"], "fit_seconds": round(rep.info["fit_seconds"], 2),
+                  "update_seconds": round(rep.info["update_seconds"], 2), "seconds": round(time.perf_counter() - t0, 2)})
+
+
+#: candidates for the irwe recommender's defaults, compared on a validation carve (the last won)
+DEFAULT_CANDIDATES: list[dict[str, Any]] = [
+    {"dim": 64, "rand_dim": 128, "hops": 3},
+    {"dim": 256, "rand_dim": 256, "hops": 4},
+    {"dim": 128, "rand_dim": 512, "hops": 4},
+]
+
+
+def task_defaults(args: argparse.Namespace) -> None:
+    """The recommender's defaults on a cold-start carve of the *training* interactions only."""
+    from graphrec.eval import cold_start_split, evaluate_cold_start
+
+    for name in [d for d in args.cold_data.split(",") if d]:
+        data = gr.datasets.load(name)
+        sp = cold_start_split(data.train, 0.1, seed=derived_seed(args.seed + 1), keep_first=5)
+        for params in DEFAULT_CANDIDATES:
+            t0 = time.perf_counter()
+            rep = evaluate_cold_start(gr.models.create("irwe", **params), sp, k=[20])
+            emit({"task": "defaults", "dataset": name, "carve": "cold-start split of train only", "params": params,
+                  "recall@20": round(rep["recall@20"], 4), "ndcg@20": round(rep["ndcg@20"], 4),
+                  "seconds": round(time.perf_counter() - t0, 1)})
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--task", choices=["roles", "links", "cold", "defaults", "all"], default="all")
+    p.add_argument("--cold-data", default="lastfm", help="comma-separated datasets for --task cold")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-deepwalk", action="store_true", help="skip the DeepWalk peer")
+    args = p.parse_args(argv)
+    torch.set_num_threads(1)
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    emit({"setup": "bench_irwe", "task": args.task, "seed": args.seed, "torch": torch.__version__, "threads": 1})
+    t0 = time.perf_counter()
+    if args.task in ("roles", "all"):
+        task_roles(args)
+    if args.task in ("links", "all"):
+        task_links(args)
+    if args.task in ("cold", "all"):
+        task_cold(args)
+    if args.task == "defaults":
+        task_defaults(args)
+    emit({"total_seconds": round(time.perf_counter() - t0, 1)})
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
