@@ -471,12 +471,13 @@ class IRWERecommender(EmbeddingRecommender):
     ----------
     output : {'position', 'identity', 'both'}
         Which IRWE output scores (``both``: the two side by side).
-    dim, walks, attn_walks, length, aw_length, layers, heads, rand_dim, hops, window, steps,
-    batch, lr, temperature, identity_weight, seed :
+    dim, walks, attn_walks, length, aw_length, layers, heads, rand_dim, hops
         As in :class:`IRWE`. ``dim=128, rand_dim=512, hops=4`` were chosen on a validation
         cold-start carve of LastFM's training interactions (Recall@20 0.105 against 0.055 for
         ``dim=64, rand_dim=128, hops=3``; test never used): the position is a random
         projection, and a wider one loses less to projection noise.
+    window, steps, batch, lr, temperature, identity_weight, seed
+        As in :class:`IRWE`.
     """
 
     name = "irwe"

@@ -163,7 +163,8 @@ def _param_docs(obj: Any, _seen: set[int] | None = None) -> dict[str, str]:
             ref = re.search(r"as (?:in )?:class:`~?([\w.]+)`", f"{kind} {text}", flags=re.IGNORECASE)
             if ref is not None:  # "As in :class:`~graphrec.models.mf.MF`": that class describes these names
                 target = _resolve(ref.group(1), klass)
-                inherited = _param_docs(target, seen) if target is not None else {}
+                # a copy of seen: two groups of names may cite the same class
+                inherited = _param_docs(target, set(seen)) if target is not None else {}
                 for n in names:
                     if inherited.get(n):
                         out.setdefault(n, inherited[n])
