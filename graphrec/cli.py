@@ -482,8 +482,21 @@ def cmd_datasets(args: argparse.Namespace) -> int:
 
 
 # ----------------------------------------------------------------------- main
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse's help without breaking words at hyphens (model names such as ``meritrank-salsa``)."""
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        import textwrap
+
+        return textwrap.wrap(self._whitespace_matcher.sub(" ", text).strip(), width, break_on_hyphens=False)
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse with one-line errors (``graphrec evaluate: error: ...``), as every other error here."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
