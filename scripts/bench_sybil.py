@@ -140,6 +140,7 @@ def main() -> None:
     ap.add_argument("--mrp-users", type=int, default=30)
     ap.add_argument("--mrp-max", type=int, default=10000)
     ap.add_argument("--latency-queries", type=int, default=200)
+    ap.add_argument("--latency-only", action="store_true", help="only the single-user query latency of salsa and meritrank-salsa")
     ap.add_argument("--append", type=int, default=1000)
     ap.add_argument("--gowalla", action="store_true")
     ap.add_argument("--threads", type=int, default=1)
@@ -161,6 +162,12 @@ def main() -> None:
     all_test = honest_test_users(clean)
     print(json.dumps({"metric": "setup", "dataset": "lastfm", "users_measured": int(users.size), "mrp_users": int(mrp_users.size),
                       "args": {k: v for k, v in vars(args).items()}, **machine}), flush=True)
+    if args.latency_only:
+        lat_users = all_test[np.random.default_rng(1).choice(all_test.size, size=min(args.latency_queries, all_test.size), replace=False)]
+        for name in ("salsa", "meritrank-salsa"):
+            m = gr.models.create(name).fit(data)
+            print(json.dumps({"metric": "latency", "dataset": "lastfm", "method": name, **latency(m, lat_users)}), flush=True)
+        return
     recall: dict[str, float] = {}
     # ------------------------------------------------------------------ clean
     fitted: dict[str, Recommender] = {}
