@@ -167,6 +167,10 @@ def main() -> None:
         for name in ("salsa", "meritrank-salsa"):
             m = gr.models.create(name).fit(data)
             print(json.dumps({"metric": "latency", "dataset": "lastfm", "method": name, **latency(m, lat_users)}), flush=True)
+        if args.mrp:  # the pure-Python peer on the first 20 of the same users
+            m = MeritRankPython(walks=args.mrp_walks).fit(data)
+            print(json.dumps({"metric": "latency", "dataset": "lastfm", "method": "meritrank-python",
+                              **latency(m, lat_users[:20])}), flush=True)
         return
     recall: dict[str, float] = {}
     # ------------------------------------------------------------------ clean
