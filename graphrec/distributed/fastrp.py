@@ -11,6 +11,7 @@ in the object store, so nothing but the graph travels.
 
 from __future__ import annotations
 
+import inspect
 import math
 from typing import Any
 
@@ -95,12 +96,9 @@ def fastrp(
         raise TypeError("distributed fastrp takes workers=, not shards= or progress=")
     dim = check_int("dim", params.get("dim", 128), 1)
     block = math.ceil(dim / workers) if block_cols is None else check_int("block_cols", block_cols, 1)
-    defaults = {"beta": -0.628, "s": None, "symmetric": True, "weighted": False, "seed": 0}
-    import inspect
-
-    sig = inspect.signature(local_fastrp).parameters
+    defaults = inspect.signature(local_fastrp).parameters
     build = {"etype": etype, "dim": dim, "block": block,
-             **{k: params.get(k, sig[k].default if k in sig else defaults[k]) for k in ("beta", "s", "symmetric", "weighted", "seed")}}
+             **{k: params.get(k, defaults[k].default) for k in ("beta", "s", "symmetric", "weighted", "seed")}}
     ray = connect(cluster)
     graph_ref = put_graph(graph)
     n_blocks = math.ceil(dim / block)

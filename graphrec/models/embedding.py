@@ -20,7 +20,7 @@ from typing import Any
 import torch
 from torch import nn
 
-__all__ = ["TABLES", "EmbeddingTable", "FullEmbedding", "make_table", "register_table", "table_summary"]
+__all__ = ["TABLES", "EmbeddingTable", "FullEmbedding", "check_table_shape", "make_table", "register_table", "table_summary"]
 
 
 class EmbeddingTable(nn.Module, abc.ABC):
@@ -80,6 +80,14 @@ class EmbeddingTable(nn.Module, abc.ABC):
         return f"num_embeddings={self.num_embeddings}, dim={self.dim}"
 
 
+def check_table_shape(num_embeddings: Any, dim: Any) -> None:
+    """One ValueError line unless a table's ``num_embeddings`` and ``dim`` are integers >= 1."""
+    if not isinstance(num_embeddings, int) or num_embeddings < 1:
+        raise ValueError(f"num_embeddings must be an integer >= 1, got {num_embeddings!r}")
+    if not isinstance(dim, int) or dim < 1:
+        raise ValueError(f"dim must be an integer >= 1, got {dim!r}")
+
+
 class FullEmbedding(EmbeddingTable):
     """One learned row per entity.
 
@@ -106,10 +114,7 @@ class FullEmbedding(EmbeddingTable):
         device: torch.device | str | None = None,
     ) -> None:
         super().__init__()
-        if not isinstance(num_embeddings, int) or num_embeddings < 1:
-            raise ValueError(f"num_embeddings must be an integer >= 1, got {num_embeddings!r}")
-        if not isinstance(dim, int) or dim < 1:
-            raise ValueError(f"dim must be an integer >= 1, got {dim!r}")
+        check_table_shape(num_embeddings, dim)
         if not init_std > 0:
             raise ValueError(f"init_std must be > 0, got {init_std!r}")
         self.num_embeddings, self.dim, self.init_std = num_embeddings, dim, float(init_std)

@@ -56,7 +56,7 @@ from torch import nn
 from ..checks import check_choice, check_number
 from ..graph.edges import EdgeType
 from ..graph.store import INTERACTS, Graph
-from .embedding import EmbeddingTable, register_table
+from .embedding import EmbeddingTable, check_table_shape, register_table
 
 __all__ = ["COMPRESSED", "DEFAULT_BUDGET", "HASH_PRIME", "HashedEmbedding", "budget_rows", "check_budget", "cluster_rows", "universal_hash"]
 
@@ -147,10 +147,7 @@ class HashedEmbedding(EmbeddingTable):
         device: torch.device | str | None = None,
     ) -> None:
         super().__init__()
-        if not isinstance(num_embeddings, int) or num_embeddings < 1:
-            raise ValueError(f"num_embeddings must be an integer >= 1, got {num_embeddings!r}")
-        if not isinstance(dim, int) or dim < 1:
-            raise ValueError(f"dim must be an integer >= 1, got {dim!r}")
+        check_table_shape(num_embeddings, dim)
         if not 1 <= num_rows <= num_embeddings:
             raise ValueError(f"num_rows must be in [1, {num_embeddings}], got {num_rows!r}")
         if not 0 <= hash_offset < num_rows or (hashes == 0 and hash_offset):

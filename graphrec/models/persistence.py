@@ -147,6 +147,14 @@ def model_state(model: Any) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
     return meta, {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
 
 
+def _check_format(meta: Any, where: str) -> None:
+    """One ValueError line unless ``meta`` describes a saved model of this format version."""
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise ValueError(f"{where}: not a saved graphrec model")
+    if meta.get("version") != FORMAT_VERSION:
+        raise ValueError(f"{where}: model format version {meta.get('version')!r}; this graphrec reads version {FORMAT_VERSION}")
+
+
 def model_from_state(meta: dict[str, Any], tensors: dict[str, Any], graph: Graph, where: str = "model state") -> Any:
     """The model :func:`model_state` described, serving ``graph`` on ``graph.device``.
 
@@ -155,10 +163,7 @@ def model_from_state(meta: dict[str, Any], tensors: dict[str, Any], graph: Graph
     from ..graph.store import tensor_view
     from .registry import create
 
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise ValueError(f"{where}: not a saved graphrec model")
-    if meta.get("version") != FORMAT_VERSION:
-        raise ValueError(f"{where}: model format version {meta.get('version')!r}; this graphrec reads version {FORMAT_VERSION}")
+    _check_format(meta, where)
     try:
         name, params, etype = meta["name"], meta["params"], tuple(meta["etype"])
         extra, fitted_state = meta["extra"], meta["graph_state"]
@@ -224,10 +229,7 @@ def load_model(path: str | Path, graph: Graph | Any = None, device: str | torch.
         meta = json.loads(meta_file.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise ValueError(f"{meta_file}: malformed JSON ({e})") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise ValueError(f"{meta_file}: not a saved graphrec model")
-    if meta.get("version") != FORMAT_VERSION:
-        raise ValueError(f"{meta_file}: model format version {meta.get('version')!r}; this graphrec reads version {FORMAT_VERSION}")
+    _check_format(meta, str(meta_file))  # before reading the graph and the tensors
     if isinstance(graph, Dataset):
         graph = graph.train
     if graph is not None and not isinstance(graph, Graph):
