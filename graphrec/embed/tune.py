@@ -32,7 +32,7 @@ from ..graph.store import Graph
 from .evaluate import _as_multilabel, label_split, link_auc, node_classification
 from .fastrp import AUTHORS_BETA, AUTHORS_WEIGHTS, _etype_list, fastrp_powers
 
-__all__ = ["BETA_GRID", "WEIGHT_GRID", "TuneResult", "holdout_edges", "negative_pairs", "tune_fastrp"]
+__all__ = ["BETA_GRID", "WEIGHT_GRID", "TuneResult", "holdout_edges", "link_carve", "negative_pairs", "tune_fastrp"]
 
 BETA_GRID = (-1.0, -0.8, -0.628, -0.4, -0.2, 0.0)
 WEIGHT_GRID = (0.0, 1.0, 4.0, 16.0, 64.0, 256.0)
@@ -94,6 +94,34 @@ def negative_pairs(graph: Graph, et: Any, m: int, seed: int, offset_dst: int) ->
     ok = ~torch.isin(s * es.num_dst + d, edge_keys) & ((s != d) if et[0] == et[2] else torch.ones_like(s, dtype=torch.bool))
     s, d = s[ok][:m], d[ok][:m]
     return torch.stack([s, d + offset_dst])
+
+
+def link_carve(graph: Graph, etype: Any = None, share: float = 0.1, seed: int = 0) -> tuple[Graph, torch.Tensor, torch.Tensor]:
+    """The validation carve of link-prediction tuning: held-out edges and as many non-edges.
+
+    Parameters
+    ----------
+    graph : Graph
+        The graph tuning may read (its test edges already removed).
+    etype : the relation(s) embedded; the first one's edges are carved.
+    share : share of its undirected pairs held out (:func:`holdout_edges`).
+    seed : seeds the carve (``seed``) and the negatives (``derived_seed(seed + 1)``).
+
+    Returns
+    -------
+    (graph without the carved edges, positive pairs ``(2, m)`` and negative pairs ``(2, m)``
+    int64 as rows of the embedding's :func:`~graphrec.embed.fastrp.relation_layout` order).
+    Negatives are non-edges of ``graph`` itself, so a carved edge is never one.
+    """
+    from .fastrp import relation_layout
+
+    et = _etype_list(graph, etype)[0]
+    target, held = holdout_edges(graph, et, share, seed)
+    lay = {t: a for t, a, _ in relation_layout(graph, etype)}
+    pos = torch.stack([held[0] + lay[et[0]], held[1] + lay[et[2]]])
+    neg = negative_pairs(graph, et, held.shape[1], derived_seed(seed + 1), lay[et[2]])
+    neg[0] += lay[et[0]]
+    return target, pos, neg
 
 
 def tune_fastrp(
@@ -162,14 +190,7 @@ def tune_fastrp(
         def judge(e: torch.Tensor) -> float:
             return float(np.mean([node_classification(e, y, a, b, C=C)["micro_f1"] for a, b in splits]))
     else:
-        et = _etype_list(graph, etype)[0]
-        target, held = holdout_edges(graph, et, valid_share, seed)
-        from .fastrp import relation_layout
-
-        lay = {t: a for t, a, _ in relation_layout(graph, etype)}
-        pos = torch.stack([held[0] + lay[et[0]], held[1] + lay[et[2]]])
-        neg = negative_pairs(graph, et, held.shape[1], derived_seed(seed + 1), lay[et[2]])
-        neg[0] += lay[et[0]]
+        target, pos, neg = link_carve(graph, etype, valid_share, seed)
 
         def judge(e: torch.Tensor) -> float:
             return link_auc(e, pos, neg)
