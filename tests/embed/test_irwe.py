@@ -194,6 +194,15 @@ def test_position_width_trains_reproduces_and_infers_unseen_graphs() -> None:
     assert torch.allclose(new.position.norm(dim=1), torch.ones(6), atol=1e-5)
 
 
+def test_position_projections_stay_fixed_and_one_weight_learns(fitted: tuple[IRWE, Graph]) -> None:
+    model, _ = fitted
+    fresh = IRWE(**SMALL, seed=3)
+    assert torch.equal(model.pos_mean.weight, fresh.pos_mean.weight)
+    assert torch.equal(model.pos_attn.weight, fresh.pos_attn.weight)
+    assert float(fresh.pos_scale.detach()) == 0.0 and float(model.pos_scale.detach()) != 0.0
+    assert not torch.equal(model.token_gate.weight, fresh.token_gate.weight)
+
+
 def test_bad_position_parameters_raise() -> None:
     with pytest.raises(ValueError, match="hop_weights"):
         IRWE(hops=3, hop_weights=[1.0, 2.0])
