@@ -24,7 +24,9 @@ One JSON line per measurement, peers measured in the same run, one run each:
   best validation AUC wins. Every candidate is a ``link_valid`` line. The chosen setting is
   then fitted once on the remaining graph and scored on the test pairs (``irwe``), next to
   ``fastrp_authors`` (dim 512, the authors' weights and β), ``fastrp_tuned`` (weights and β
-  from :func:`graphrec.embed.tune.tune_fastrp` on the same carve) and ``deepwalk``
+  from :func:`graphrec.embed.tune.tune_fastrp` on the same carve), ``fastrp_irwe_settings``
+  (an ablation: FastRP with IRWE's chosen width, hop weights and β, i.e. IRWE's position
+  input without its learned part, with its validation AUC) and ``deepwalk``
   (``--no-deepwalk`` skips it). ``irwe_unseen``: 10% of the nodes lose their
   edges in the training graph, IRWE is fitted on the rest and embeds the full remaining
   graph by ``infer``; AUC over the held-out pairs that touch an unseen node, next to the
@@ -246,6 +248,15 @@ def task_links(args: argparse.Namespace) -> None:
     secs = time.perf_counter() - t0
     emit({**base, "method": "fastrp_tuned", "auc": round(link_auc(emb, held, neg), 4), "seconds": round(secs, 2),
           "tune_seconds": round(tune_s, 1), "chosen": tr.params(), "valid_auc": round(tr.score, 4)})
+    # ablation: FastRP at IRWE's chosen walk settings (its powers weighted as IRWE weighs its hops)
+    full = IRWE(**params).params()
+    same = {"dim": full["position_dim"], "weights": full["hop_weights"], "beta": full["beta"]}
+    t0 = time.perf_counter()
+    emb = fastrp(rest, **same, seed=args.seed)
+    secs = time.perf_counter() - t0
+    target, vpos, vneg = link_carve(rest, None, 0.1, args.seed)
+    emit({**base, "method": "fastrp_irwe_settings", "auc": round(link_auc(emb, held, neg), 4), "seconds": round(secs, 2),
+          "params": same, "valid_auc": round(link_auc(fastrp(target, **same, seed=args.seed), vpos, vneg), 4)})
     if not args.no_deepwalk:
         t0 = time.perf_counter()
         dw = torch.from_numpy(deepwalk(rest, seed=args.seed))
