@@ -303,11 +303,14 @@ def task_cold(args: argparse.Namespace) -> None:
                   "update_seconds": round(rep.info["update_seconds"], 2), "seconds": round(time.perf_counter() - t0, 2)})
 
 
-#: candidates for the irwe recommender's defaults, compared on a validation carve (the last won)
+#: candidates for the irwe recommender's defaults, compared on a validation carve (the last won;
+#: the third was the default before the position got its own width)
 DEFAULT_CANDIDATES: list[dict[str, Any]] = [
     {"dim": 64, "rand_dim": 128, "hops": 3},
     {"dim": 256, "rand_dim": 256, "hops": 4},
     {"dim": 128, "rand_dim": 512, "hops": 4},
+    {"dim": 128, "rand_dim": 256, "position_dim": 256, "hops": 4},
+    {"dim": 128, "rand_dim": 512, "position_dim": 512, "hops": 4},
 ]
 
 

@@ -256,7 +256,7 @@ def test_irwe_recommender_fits_recommends_and_updates() -> None:
     from graphrec.models import create
 
     params = {"dim": 8, "heads": 2, "walks": 8, "attn_walks": 2, "length": 4, "aw_length": 3,
-              "rand_dim": 16, "steps": 3, "batch": 8}
+              "rand_dim": 16, "steps": 3, "batch": 8, "position_dim": None}
     model = create("irwe", **params)
     assert create("irwe", **model.params()).params() == model.params()
     g = bipartite()
@@ -282,7 +282,8 @@ def test_irwe_recommender_output_choice() -> None:
 
     with pytest.raises(ValueError, match="output"):
         create("irwe", output="neither")
-    m = create("irwe", output="both", dim=8, heads=2, walks=4, attn_walks=2, length=4, aw_length=3, rand_dim=8, steps=2, batch=4)
+    m = create("irwe", output="both", dim=8, heads=2, walks=4, attn_walks=2, length=4, aw_length=3, rand_dim=8, steps=2, batch=4,
+               position_dim=None)
     m.fit(bipartite())
     u, v = m.embeddings()
     assert u.shape == (6, 16) and v.shape == (5, 16)
@@ -305,6 +306,7 @@ def test_irwe_recommender_position_settings_round_trip(tmp_path) -> None:
               "steps": 2, "batch": 8, "hops": 2, "hop_weights": [1.0, 4.0], "beta": -0.5, "position_dim": 12}
     model = create("irwe", **params)
     assert create("irwe", **model.params()).params() == model.params()
+    assert create("irwe").params()["position_dim"] == 512  # the validated default
     model.fit(bipartite())
     u, v = model.embeddings()
     assert u.shape == (6, 12) and v.shape == (5, 12)
