@@ -126,6 +126,17 @@ def latency(model: Recommender, users: np.ndarray) -> dict[str, float]:
             "cpu_p50_ms": float(np.percentile(cpu, 50)), "queries": int(ts.size)}
 
 
+def gowalla_latency(args: argparse.Namespace) -> None:
+    """Single-user query latency of ``salsa`` and ``meritrank-salsa`` on Gowalla (no trust edges)."""
+    gw = gr.datasets.load("gowalla")
+    none = torch.zeros(0, dtype=torch.int64)
+    gu = honest_test_users(Attack(gw, none, none, gw.train.num_nodes("user"), none))
+    gu = gu[np.random.default_rng(1).choice(gu.size, size=min(args.latency_queries, gu.size), replace=False)]
+    for name in ("salsa", "meritrank-salsa"):
+        m = gr.models.create(name).fit(gw)
+        print(json.dumps({"metric": "latency", "dataset": "gowalla", "method": name, **latency(m, gu)}), flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", default="10,100,1000,10000")
@@ -144,7 +155,8 @@ def main() -> None:
     ap.add_argument("--mrp-users", type=int, default=30)
     ap.add_argument("--mrp-max", type=int, default=10000)
     ap.add_argument("--latency-queries", type=int, default=200)
-    ap.add_argument("--latency-only", action="store_true", help="only the single-user query latency of salsa and meritrank-salsa")
+    ap.add_argument("--latency-only", action="store_true",
+                    help="only the single-user query latency of salsa and meritrank-salsa (and meritrank-python's; Gowalla's with --gowalla)")
     ap.add_argument("--append", type=int, default=1000)
     ap.add_argument("--gowalla", action="store_true")
     ap.add_argument("--threads", type=int, default=1)
@@ -180,6 +192,8 @@ def main() -> None:
             print(json.dumps({"metric": "summary", "query_throughput_vs_meritrank_python": {
                 name: {"wall_p50": peer["p50_ms"] / q["p50_ms"], "cpu_p50": peer["cpu_p50_ms"] / q["cpu_p50_ms"]}
                 for name, q in lat.items()}}), flush=True)
+        if args.gowalla:
+            gowalla_latency(args)
         return
     recall: dict[str, float] = {}
     # ------------------------------------------------------------------ clean
@@ -238,12 +252,7 @@ def main() -> None:
                           "edges_per_second": n_e / s}), flush=True)
     del fitted
     if args.gowalla:
-        gw = gr.datasets.load("gowalla")
-        gu = honest_test_users(Attack(gw, *(torch.zeros(0, dtype=torch.int64),) * 2, gw.train.num_nodes("user"), torch.zeros(0, dtype=torch.int64)))
-        gu = gu[np.random.default_rng(1).choice(gu.size, size=min(args.latency_queries, gu.size), replace=False)]
-        for name in ("salsa", "meritrank-salsa"):
-            m = gr.models.create(name).fit(gw)
-            print(json.dumps({"metric": "latency", "dataset": "gowalla", "method": name, **latency(m, gu)}), flush=True)
+        gowalla_latency(args)
     # ------------------------------------------------------------------ attacks
     results: list[dict[str, Any]] = []
     attacks = [(n, cam) for n in args.sizes for cam in (0, args.camouflage)]
