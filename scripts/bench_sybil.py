@@ -297,12 +297,14 @@ def main() -> None:
     def get(kind: str, n: int, name: str) -> dict[str, Any] | None:
         return next((r for r in results if r["attack"] == kind and r["sybils"] == n and r["method"] == name), None)
 
-    ratios = {}
+    ratios, ratios_away = {}, {}  # all honest users; those not on an attack edge
     for kind in ("plain", "camouflaged"):
         for n in args.sizes:
             s, m = get(kind, n, "salsa"), get(kind, n, "meritrank-salsa")
             if s and m:
                 ratios[f"{kind}_{n}"] = (m["promoted_share"] / s["promoted_share"]) if s["promoted_share"] > 0 else None
+                a, b = s["promoted_share_unattacked"], m["promoted_share_unattacked"]
+                ratios_away[f"{kind}_{n}"] = (b / a) if a else None
     mass = {kind: [get(kind, n, "meritrank-salsa")["promoted_mass"] for n in args.sizes if get(kind, n, "meritrank-salsa")] for kind in ("plain", "camouflaged")}
     lg = {}
     for kind in ("plain", "camouflaged"):
@@ -312,6 +314,7 @@ def main() -> None:
     print(json.dumps({
         "metric": "summary",
         "meritrank_over_salsa_share": ratios,
+        "meritrank_over_salsa_share_unattacked": ratios_away,
         "meritrank_mass_max_over_min": {k: (max(v) / max(min(v), 1e-12) if v else None) for k, v in mass.items()},
         "clean_recall_meritrank_over_salsa": recall.get("meritrank-salsa", 0) / max(recall.get("salsa", 0), 1e-12),
         "lightgcn_share_cut_at_1000": lg,
