@@ -525,8 +525,9 @@ class IRWERecommender(EmbeddingRecommender):
 
     name = "irwe"
     supports_update = True
-    demo_params: ClassVar[dict[str, Any]] = {"dim": 32, "walks": 16, "attn_walks": 2, "steps": 40, "batch": 64, "rand_dim": 64,
-                                             "position_dim": 64}
+    #: chosen on a validation carve of the demo graph (Recall@20 0.225 against 0.172 at dim 32, rand_dim 64);
+    #: the default position_dim=512 there: 0.280 against 0.226 with the position at 128
+    demo_params: ClassVar[dict[str, Any]] = {"dim": 128, "walks": 16, "attn_walks": 2, "steps": 40, "batch": 64, "rand_dim": 512}
 
     _KEYS = ("dim", "walks", "attn_walks", "length", "aw_length", "layers", "heads", "rand_dim", "hops",
              "hop_weights", "beta", "position_dim", "window", "steps", "batch", "lr", "temperature", "identity_weight", "seed")
