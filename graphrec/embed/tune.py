@@ -13,9 +13,10 @@ Two judges, as in the paper's tuning (Chen et al., CIKM 2019, §4.4):
 
 The search is cheap because a weighted sum of powers needs no new matmul: for each β on the
 grid the normalised powers ``N_1 .. N_k`` are computed once (:func:`~graphrec.embed.fastrp.fastrp_powers`)
-and the weights are combinations of them. β is chosen first with the authors' weights, then
-each weight ``w_2 .. w_k`` in turn over ``weight_grid`` (``w_1 = 1`` fixes the scale), one
-coordinate sweep.
+and the weights are combinations of them. β is chosen first together with the starting
+weights, the authors' (rising: far powers weigh most) or equal ones (a plain sum of the
+powers), then each weight ``w_2 .. w_k`` in turn over ``weight_grid`` (``w_1 = 1`` fixes the
+scale), one coordinate sweep from that start.
 """
 
 from __future__ import annotations
@@ -196,7 +197,7 @@ def tune_fastrp(
             return link_auc(e, pos, neg)
 
     history: list[dict[str, Any]] = []
-    bar = tqdm(total=len(betas) + (powers - 1) * len(weight_grid), desc="tune fastrp", disable=not progress, leave=False)
+    bar = tqdm(total=2 * len(betas) + (powers - 1) * len(weight_grid), desc="tune fastrp", disable=not progress, leave=False)
 
     def combine(ps: list[torch.Tensor], w: tuple[float, ...]) -> torch.Tensor:
         out = torch.zeros_like(ps[0])
@@ -211,12 +212,16 @@ def tune_fastrp(
         bar.update(1)
         return score
 
+    # two starting points for the weights: the authors' (rising, for node labels) and equal
+    # weights (a plain sum of the walk's powers: where link prediction tends to lie)
+    starts = [start] if all(x == 1.0 for x in start) else [start, (1.0,) * powers]
     best = (-np.inf, start, float(AUTHORS_BETA), None)
     for beta in betas:
         ps = fastrp_powers(target, etype, dim=dim, powers=powers, beta=beta, s=s, seed=seed)
-        sc = trial(ps, start, float(beta))
-        if sc > best[0]:
-            best = (sc, start, float(beta), ps)
+        for w0 in starts:
+            sc = trial(ps, w0, float(beta))
+            if sc > best[0]:
+                best = (sc, w0, float(beta), ps)
     score, w, beta, ps = best
     for j in range(1, powers):
         for v in weight_grid:

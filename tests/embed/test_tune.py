@@ -44,8 +44,10 @@ def test_node_tuning_reads_only_the_labelled_nodes() -> None:
     res2 = tune_fastrp(g, labels=scrambled, labelled=labelled, dim=16, betas=(-0.5, 0.0), weight_grid=(0.0, 1.0), seed=0)
     assert (res.weights, res.beta, res.score) == (res2.weights, res2.beta, res2.score)
     assert res.score > 0.8  # three planted communities are easy
-    # two betas, then w2 (=1) tries 0, w3 and w4 try 0 and 1: every value that differs
-    assert len(res.history) == 2 + 1 + 2 + 2
+    # two betas x two starts (the authors' weights, equal weights); all score 1, so the first
+    # (authors') start stays: then w2 (=1) tries 0, w3 and w4 try 0 and 1: every value that differs
+    assert len(res.history) == 2 * 2 + 1 + 2 + 2
+    assert [h["weights"] for h in res.history[:2]] == [[1.0, 1.0, 7.81, 45.28], [1.0, 1.0, 1.0, 1.0]]
     assert res.score == max(h["score"] for h in res.history)
 
 
