@@ -116,6 +116,21 @@ def test_double_graph_sums_the_cluster_row_and_a_hashed_row(data: Dataset) -> No
     assert abs(std - 0.1) < 0.01  # two rows summed start at the full table's scale
 
 
+def test_double_graph_split_keeps_the_hashed_rows_apart(data: Dataset) -> None:
+    g = data.train
+    gen = torch.Generator().manual_seed(0)
+    t = make_table("double_graph_split", 120, 4, graph=g, ntype="user", budget=0.1, generator=gen)  # 12 rows: 6 + 6
+    r = t.rows_of(torch.arange(120))
+    assert t.num_rows == 12 and t.hash_offset == 6 and t.lookups == 2
+    assert sorted(set(r[:, 0].tolist())) == list(range(6))  # every cluster row used, none of the hashed ones
+    assert int(r[:, 1].min()) >= 6 and int(r[:, 1].max()) < 12
+    # the clustering behind it was searched for the cluster rows only (6 user rows)
+    assert t.info["rows"]["user"] == 6
+    # one row cannot be split: both lookups reach it
+    one = make_table("double_graph_split", 120, 4, graph=g, ntype="user", budget=0.01)
+    assert one.num_rows == 1 and one.hash_offset == 0 and int(one.rows_of(torch.arange(120)).max()) == 0
+
+
 @pytest.mark.parametrize("kind", COMPRESSED)
 def test_state_dict_restores_the_row_maps_and_graph_none_builds_the_shapes(kind: str, data: Dataset, monkeypatch: pytest.MonkeyPatch) -> None:
     g = data.train
