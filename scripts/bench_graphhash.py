@@ -64,7 +64,7 @@ from graphrec.cluster import (
 from graphrec.models.embedding import table_summary
 from graphrec.models.hashing import budget_rows
 
-TABLES = ("full", "random", "double", "frequency", "double_frequency", "graph", "double_graph", "double_graph_split")
+TABLES = ("full", "random", "double", "frequency", "double_frequency", "graph", "double_graph", "double_graph_split", "graph_frequency")
 BASELINES = ("frequency", "double", "double_frequency")
 
 
@@ -201,7 +201,7 @@ def summarise(rows: list[dict[str, Any]], data: str, backbone: str, budgets: lis
             line["graph_over_random"] = round(g / rnd, 3)
         if g is not None and base:
             line["graph_over_best_baseline"] = round(g / max(base), 3)
-        for t in ("double_graph", "double_graph_split"):
+        for t in ("double_graph", "double_graph_split", "graph_frequency"):
             if line.get(t) is not None and full:
                 line[f"{t}_over_full"] = round(line[t] / full, 3)
         out["budgets"][str(b)] = line

@@ -27,6 +27,10 @@ or two of them (two rows are summed). The tables, registered by name for ``table
     searched for that many) and ``⌊R/2⌋`` rows that only the hash reaches, as the frequency
     tables keep their own rows apart from the hashed ones. An entity's second row is then
     noise shared with a few random entities, never another cluster's signal.
+``graph_frequency``
+    The cluster row plus a row from the same ``⌊R/2⌋`` rows kept apart, filled by frequency
+    hashing's rule: the most frequent entities own one each (their own correction to their
+    cluster's row), the others hash into the rest.
 
 These follow Wu et al., "Graph-based hashing for recommendation embeddings" (GraphHash),
 WWW 2025, and the baselines as configured in its code (frequency cut-off one half, double
@@ -324,7 +328,7 @@ def cluster_rows(
     return maps, info
 
 
-def _graph_factory(kind: str, hashes: int, hashed_share: float = 0.0):  # type: ignore[no-untyped-def]
+def _graph_factory(kind: str, hashes: int, hashed_share: float = 0.0, frequency: bool = False):  # type: ignore[no-untyped-def]
     def factory(num_embeddings: int, dim: int, *, generator: torch.Generator | None = None, device: Any = None,
                 graph: Graph | None = None, ntype: str | None = None, budget: float | None = None,
                 etype: EdgeType | str | None = None, modularity_kind: str = "bipartite", init_std: float = 0.1,
@@ -342,9 +346,16 @@ def _graph_factory(kind: str, hashes: int, hashed_share: float = 0.0):  # type: 
             seed = 0 if generator is None else generator.initial_seed()
             maps, info = cluster_rows(graph, etype, b, seed=seed, modularity_kind=modularity_kind,
                                       hashed_share=hashed_share if offset else 0.0)
-            row_map = maps[ntype]  # type: ignore[index]
-        table = HashedEmbedding(num_embeddings, dim, rows, row_map=row_map, map_columns=1, hashes=hashes, hash_offset=offset,
-                                kind=kind, init_std=init_std, generator=generator, device=device)
+            row_map = maps[ntype].reshape(-1, 1)  # type: ignore[index]
+        if frequency and offset:  # the second lookup: frequency hashing into the rows the clusters leave
+            degree = None if graph is None else _degree(graph, ntype, etype)
+            second = offset + _frequency_map(num_embeddings, rows - offset, 1, degree, generator, device)
+            row_map = None if row_map is None else torch.cat([row_map.to(second.device), second], dim=1)
+            table = HashedEmbedding(num_embeddings, dim, rows, row_map=row_map, map_columns=2, kind=kind,
+                                    init_std=init_std, generator=generator, device=device)
+        else:
+            table = HashedEmbedding(num_embeddings, dim, rows, row_map=row_map, map_columns=1, hashes=hashes,
+                                    hash_offset=offset, kind=kind, init_std=init_std, generator=generator, device=device)
         table.info = dict(info)
         return table
 
@@ -359,6 +370,8 @@ register_table("double_frequency", _frequency_factory("double_frequency", 2))
 register_table("graph", _graph_factory("graph", 0))
 register_table("double_graph", _graph_factory("double_graph", 1))
 register_table("double_graph_split", _graph_factory("double_graph_split", 1, hashed_share=0.5))
+register_table("graph_frequency", _graph_factory("graph_frequency", 1, hashed_share=0.5, frequency=True))
 
 #: the compressed tables this module registers
-COMPRESSED = ("random", "double", "frequency", "double_frequency", "graph", "double_graph", "double_graph_split")
+COMPRESSED = ("random", "double", "frequency", "double_frequency", "graph", "double_graph", "double_graph_split",
+              "graph_frequency")

@@ -223,3 +223,21 @@ def test_saved_model_reloads_its_clusters_without_clustering(name: str, data: Da
     a, b = model.recommend_indices(users, 10), loaded.recommend_indices(users, 10)
     assert torch.equal(a[0], b[0]) and torch.allclose(a[1], b[1])
     assert loaded.params() == model.params()
+
+
+def test_graph_frequency_gives_the_frequent_ids_rows_of_their_own(data: Dataset) -> None:
+    g = data.train
+    t = make_table("graph_frequency", 120, 4, graph=g, ntype="user", budget=0.1, generator=torch.Generator().manual_seed(0))
+    r = t.rows_of(torch.arange(120))
+    assert t.num_rows == 12 and t.lookups == 2 and r.shape == (120, 2)
+    assert sorted(set(r[:, 0].tolist())) == list(range(6))  # the clusters: rows 0..5
+    deg = g.edges(gr.INTERACTS).degree("src")
+    top = torch.argsort(-deg, stable=True)[:3]  # the 3 most frequent users own rows 6, 7, 8
+    assert r[top, 1].tolist() == [6, 7, 8]
+    rest = torch.ones(120, dtype=torch.bool)
+    rest[top] = False
+    assert int(r[rest, 1].min()) >= 9 and int(r[rest, 1].max()) < 12
+    # a state_dict round trip into a table built without the graph
+    blank = make_table("graph_frequency", 120, 4, graph=None, ntype="user", budget=0.1)
+    blank.load_state_dict(t.state_dict())
+    assert torch.equal(blank.rows_of(torch.arange(120)), r)
