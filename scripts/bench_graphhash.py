@@ -7,14 +7,17 @@ Wu et al., "Graph-based hashing for recommendation embeddings", WWW 2025 (issue 
 ``clustering`` (one per budget, modularity kind and method)
     The clustering a ``graph`` table at that budget uses: the Leiden resolution search of
     :func:`graphrec.cluster.resolution_for_budget` (``count='rows'``, the table's rows as the
-    target), then one timed Leiden run at the resolution found (``seconds``, the fastest of
-    ``--repeats``; ``search_seconds``: the whole search). The peer is scikit-network's
-    bipartite Louvain (``Louvain(...).fit(biadjacency, force_bipartite=True)``, the clustering
-    of the GraphHash authors' code), its resolution searched the same way to a comparable
-    number of per-type clusters, then timed the same way. Both run with the bipartite
-    objective (Leiden: Barber's modularity; Louvain: ``modularity='dugue'``) and the standard
-    one (Newman's; ``'newman'``); every result is scored with both modularities
-    (``q_bipartite``, ``q_standard``) by :func:`graphrec.cluster.modularity`.
+    target; once per ``--n-iterations`` value), ``cold_seconds`` (one run at the resolution
+    found, building the igraph graph first), then ``--repeats`` rounds in which the peer and
+    each Leiden run once more in turn, on inputs built once (``seconds``: each one's fastest;
+    ``search_seconds``: the whole search). The peer is scikit-network's bipartite Louvain
+    (``Louvain(...).fit(biadjacency, force_bipartite=True)``, the clustering of the GraphHash
+    authors' code), its resolution searched the same way to a comparable number of per-type
+    clusters; its line has ``leiden_speedup`` (its fastest over Leiden's) and the per-round
+    ratios. Both run with the bipartite objective (Leiden: Barber's modularity; Louvain:
+    ``modularity='dugue'``) and the standard one (Newman's; ``'newman'``); every result is
+    scored with both modularities (``q_bipartite``, ``q_standard``) by
+    :func:`graphrec.cluster.modularity`.
 ``fit`` (one per backbone x table x budget, plus ``full``)
     Recall@20 / NDCG@20 on the test split, ``num_parameters``, ``table_rows``,
     ``table_bytes``, the clustering seconds and modularity of cluster tables, the validation
@@ -25,7 +28,7 @@ Wu et al., "Graph-based hashing for recommendation embeddings", WWW 2025 (issue 
 ``summary`` (one per dataset and backbone)
     Per budget: each table's Recall@20 and the ratios the issue's acceptance asks for
     (``graph / random``, ``graph / best of frequency, double, double_frequency``,
-    ``double_graph / full``).
+    ``double_graph / full`` and the same for ``double_graph_split`` and ``graph_frequency``).
 
 Usage::
 
