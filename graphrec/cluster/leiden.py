@@ -23,6 +23,10 @@ Two objectives, as in :mod:`graphrec.cluster.modularity`:
 Nodes without an edge in the relation carry no information: each node type's isolated nodes
 form one cluster of their own.
 
+A relation's distinct pairs and its igraph graphs are built once per store and version and
+kept (weakly, with the store) for later clusterings of it: a resolution search and repeated
+runs skip the build (0.2–0.3 s on Gowalla). :func:`clear_cache` drops them.
+
 ``igraph`` and ``leidenalg`` are imported when a clustering runs, so ``import graphrec`` works
 without them.
 """
