@@ -12,9 +12,22 @@ One JSON line per measurement, peers measured in the same run, one run each:
   the transductive figure (IRWE fitted on that graph).
 - ``links`` (``--task links``): BlogCatalog, 10% of the undirected edges held out and the
   negative pairs exactly as ``scripts/bench_embed.py`` draws them (``graphrec.embed.tune``);
-  AUC of the cosine of two nodes' embeddings (``graphrec.embed.link_auc``). ``irwe``
-  position embeddings fitted on the remaining graph vs ``fastrp_authors`` (dim 512, the
-  authors' weights and β) and ``deepwalk``. ``irwe_unseen``: 10% of the nodes lose their
+  AUC of the cosine of two nodes' embeddings (``graphrec.embed.link_auc``). First IRWE's
+  link settings are chosen on the validation carve FastRP's link tuning uses
+  (:func:`graphrec.embed.tune.link_carve`: 10% of the *remaining* edges, seed ``--seed``; the
+  test pairs are never read): a screen of the fixed position input (``steps=0``: the random
+  projection of the walk distributions alone) over the width (``rand_dim``,
+  ``position_dim``), ``hops``, the degree exponent ``beta`` (FastRP's β grid) and the
+  ``hop_weights`` (one coordinate sweep over FastRP's weight grid, ``w_1 = 1``), each
+  choice kept only when it raises the validation AUC; then the ``--trained`` best screened
+  settings and the earlier ``LINK_PARAMS`` are trained (``steps=200``) on the carve and the
+  best validation AUC wins. Every candidate is a ``link_valid`` line. The chosen setting is
+  then fitted once on the remaining graph and scored on the test pairs (``irwe``), next to
+  ``fastrp_authors`` (dim 512, the authors' weights and β), ``fastrp_tuned`` (weights and β
+  from :func:`graphrec.embed.tune.tune_fastrp` on the same carve), ``fastrp_irwe_settings``
+  (an ablation: FastRP with IRWE's chosen width, hop weights and β, i.e. IRWE's position
+  input without its learned part, with its validation AUC) and ``deepwalk``
+  (``--no-deepwalk`` skips it). ``irwe_unseen``: 10% of the nodes lose their
   edges in the training graph, IRWE is fitted on the rest and embeds the full remaining
   graph by ``infer``; AUC over the held-out pairs that touch an unseen node, next to the
   transductive model's AUC on the same pairs.
@@ -49,7 +62,13 @@ import torch
 import graphrec as gr
 from graphrec.checks import derived_seed
 from graphrec.embed import AUTHORS_BETA, AUTHORS_WEIGHTS, IRWE, fastrp, link_auc
-from graphrec.embed.tune import holdout_edges, negative_pairs
+from graphrec.embed.tune import (
+    BETA_GRID,
+    holdout_edges,
+    link_carve,
+    negative_pairs,
+    tune_fastrp,
+)
 from graphrec.graph import Graph
 
 LINKS = ("node", "links", "node")
@@ -57,6 +76,14 @@ LINKS = ("node", "links", "node")
 #: fixed before any test figure was seen (identity: small, for 131-node Brazil's classifier)
 ROLE_PARAMS = {"dim": 32, "walks": 128, "attn_walks": 4, "batch": 64, "steps": 200, "identity_weight": 5.0}
 LINK_PARAMS = {"dim": 64, "walks": 32, "attn_walks": 4, "batch": 64, "steps": 200, "rand_dim": 256}
+#: the link screen's grids (position width, hops); beta and hop weights use FastRP's grids
+LINK_WIDTHS = ({"rand_dim": 256, "position_dim": 64}, {"rand_dim": 256, "position_dim": 256},
+               {"rand_dim": 512, "position_dim": 128}, {"rand_dim": 512, "position_dim": 512})
+LINK_HOPS = (2, 3, 4, 5, 6)
+#: FastRP's β grid plus two positive exponents (arrivals at hubs up-weighted)
+LINK_BETAS = (*BETA_GRID, 0.2, 0.4)
+#: per-hop weights relative to w_1 = 1: FastRP's grid grows with the power; here decaying too
+HOP_WEIGHT_GRID = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 16.0)
 
 
 def emit(row: dict[str, Any]) -> None:
@@ -144,6 +171,55 @@ def task_roles(args: argparse.Namespace) -> None:
 
 
 # ------------------------------------------------------------------------- links
+def choose_link_params(rest: Graph, args: argparse.Namespace) -> dict[str, Any]:
+    """IRWE's link settings chosen by AUC on the validation carve of ``rest`` (see the docstring)."""
+    target, vpos, vneg = link_carve(rest, None, 0.1, args.seed)  # the carve of tune_fastrp(task="links")
+    scores: dict[str, float] = {}  # setting -> validation AUC, in the order tried
+    tried: list[dict[str, Any]] = []
+
+    def valid(params: dict[str, Any], stage: str) -> float:
+        full = IRWE(**params).params()  # defaults filled in: one setting, one key
+        key = json.dumps({k: v for k, v in full.items() if k not in ("seed", "progress", "etype")}, sort_keys=True)
+        if key not in scores:
+            t0 = time.perf_counter()
+            model = IRWE(**params, seed=args.seed).fit(target)
+            scores[key] = link_auc(model.position_, vpos, vneg)
+            tried.append(params)
+            emit({"task": "link_valid", "dataset": "blogcatalog", "carve": "10% of the training edges", "stage": stage,
+                  "params": params, "valid_auc": round(scores[key], 4), "seconds": round(time.perf_counter() - t0, 1)})
+        return scores[key]
+
+    screen = {**LINK_PARAMS, "steps": 0}
+    best = dict(screen)
+    best_auc = valid(best, "screen")
+
+    def sweep(changes: list[dict[str, Any]]) -> None:
+        nonlocal best, best_auc
+        start = dict(best)
+        for ch in changes:
+            cand = {**start, **ch}
+            if cand.get("hop_weights") is not None and len(cand["hop_weights"]) != cand.get("hops", 3):
+                continue
+            auc = valid(cand, "screen")
+            if auc > best_auc:
+                best, best_auc = cand, auc
+
+    sweep([dict(w) for w in LINK_WIDTHS])
+    sweep([{"hops": h} for h in LINK_HOPS])
+    sweep([{"beta": float(b)} for b in LINK_BETAS])
+    hops = best.get("hops", 3)
+    for j in range(1, hops):  # w_1 = 1 fixes the scale, as tune_fastrp does
+        w = list(best.get("hop_weights") or [1.0] * hops)
+        sweep([{"hop_weights": w[:j] + [float(v)] + w[j + 1:]} for v in HOP_WEIGHT_GRID if float(v) != w[j]])
+    ranked = sorted(((a, p) for p, a in zip(tried, scores.values())), key=lambda t: -t[0])
+    finalists = [{**p, "steps": LINK_PARAMS["steps"]} for _, p in ranked[: args.trained]] + [dict(LINK_PARAMS)]
+    trained = [(valid(p, "trained"), p) for p in finalists]
+    auc, chosen = max(trained, key=lambda t: t[0])
+    emit({"task": "link_valid", "dataset": "blogcatalog", "chosen": chosen, "valid_auc": round(auc, 4),
+          "candidates": len(scores)})
+    return chosen
+
+
 def task_links(args: argparse.Namespace) -> None:
     g = gr.datasets.load("blogcatalog")
     et = g.edge_types[0]
@@ -151,16 +227,36 @@ def task_links(args: argparse.Namespace) -> None:
     neg = negative_pairs(g, et, held.shape[1], derived_seed(args.seed + 7), 0)
     base = {"task": "links", "dataset": "blogcatalog", "held_out": 0.1, "pairs": int(held.shape[1])}
     t0 = time.perf_counter()
-    model = IRWE(**LINK_PARAMS, seed=args.seed).fit(rest)
+    params = choose_link_params(rest, args) if args.trained > 0 else dict(LINK_PARAMS)
+    tune_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    model = IRWE(**params, seed=args.seed).fit(rest)
     fit_s = time.perf_counter() - t0
     trans_auc = link_auc(model.position_, held, neg)
     emit({**base, "method": "irwe", "output": "position", "auc": round(trans_auc, 4), "seconds": round(fit_s, 1),
-          "params": LINK_PARAMS})
+          "tune_seconds": round(tune_s, 1), "params": params})
     t0 = time.perf_counter()
     emb = fastrp(rest, dim=512, weights=AUTHORS_WEIGHTS, beta=AUTHORS_BETA, seed=args.seed)
     secs = time.perf_counter() - t0
     emit({**base, "method": "fastrp_authors", "auc": round(link_auc(emb, held, neg), 4), "seconds": round(secs, 2),
           "params": {"dim": 512, "weights": list(AUTHORS_WEIGHTS), "beta": AUTHORS_BETA}})
+    t0 = time.perf_counter()
+    tr = tune_fastrp(rest, task="links", valid_share=0.1, dim=512, seed=args.seed)  # as scripts/bench_embed.py
+    tune_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    emb = fastrp(rest, dim=512, weights=tr.weights, beta=tr.beta, seed=args.seed)
+    secs = time.perf_counter() - t0
+    emit({**base, "method": "fastrp_tuned", "auc": round(link_auc(emb, held, neg), 4), "seconds": round(secs, 2),
+          "tune_seconds": round(tune_s, 1), "chosen": tr.params(), "valid_auc": round(tr.score, 4)})
+    # ablation: FastRP at IRWE's chosen walk settings (its powers weighted as IRWE weighs its hops)
+    full = IRWE(**params).params()
+    same = {"dim": full["position_dim"], "weights": full["hop_weights"], "beta": full["beta"]}
+    t0 = time.perf_counter()
+    emb = fastrp(rest, **same, seed=args.seed)
+    secs = time.perf_counter() - t0
+    target, vpos, vneg = link_carve(rest, None, 0.1, args.seed)
+    emit({**base, "method": "fastrp_irwe_settings", "auc": round(link_auc(emb, held, neg), 4), "seconds": round(secs, 2),
+          "params": same, "valid_auc": round(link_auc(fastrp(target, **same, seed=args.seed), vpos, vneg), 4)})
     if not args.no_deepwalk:
         t0 = time.perf_counter()
         dw = torch.from_numpy(deepwalk(rest, seed=args.seed))
@@ -176,7 +272,7 @@ def task_links(args: argparse.Namespace) -> None:
     seen_graph.add_node_type(et[0], rest.id_map(et[0]))
     seen_graph.add_edges(et, s[k], d[k])  # unseen nodes stay as isolated ids: never trained on
     t0 = time.perf_counter()
-    ind_model = IRWE(**LINK_PARAMS, seed=args.seed).fit(seen_graph)
+    ind_model = IRWE(**params, seed=args.seed).fit(seen_graph)
     fit_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     ind_emb = ind_model.infer(rest).position
@@ -207,11 +303,14 @@ def task_cold(args: argparse.Namespace) -> None:
                   "update_seconds": round(rep.info["update_seconds"], 2), "seconds": round(time.perf_counter() - t0, 2)})
 
 
-#: candidates for the irwe recommender's defaults, compared on a validation carve (the last won)
+#: candidates for the irwe recommender's defaults, compared on a validation carve (the last won;
+#: the third was the default before the position got its own width)
 DEFAULT_CANDIDATES: list[dict[str, Any]] = [
     {"dim": 64, "rand_dim": 128, "hops": 3},
     {"dim": 256, "rand_dim": 256, "hops": 4},
     {"dim": 128, "rand_dim": 512, "hops": 4},
+    {"dim": 128, "rand_dim": 256, "position_dim": 256, "hops": 4},
+    {"dim": 128, "rand_dim": 512, "position_dim": 512, "hops": 4},
 ]
 
 
@@ -236,6 +335,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cold-data", default="lastfm", help="comma-separated datasets for --task cold")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-deepwalk", action="store_true", help="skip the DeepWalk peer")
+    p.add_argument("--trained", type=int, default=3,
+                   help="--task links: best screened settings trained on the carve (0: LINK_PARAMS, no tuning)")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
     warnings.filterwarnings("ignore", category=FutureWarning)

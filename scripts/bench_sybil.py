@@ -14,7 +14,9 @@ One run prints JSON lines:
   Gowalla with ``--gowalla``), with ``meritrank-python``'s on LastFM.
 - ``update``: appending ``--append`` interactions then querying, against 10 queries; and
   per-edge update throughput against ``meritrank-python``'s incremental ``add_edge``.
-- ``summary``: the acceptance ratios.
+- ``speed_summary``: query (wall and CPU p50) and per-edge update throughput over
+  ``meritrank-python``'s. ``--latency-only`` runs just these speed lines (no attacks).
+- ``summary``: the acceptance ratios of the attacks.
 
 Methods: ``salsa``, ``meritrank-salsa``, ``meritrank-python`` (pip ``meritrank-python``, the
 ``bench`` extra; pure Python: ``--mrp-walks`` walks per query, sizes up to ``--mrp-max``),
@@ -111,15 +113,95 @@ def models(args: argparse.Namespace, size: int | None) -> dict[str, Any]:
 
 
 def latency(model: Recommender, users: np.ndarray) -> dict[str, float]:
-    ts = []
+    """Wall-clock p50 / p99 of single-user queries, and the p50 of their process CPU time
+    (what throughput ratios use on a shared machine: other jobs stretch wall time, not CPU time)."""
+    ts, cpu = [], []
     for u in users[:3]:
         model.score(torch.tensor([int(u)]))
     for u in users:
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         model.recommend_indices(torch.tensor([int(u)]), 20)
         ts.append(time.perf_counter() - t)
-    ts = np.asarray(ts) * 1e3
-    return {"p50_ms": float(np.percentile(ts, 50)), "p99_ms": float(np.percentile(ts, 99)), "queries": int(ts.size)}
+        cpu.append(time.process_time() - c)
+    ts, cpu = np.asarray(ts) * 1e3, np.asarray(cpu) * 1e3
+    return {"p50_ms": float(np.percentile(ts, 50)), "p99_ms": float(np.percentile(ts, 99)),
+            "cpu_p50_ms": float(np.percentile(cpu, 50)), "queries": int(ts.size)}
+
+
+def gowalla_latency(args: argparse.Namespace) -> None:
+    """Single-user query latency of ``salsa`` and ``meritrank-salsa`` on Gowalla (no trust edges)."""
+    gw = gr.datasets.load("gowalla")
+    none = torch.zeros(0, dtype=torch.int64)
+    gu = honest_test_users(Attack(gw, none, none, gw.train.num_nodes("user"), none))
+    gu = gu[np.random.default_rng(1).choice(gu.size, size=min(args.latency_queries, gu.size), replace=False)]
+    for name in ("salsa", "meritrank-salsa"):
+        m = gr.models.create(name).fit(gw)
+        print(json.dumps({"metric": "latency", "dataset": "gowalla", "method": name, **latency(m, gu)}), flush=True)
+
+
+def _fields(g: Graph, etype: Any, n: int) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Weights (1) and timestamps (the latest) for ``n`` new edges, as the edge set carries them."""
+    es = g.edges(etype)
+    w = None if es.weight is None else np.ones(n, dtype=np.float32)
+    ts = None if es.timestamp is None else np.full(n, int(es.timestamp.max()), dtype=np.int64)
+    return w, ts
+
+
+def speed(args: argparse.Namespace, data: Any, all_test: np.ndarray, fitted: dict[str, Recommender]) -> None:
+    """Query latency, append-and-query cost and per-edge update throughput; ratios to ``meritrank-python``."""
+    lat_users = all_test[np.random.default_rng(1).choice(all_test.size, size=min(args.latency_queries, all_test.size), replace=False)]
+    lat, edges = {}, {}
+    for name in ("salsa", "meritrank-salsa"):
+        lat[name] = latency(fitted[name], lat_users)
+        print(json.dumps({"metric": "latency", "dataset": "lastfm", "method": name, **lat[name]}), flush=True)
+    if "meritrank-python" in fitted:  # the pure-Python peer on the first 20 of the same users
+        lat["meritrank-python"] = latency(fitted["meritrank-python"], lat_users[:20])
+        print(json.dumps({"metric": "latency", "dataset": "lastfm", "method": "meritrank-python", **lat["meritrank-python"]}), flush=True)
+    rng = np.random.default_rng(2)
+    for name in ("salsa", "meritrank-salsa"):
+        g = data.train.edge_subgraph(data.train.edge_types)
+        m = gr.models.create(name).fit(g)
+        q = latency(m, lat_users[:20])
+        upd, app = [], []
+        for _ in range(5):  # medians of 5 appends of --append interactions each
+            eu = rng.integers(0, g.num_nodes("user"), args.append)
+            ei = rng.integers(0, g.num_nodes("item"), args.append)
+            t0 = time.perf_counter()
+            g.add_edges(INTERACTS, eu, ei, *_fields(g, INTERACTS, args.append))
+            m.update()
+            m.engine.transition_matrix()  # what the next query would build: the update's whole cost
+            upd.append(time.perf_counter() - t0)
+            m.recommend_indices(torch.tensor([int(lat_users[0])]), 20)
+            app.append(time.perf_counter() - t0)
+        upd_s, app_s = float(np.median(upd)), float(np.median(app))
+        # trust edges: the reputation is redrawn too
+        t0 = time.perf_counter()
+        g.add_edges(TRUSTS, eu[:10], (eu[:10] + 1) % g.num_nodes("user"), *_fields(g, TRUSTS, 10))
+        m.update()
+        m.recommend_indices(torch.tensor([int(lat_users[0])]), 20)
+        trust_s = time.perf_counter() - t0
+        edges[name] = args.append / upd_s
+        print(json.dumps({"metric": "update", "method": name, "appended": args.append, "update_ms": upd_s * 1e3,
+                          "append_and_query_ms": app_s * 1e3, "query_p50_ms": q["p50_ms"],
+                          "ratio_to_10_queries": app_s * 1e3 / (10 * q["p50_ms"]), "edges_per_second": edges[name],
+                          "add_10_trust_and_query_ms": trust_s * 1e3}), flush=True)
+    if "meritrank-python" not in fitted:
+        return
+    mr = fitted["meritrank-python"].mr
+    for u in lat_users[:20]:  # egos with walks: add_edge updates their walks incrementally
+        mr.calculate(f"u{int(u)}", args.mrp_walks)
+    n_e = 50
+    t0 = time.perf_counter()
+    for a, b in zip(rng.integers(0, data.train.num_nodes("user"), n_e), rng.integers(0, data.train.num_nodes("item"), n_e)):
+        mr.add_edge(f"u{a}", f"i{b}", 1.0)
+        mr.add_edge(f"i{b}", f"u{a}", 1.0)
+    s = time.perf_counter() - t0
+    print(json.dumps({"metric": "update", "method": "meritrank-python", "appended": n_e, "egos": 20,
+                      "edges_per_second": n_e / s}), flush=True)
+    peer = lat["meritrank-python"]
+    print(json.dumps({"metric": "speed_summary", "vs": "meritrank-python", **{
+        name: {"query_wall_p50": peer["p50_ms"] / lat[name]["p50_ms"], "query_cpu_p50": peer["cpu_p50_ms"] / lat[name]["cpu_p50_ms"],
+               "edges": edges[name] / (n_e / s)} for name in ("salsa", "meritrank-salsa")}}), flush=True)
 
 
 def main() -> None:
@@ -140,7 +222,8 @@ def main() -> None:
     ap.add_argument("--mrp-users", type=int, default=30)
     ap.add_argument("--mrp-max", type=int, default=10000)
     ap.add_argument("--latency-queries", type=int, default=200)
-    ap.add_argument("--latency-only", action="store_true", help="only the single-user query latency of salsa and meritrank-salsa")
+    ap.add_argument("--latency-only", action="store_true",
+                    help="only the speed lines: query latency, updates, their ratios to meritrank-python (Gowalla latency with --gowalla)")
     ap.add_argument("--append", type=int, default=1000)
     ap.add_argument("--gowalla", action="store_true")
     ap.add_argument("--threads", type=int, default=1)
@@ -163,14 +246,12 @@ def main() -> None:
     print(json.dumps({"metric": "setup", "dataset": "lastfm", "users_measured": int(users.size), "mrp_users": int(mrp_users.size),
                       "args": {k: v for k, v in vars(args).items()}, **machine}), flush=True)
     if args.latency_only:
-        lat_users = all_test[np.random.default_rng(1).choice(all_test.size, size=min(args.latency_queries, all_test.size), replace=False)]
-        for name in ("salsa", "meritrank-salsa"):
-            m = gr.models.create(name).fit(data)
-            print(json.dumps({"metric": "latency", "dataset": "lastfm", "method": name, **latency(m, lat_users)}), flush=True)
-        if args.mrp:  # the pure-Python peer on the first 20 of the same users
-            m = MeritRankPython(walks=args.mrp_walks).fit(data)
-            print(json.dumps({"metric": "latency", "dataset": "lastfm", "method": "meritrank-python",
-                              **latency(m, lat_users[:20])}), flush=True)
+        fitted = {name: gr.models.create(name).fit(data) for name in ("salsa", "meritrank-salsa")}
+        if args.mrp:
+            fitted["meritrank-python"] = MeritRankPython(walks=args.mrp_walks).fit(data)
+        speed(args, data, all_test, fitted)
+        if args.gowalla:
+            gowalla_latency(args)
         return
     recall: dict[str, float] = {}
     # ------------------------------------------------------------------ clean
@@ -187,54 +268,10 @@ def main() -> None:
                           "ndcg@20": rep["ndcg@20"], "fit_s": fit_s, "eval_s": rep.seconds,
                           **({"kept_interactions": m.kept} if hasattr(m, "kept") else {})}), flush=True)
     # ------------------------------------------------------------------ latency and updates
-    lat_users = all_test[np.random.default_rng(1).choice(all_test.size, size=min(args.latency_queries, all_test.size), replace=False)]
-    for name in ("salsa", "meritrank-salsa"):
-        print(json.dumps({"metric": "latency", "dataset": "lastfm", "method": name, **latency(fitted[name], lat_users)}), flush=True)
-    if "meritrank-python" in fitted:
-        print(json.dumps({"metric": "latency", "dataset": "lastfm", "method": "meritrank-python",
-                          **latency(fitted["meritrank-python"], lat_users[:20])}), flush=True)
-    rng = np.random.default_rng(2)
-    for name in ("salsa", "meritrank-salsa"):
-        g = data.train.edge_subgraph(data.train.edge_types)
-        m = gr.models.create(name).fit(g)
-        q = latency(m, lat_users[:20])
-        eu = rng.integers(0, g.num_nodes("user"), args.append)
-        ei = rng.integers(0, g.num_nodes("item"), args.append)
-        w = np.ones(args.append, dtype=np.float32)
-        t0 = time.perf_counter()
-        g.add_edges(INTERACTS, eu, ei, w)
-        m._update(g)
-        m.recommend_indices(torch.tensor([int(lat_users[0])]), 20)
-        app_s = time.perf_counter() - t0
-        # trust edges: the reputation is redrawn too
-        t0 = time.perf_counter()
-        g.add_edges(TRUSTS, eu[:10], (eu[:10] + 1) % g.num_nodes("user"))
-        m._update(g)
-        m.recommend_indices(torch.tensor([int(lat_users[0])]), 20)
-        trust_s = time.perf_counter() - t0
-        print(json.dumps({"metric": "update", "method": name, "appended": args.append, "append_and_query_ms": app_s * 1e3,
-                          "query_p50_ms": q["p50_ms"], "ratio_to_10_queries": app_s * 1e3 / (10 * q["p50_ms"]),
-                          "edges_per_second": args.append / app_s, "add_10_trust_and_query_ms": trust_s * 1e3}), flush=True)
-    if "meritrank-python" in fitted:
-        mr = fitted["meritrank-python"].mr
-        for u in lat_users[:20]:  # egos with walks: add_edge updates their walks incrementally
-            mr.calculate(f"u{int(u)}", args.mrp_walks)
-        n_e = 50
-        t0 = time.perf_counter()
-        for a, b in zip(rng.integers(0, data.train.num_nodes("user"), n_e), rng.integers(0, data.train.num_nodes("item"), n_e)):
-            mr.add_edge(f"u{a}", f"i{b}", 1.0)
-            mr.add_edge(f"i{b}", f"u{a}", 1.0)
-        s = time.perf_counter() - t0
-        print(json.dumps({"metric": "update", "method": "meritrank-python", "appended": n_e, "egos": 20,
-                          "edges_per_second": n_e / s}), flush=True)
+    speed(args, data, all_test, fitted)
     del fitted
     if args.gowalla:
-        gw = gr.datasets.load("gowalla")
-        gu = honest_test_users(Attack(gw, *(torch.zeros(0, dtype=torch.int64),) * 2, gw.train.num_nodes("user"), torch.zeros(0, dtype=torch.int64)))
-        gu = gu[np.random.default_rng(1).choice(gu.size, size=min(args.latency_queries, gu.size), replace=False)]
-        for name in ("salsa", "meritrank-salsa"):
-            m = gr.models.create(name).fit(gw)
-            print(json.dumps({"metric": "latency", "dataset": "gowalla", "method": name, **latency(m, gu)}), flush=True)
+        gowalla_latency(args)
     # ------------------------------------------------------------------ attacks
     results: list[dict[str, Any]] = []
     attacks = [(n, cam) for n in args.sizes for cam in (0, args.camouflage)]
@@ -260,12 +297,14 @@ def main() -> None:
     def get(kind: str, n: int, name: str) -> dict[str, Any] | None:
         return next((r for r in results if r["attack"] == kind and r["sybils"] == n and r["method"] == name), None)
 
-    ratios = {}
+    ratios, ratios_away = {}, {}  # all honest users; those not on an attack edge
     for kind in ("plain", "camouflaged"):
         for n in args.sizes:
             s, m = get(kind, n, "salsa"), get(kind, n, "meritrank-salsa")
             if s and m:
                 ratios[f"{kind}_{n}"] = (m["promoted_share"] / s["promoted_share"]) if s["promoted_share"] > 0 else None
+                a, b = s["promoted_share_unattacked"], m["promoted_share_unattacked"]
+                ratios_away[f"{kind}_{n}"] = (b / a) if a else None
     mass = {kind: [get(kind, n, "meritrank-salsa")["promoted_mass"] for n in args.sizes if get(kind, n, "meritrank-salsa")] for kind in ("plain", "camouflaged")}
     lg = {}
     for kind in ("plain", "camouflaged"):
@@ -275,6 +314,7 @@ def main() -> None:
     print(json.dumps({
         "metric": "summary",
         "meritrank_over_salsa_share": ratios,
+        "meritrank_over_salsa_share_unattacked": ratios_away,
         "meritrank_mass_max_over_min": {k: (max(v) / max(min(v), 1e-12) if v else None) for k, v in mass.items()},
         "clean_recall_meritrank_over_salsa": recall.get("meritrank-salsa", 0) / max(recall.get("salsa", 0), 1e-12),
         "lightgcn_share_cut_at_1000": lg,

@@ -47,7 +47,9 @@ def attack_report(model: Recommender, attack: Attack, users: Any = None, *, k: i
 
     Returns
     -------
-    dict with ``promoted_share``, ``promoted_mass``, ``users`` and ``recall@k``, ``ndcg@k``.
+    dict with ``promoted_share``, ``promoted_mass``, ``users`` and ``recall@k``, ``ndcg@k``;
+    ``promoted_share_unattacked``: the share among the users not on an attack edge (who did
+    not themselves trust an attacking account; ``None`` when every user is on one).
     """
     k = check_int("k", k, 1)
     users = honest_test_users(attack) if users is None else np.asarray(users)
@@ -56,6 +58,8 @@ def attack_report(model: Recommender, attack: Attack, users: Any = None, *, k: i
     u = torch.as_tensor(users, dtype=torch.int64, device=model.device)
     tg = attack.targets.to(model.device)
     hits = 0
+    hits_unattacked, n_unattacked = 0, 0
+    attacked = attack.attacked.to(model.device)
     mass = 0.0
     with torch.no_grad():
         for s in range(0, u.numel(), batch_size):
@@ -65,11 +69,16 @@ def attack_report(model: Recommender, attack: Attack, users: Any = None, *, k: i
             tot = pos.sum(1).clamp_min(1e-30)
             mass += float((pos[:, tg].sum(1) / tot).sum())
             idx, _ = model.recommend_indices(ub, k)
-            hits += int(torch.isin(idx, tg).sum())
+            per_user = torch.isin(idx, tg).sum(1)
+            hits += int(per_user.sum())
+            away = ~torch.isin(ub, attacked)
+            hits_unattacked += int(per_user[away].sum())
+            n_unattacked += int(away.sum())
     out: dict[str, float] = {
         "users": int(u.numel()),
         "promoted_share": hits / max(1, u.numel() * k),
         "promoted_mass": mass / max(1, u.numel()),
+        "promoted_share_unattacked": hits_unattacked / (n_unattacked * k) if n_unattacked else None,
     }
     if accuracy:
         test_users = users[np.isin(users, np.unique(attack.data.test.edges().row().cpu().numpy()))]

@@ -15,20 +15,25 @@ fitted model embeds nodes, or whole graphs, that it never saw, without retrainin
 - **position** (proximity, community): a node is where its walks go. Each node of a graph
   carries a fixed random vector ``R`` (seeded per node type and index: a new node gets its
   own, old nodes keep theirs). A node's position input is where its walk is after
-  ``k = 1..hops`` steps, exactly (``P^k R`` by sparse matmuls over the walk engine's
+  ``k = 1..hops`` steps, exactly (``P^k D^β R`` by sparse matmuls over the walk engine's
   transition matrix ``P``: a random projection of the walk distributions,
-  Johnson–Lindenstrauss), under a fixed projection that keeps their inner products. To that
+  Johnson–Lindenstrauss; ``D^β`` with ``β < 0`` down-weights arrivals at hubs, as FastRP's
+  normalisation does), each step's row L2-normalised and weighted by ``hop_weights``, under a
+  fixed projection to ``position_dim`` that keeps their inner products. To that
   is added a learned attention-weighted mean of the random vectors along the node's sampled
   walks, the weights read off the transformer's token outputs (which visited nodes say most
-  about where the node is).
+  about where the node is), under the same fixed projection and scaled by one learned weight
+  (starting at 0).
 
 Both are trained jointly, self-supervised: the identity reconstructs the node's walk
 statistics and agrees across two independent walk samples; the position embeddings of nodes
 that co-occur within ``window`` steps of a walk are pulled together against the other nodes
 of the batch (a skip-gram / InfoNCE objective on walk co-occurrence, as in DeepWalk's
-context windows). Gradients of both objectives reach the shared transformer. The projection
-of the exact walk distributions stays fixed: trained on a few thousand co-occurring pairs it
-overfits them (docs/benchmarks.md, "IRWE node embeddings").
+context windows). Gradients of both objectives reach the shared transformer. The projections
+stay fixed: trained on a few thousand co-occurring pairs they overfit them (BlogCatalog
+link-prediction AUC fell from 0.87 to 0.76 with the hops' projection trained, and on a
+validation carve from 0.902 to 0.887 with a learned ``rand_dim × position_dim`` map of the
+attention term; docs/benchmark-details.md, "IRWE node embeddings").
 
 All walks come from the one walk engine (:mod:`graphrec.walks`); everything runs on
 ``graph.device``. The same seed on the same device gives the same embeddings, and
@@ -42,6 +47,7 @@ inference) sized for a CPU; the encoders and losses are this module's own.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any, ClassVar, NamedTuple
 
 import torch
@@ -80,7 +86,7 @@ class IRWEEmbedding(NamedTuple):
     Attributes
     ----------
     identity : FloatTensor ``(B, dim)``
-    position : FloatTensor ``(B, dim)`` (unit rows)
+    position : FloatTensor ``(B, position_dim)`` (unit rows)
     """
 
     identity: torch.Tensor
@@ -116,6 +122,18 @@ def random_node_features(engine: WalkEngine, dim: int, seed: int) -> torch.Tenso
     return (torch.cat(parts) / math.sqrt(dim)).to(engine.device)
 
 
+def _check_hop_weights(hop_weights: Any, hops: int) -> tuple[float, ...]:
+    """``hops`` weights >= 0, not all 0 (``None``: all 1)."""
+    if hop_weights is None:
+        return (1.0,) * hops
+    if isinstance(hop_weights, (str, bytes)) or not hasattr(hop_weights, "__len__"):
+        raise TypeError(f"hop_weights must be a list of {hops} numbers, got {hop_weights!r}")
+    w = tuple(check_number("hop_weights", x, 0) for x in hop_weights)
+    if len(w) != hops or not any(w):
+        raise ValueError(f"hop_weights must be {hops} numbers >= 0 (one per hop), not all 0, got {list(w)}")
+    return w
+
+
 class _Inputs:
     """Everything the encoder reads about one graph: walks, statistics, random vectors.
 
@@ -143,9 +161,12 @@ class _Inputs:
         self.paths = sample.paths[rows, :ra]
         self.all_paths = sample.paths[rows]
         self.rand = random_node_features(self.engine, model.rand_dim, model.seed)
-        # exact walk distributions after 1..hops steps, randomly projected: P^k R (sparse matmuls)
+        # exact walk distributions after 1..hops steps, randomly projected: P^k D^beta R (sparse
+        # matmuls); the degrees are this graph's, so an unseen graph is handled the same way
         P = self.engine.transition_matrix()
         x, hops = self.rand, []
+        if model.beta != 0.0:
+            x = x * self.degree.clamp_min(1).to(x.dtype).pow(model.beta).unsqueeze(1)
         for _ in range(model.hops):
             x = torch.sparse.mm(P, x) if n else x
             hops.append(nn.functional.normalize(x[rows], dim=1))
@@ -177,8 +198,17 @@ class IRWE(nn.Module):
         Size of the random node vectors behind the position input (wider: less projection
         noise). Default 128.
     hops : int
-        Walk steps whose exact visit distributions (``P^k R``, k = 1..hops) feed the position.
-        Default 3.
+        Walk steps whose exact visit distributions (``P^k D^β R``, k = 1..hops) feed the
+        position. Default 3.
+    hop_weights : sequence of ``hops`` floats >= 0 (not all 0), optional
+        Weight of each step's (row-normalised) distribution in the position input, as FastRP
+        weighs its powers. Default: equal weights.
+    beta : float
+        Degree exponent on the random vectors before the walk (``D^β R``; ``β < 0``
+        down-weights arrivals at high-degree nodes, FastRP's β). Default 0 (none).
+    position_dim : int, optional
+        Size of the position output (a projection width: wider loses less to projection
+        noise; the transformer keeps ``dim``). Default: ``dim``.
     window : int
         Co-occurrence window (steps) of the position objective (<= ``length``). Default 3.
     steps : int
@@ -230,6 +260,9 @@ class IRWE(nn.Module):
         heads: int = 4,
         rand_dim: int = 128,
         hops: int = 3,
+        hop_weights: Sequence[float] | None = None,
+        beta: float = 0.0,
+        position_dim: int | None = None,
         window: int = 3,
         steps: int = 300,
         batch: int = 128,
@@ -252,6 +285,9 @@ class IRWE(nn.Module):
             raise ValueError(f"dim={dim} must be a multiple of heads={heads}")
         self.rand_dim = check_int("rand_dim", rand_dim, 1)
         self.hops = check_int("hops", hops, 1)
+        self.hop_weights = _check_hop_weights(hop_weights, self.hops)
+        self.beta = check_number("beta", beta)
+        self.position_dim = self.dim if position_dim is None else check_int("position_dim", position_dim, 1)
         self.window = check_int("window", window, 1, self.length)
         self.steps = check_int("steps", steps, 0)
         self.batch = check_int("batch", batch, 1)
@@ -273,7 +309,7 @@ class IRWE(nn.Module):
     # ------------------------------------------------------------------ layers
     def reset_parameters(self) -> None:
         """(Re)build every layer from ``seed`` (CPU draws: the same weights on any device)."""
-        d, T = self.dim, self.length + 1
+        d, T, pd = self.dim, self.length + 1, self.position_dim
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.seed)
             self.tok_anon = nn.Embedding(T, d)
@@ -287,17 +323,22 @@ class IRWE(nn.Module):
             self.id_head = nn.Sequential(nn.Linear(2 * d, d), nn.GELU(), nn.Linear(d, d))
             self.stat_decoder = nn.Linear(d, self.num_stats)
             self.token_gate = nn.Linear(d, 1)
-            self.pos_mean = nn.Linear(self.hops * self.rand_dim, d, bias=False)
-            self.pos_attn = nn.Linear(self.rand_dim, d, bias=False)
-            # start as a fixed random projection of the summed hops (their inner products kept)
-            q = torch.linalg.qr(torch.randn(max(self.rand_dim, d), min(self.rand_dim, d)))[0]
-            q = q.T if self.rand_dim >= d else q  # (d, rand_dim), orthonormal rows or columns
+            self.pos_mean = nn.Linear(self.hops * self.rand_dim, pd, bias=False)
+            self.pos_attn = nn.Linear(self.rand_dim, pd, bias=False)
+            self.pos_scale = nn.Parameter(torch.zeros(1))  # the attention term's learned weight
+            # a fixed random projection of the weighted sum of the hops (inner products kept)
+            q = torch.linalg.qr(torch.randn(max(self.rand_dim, pd), min(self.rand_dim, pd)))[0]
+            q = q.T if self.rand_dim >= pd else q  # (pd, rand_dim), orthonormal rows or columns
+            w = torch.tensor(self.hop_weights, dtype=torch.float32)
+            w = w / w.norm()  # equal weights: each hop scaled by 1 / sqrt(hops)
+            blocks = torch.cat([q * wk for wk in w.tolist()], dim=1)
             with torch.no_grad():
-                self.pos_mean.weight.copy_(q.repeat(1, self.hops) * math.sqrt(max(self.rand_dim / d, 1.0) / self.hops))
-                self.pos_attn.weight.zero_()
+                self.pos_mean.weight.copy_(blocks * math.sqrt(max(self.rand_dim / pd, 1.0)))
+                self.pos_attn.weight.copy_(q * math.sqrt(max(self.rand_dim / pd, 1.0)))
             # kept fixed: a map learned from a few thousand co-occurring pairs overfits them
-            # (BlogCatalog link-prediction AUC fell from 0.87 to 0.76 when it was trained)
+            # (module docstring); the attention term learns its token gate and one weight
             self.pos_mean.weight.requires_grad_(False)
+            self.pos_attn.weight.requires_grad_(False)
         self.fitted = False
 
     def params(self) -> dict[str, Any]:
@@ -306,7 +347,8 @@ class IRWE(nn.Module):
         return {
             "dim": self.dim, "walks": self.walks, "attn_walks": self.attn_walks, "length": self.length,
             "aw_length": self.aw_length, "layers": self.layers, "heads": self.heads, "rand_dim": self.rand_dim,
-            "hops": self.hops, "window": self.window, "steps": self.steps, "batch": self.batch, "lr": self.lr,
+            "hops": self.hops, "hop_weights": list(self.hop_weights), "beta": self.beta,
+            "position_dim": self.position_dim, "window": self.window, "steps": self.steps, "batch": self.batch, "lr": self.lr,
             "temperature": self.temperature, "identity_weight": self.identity_weight,
             "etype": list(et) if isinstance(et, tuple) else et, "seed": self.seed, "progress": self.progress,
         }
@@ -327,7 +369,7 @@ class IRWE(nn.Module):
 
         Returns
         -------
-        identity : ``(B, dim)``; position : ``(B, dim)`` unit rows; stats : ``(B, F)`` the
+        identity : ``(B, dim)``; position : ``(B, position_dim)`` unit rows; stats : ``(B, F)`` the
         standardised walk statistics the identity reconstructs.
         """
         anon, logd = inp.anon[rows], inp.log_degree[rows]  # (B, R, T)
@@ -343,8 +385,8 @@ class IRWE(nn.Module):
         identity = self.id_head(torch.cat([pooled, self.stat_mlp(stats)], dim=1))
         gate = torch.softmax(self.token_gate(out).reshape(B, R * T), dim=1)
         visited = inp.rand[inp.paths[rows].reshape(B, R * T)]  # (B, R*T, rand_dim)
-        p_att = (gate.unsqueeze(-1) * visited).sum(1)
-        pos = self.pos_mean(inp.p0[rows]) + self.pos_attn(p_att)
+        p_att = nn.functional.normalize((gate.unsqueeze(-1) * visited).sum(1), dim=1)
+        pos = self.pos_mean(inp.p0[rows]) + self.pos_scale * self.pos_attn(p_att)
         return identity, nn.functional.normalize(pos, dim=1), stats
 
     # ---------------------------------------------------------------- training
@@ -419,8 +461,8 @@ class IRWE(nn.Module):
             ids.append(i)
             poss.append(p)
         if not ids:
-            z = torch.zeros(0, self.dim, device=inp.nodes.device)
-            return IRWEEmbedding(z, z.clone())
+            dev = inp.nodes.device
+            return IRWEEmbedding(torch.zeros(0, self.dim, device=dev), torch.zeros(0, self.position_dim, device=dev))
         return IRWEEmbedding(torch.cat(ids), torch.cat(poss))
 
     def infer(self, graph: Graph, nodes: Any = None, *, seed: int | None = None) -> IRWEEmbedding:
@@ -440,7 +482,7 @@ class IRWE(nn.Module):
 
         Returns
         -------
-        IRWEEmbedding (identity ``(B, dim)``, position ``(B, dim)``), on ``graph.device``.
+        IRWEEmbedding (identity ``(B, dim)``, position ``(B, position_dim)``), on ``graph.device``.
         """
         if not self.fitted:
             raise RuntimeError("IRWE is not fitted; call fit() first")
@@ -471,10 +513,11 @@ class IRWERecommender(EmbeddingRecommender):
     ----------
     output : {'position', 'identity', 'both'}
         Which IRWE output scores (``both``: the two side by side).
-    dim, walks, attn_walks, length, aw_length, layers, heads, rand_dim, hops
-        As in :class:`IRWE`. ``dim=128, rand_dim=512, hops=4`` were chosen on a validation
-        cold-start carve of LastFM's training interactions (Recall@20 0.105 against 0.055 for
-        ``dim=64, rand_dim=128, hops=3``; test never used): the position is a random
+    dim, walks, attn_walks, length, aw_length, layers, heads, rand_dim, hops, hop_weights, beta, position_dim
+        As in :class:`IRWE` (``position_dim=None``: ``dim``). ``dim=128, rand_dim=512,
+        position_dim=512, hops=4`` were chosen on a validation cold-start carve of LastFM's
+        training interactions (Recall@20 0.150 against 0.108 for ``position_dim=dim=128`` and
+        0.043 for ``dim=64, rand_dim=128, hops=3``; test never used): the position is a random
         projection, and a wider one loses less to projection noise.
     window, steps, batch, lr, temperature, identity_weight, seed
         As in :class:`IRWE`.
@@ -482,10 +525,12 @@ class IRWERecommender(EmbeddingRecommender):
 
     name = "irwe"
     supports_update = True
-    demo_params: ClassVar[dict[str, Any]] = {"dim": 32, "walks": 16, "attn_walks": 2, "steps": 40, "batch": 64, "rand_dim": 64}
+    #: chosen on a validation carve of the demo graph (Recall@20 0.225 against 0.172 at dim 32, rand_dim 64);
+    #: the default position_dim=512 there: 0.280 against 0.226 with the position at 128
+    demo_params: ClassVar[dict[str, Any]] = {"dim": 128, "walks": 16, "attn_walks": 2, "steps": 40, "batch": 64, "rand_dim": 512}
 
     _KEYS = ("dim", "walks", "attn_walks", "length", "aw_length", "layers", "heads", "rand_dim", "hops",
-             "window", "steps", "batch", "lr", "temperature", "identity_weight", "seed")
+             "hop_weights", "beta", "position_dim", "window", "steps", "batch", "lr", "temperature", "identity_weight", "seed")
 
     def __init__(
         self,
@@ -501,6 +546,9 @@ class IRWERecommender(EmbeddingRecommender):
         heads: int = 4,
         rand_dim: int = 512,
         hops: int = 4,
+        hop_weights: Sequence[float] | None = None,
+        beta: float = 0.0,
+        position_dim: int | None = 512,
         window: int = 3,
         steps: int = 200,
         batch: int = 64,
@@ -513,9 +561,11 @@ class IRWERecommender(EmbeddingRecommender):
         super().__init__(graph, etype=etype)
         self.output = check_choice("output", output, OUTPUTS)
         kw = {"dim": dim, "walks": walks, "attn_walks": attn_walks, "length": length, "aw_length": aw_length, "layers": layers,
-                  "heads": heads, "rand_dim": rand_dim, "hops": hops, "window": window, "steps": steps, "batch": batch, "lr": lr,
+                  "heads": heads, "rand_dim": rand_dim, "hops": hops, "hop_weights": hop_weights, "beta": beta,
+                  "position_dim": position_dim, "window": window, "steps": steps, "batch": batch, "lr": lr,
                   "temperature": temperature, "identity_weight": identity_weight, "seed": seed}
         self.irwe = IRWE(**kw)  # validates every parameter now
+        kw["hop_weights"] = None if hop_weights is None else list(self.irwe.hop_weights)  # JSON-able
         self._kw = kw
         self._user_emb: torch.Tensor | None = None
         self._item_emb: torch.Tensor | None = None
@@ -577,6 +627,9 @@ def _irwe_method(
     heads: int = 4,
     rand_dim: int = 128,
     hops: int = 3,
+    hop_weights: Sequence[float] | None = None,
+    beta: float = 0.0,
+    position_dim: int | None = None,
     window: int = 3,
     steps: int = 200,
     batch: int = 64,
@@ -594,7 +647,8 @@ def _irwe_method(
     """
     output = check_choice("output", output, OUTPUTS)
     model = IRWE(dim=dim, walks=walks, attn_walks=attn_walks, length=length, aw_length=aw_length, layers=layers,
-                 heads=heads, rand_dim=rand_dim, hops=hops, window=window, steps=steps, batch=batch, lr=lr,
+                 heads=heads, rand_dim=rand_dim, hops=hops, hop_weights=hop_weights, beta=beta,
+                 position_dim=position_dim, window=window, steps=steps, batch=batch, lr=lr,
                  temperature=temperature, identity_weight=identity_weight, etype=etype, seed=seed, progress=progress)
     model.fit(graph if fit_on is None else fit_on)
     emb = IRWEEmbedding(model.identity_, model.position_) if fit_on is None else model.infer(graph)

@@ -13,9 +13,10 @@ Two judges, as in the paper's tuning (Chen et al., CIKM 2019, §4.4):
 
 The search is cheap because a weighted sum of powers needs no new matmul: for each β on the
 grid the normalised powers ``N_1 .. N_k`` are computed once (:func:`~graphrec.embed.fastrp.fastrp_powers`)
-and the weights are combinations of them. β is chosen first with the authors' weights, then
-each weight ``w_2 .. w_k`` in turn over ``weight_grid`` (``w_1 = 1`` fixes the scale), one
-coordinate sweep.
+and the weights are combinations of them. β is chosen first together with the starting
+weights, the authors' (rising: far powers weigh most) or equal ones (a plain sum of the
+powers), then each weight ``w_2 .. w_k`` in turn over ``weight_grid`` (``w_1 = 1`` fixes the
+scale), one coordinate sweep from that start.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from ..graph.store import Graph
 from .evaluate import _as_multilabel, label_split, link_auc, node_classification
 from .fastrp import AUTHORS_BETA, AUTHORS_WEIGHTS, _etype_list, fastrp_powers
 
-__all__ = ["BETA_GRID", "WEIGHT_GRID", "TuneResult", "holdout_edges", "negative_pairs", "tune_fastrp"]
+__all__ = ["BETA_GRID", "WEIGHT_GRID", "TuneResult", "holdout_edges", "link_carve", "negative_pairs", "tune_fastrp"]
 
 BETA_GRID = (-1.0, -0.8, -0.628, -0.4, -0.2, 0.0)
 WEIGHT_GRID = (0.0, 1.0, 4.0, 16.0, 64.0, 256.0)
@@ -94,6 +95,34 @@ def negative_pairs(graph: Graph, et: Any, m: int, seed: int, offset_dst: int) ->
     ok = ~torch.isin(s * es.num_dst + d, edge_keys) & ((s != d) if et[0] == et[2] else torch.ones_like(s, dtype=torch.bool))
     s, d = s[ok][:m], d[ok][:m]
     return torch.stack([s, d + offset_dst])
+
+
+def link_carve(graph: Graph, etype: Any = None, share: float = 0.1, seed: int = 0) -> tuple[Graph, torch.Tensor, torch.Tensor]:
+    """The validation carve of link-prediction tuning: held-out edges and as many non-edges.
+
+    Parameters
+    ----------
+    graph : Graph
+        The graph tuning may read (its test edges already removed).
+    etype : the relation(s) embedded; the first one's edges are carved.
+    share : share of its undirected pairs held out (:func:`holdout_edges`).
+    seed : seeds the carve (``seed``) and the negatives (``derived_seed(seed + 1)``).
+
+    Returns
+    -------
+    (graph without the carved edges, positive pairs ``(2, m)`` and negative pairs ``(2, m)``
+    int64 as rows of the embedding's :func:`~graphrec.embed.fastrp.relation_layout` order).
+    Negatives are non-edges of ``graph`` itself, so a carved edge is never one.
+    """
+    from .fastrp import relation_layout
+
+    et = _etype_list(graph, etype)[0]
+    target, held = holdout_edges(graph, et, share, seed)
+    lay = {t: a for t, a, _ in relation_layout(graph, etype)}
+    pos = torch.stack([held[0] + lay[et[0]], held[1] + lay[et[2]]])
+    neg = negative_pairs(graph, et, held.shape[1], derived_seed(seed + 1), lay[et[2]])
+    neg[0] += lay[et[0]]
+    return target, pos, neg
 
 
 def tune_fastrp(
@@ -162,20 +191,13 @@ def tune_fastrp(
         def judge(e: torch.Tensor) -> float:
             return float(np.mean([node_classification(e, y, a, b, C=C)["micro_f1"] for a, b in splits]))
     else:
-        et = _etype_list(graph, etype)[0]
-        target, held = holdout_edges(graph, et, valid_share, seed)
-        from .fastrp import relation_layout
-
-        lay = {t: a for t, a, _ in relation_layout(graph, etype)}
-        pos = torch.stack([held[0] + lay[et[0]], held[1] + lay[et[2]]])
-        neg = negative_pairs(graph, et, held.shape[1], derived_seed(seed + 1), lay[et[2]])
-        neg[0] += lay[et[0]]
+        target, pos, neg = link_carve(graph, etype, valid_share, seed)
 
         def judge(e: torch.Tensor) -> float:
             return link_auc(e, pos, neg)
 
     history: list[dict[str, Any]] = []
-    bar = tqdm(total=len(betas) + (powers - 1) * len(weight_grid), desc="tune fastrp", disable=not progress, leave=False)
+    bar = tqdm(total=2 * len(betas) + (powers - 1) * len(weight_grid), desc="tune fastrp", disable=not progress, leave=False)
 
     def combine(ps: list[torch.Tensor], w: tuple[float, ...]) -> torch.Tensor:
         out = torch.zeros_like(ps[0])
@@ -190,12 +212,16 @@ def tune_fastrp(
         bar.update(1)
         return score
 
+    # two starting points for the weights: the authors' (rising, for node labels) and equal
+    # weights (a plain sum of the walk's powers: where link prediction tends to lie)
+    starts = [start] if all(x == 1.0 for x in start) else [start, (1.0,) * powers]
     best = (-np.inf, start, float(AUTHORS_BETA), None)
     for beta in betas:
         ps = fastrp_powers(target, etype, dim=dim, powers=powers, beta=beta, s=s, seed=seed)
-        sc = trial(ps, start, float(beta))
-        if sc > best[0]:
-            best = (sc, start, float(beta), ps)
+        for w0 in starts:
+            sc = trial(ps, w0, float(beta))
+            if sc > best[0]:
+                best = (sc, w0, float(beta), ps)
     score, w, beta, ps = best
     for j in range(1, powers):
         for v in weight_grid:

@@ -221,6 +221,16 @@ class EdgeSet:
             None if self.timestamp is None else self.timestamp[keep],
         )
 
+    def with_values(self, weight: torch.Tensor | None = None, timestamp: torch.Tensor | None = None,
+                    etype: EdgeType | None = None) -> EdgeSet:
+        """The same edges with other ``weight`` / ``timestamp`` arrays in CSR order (``None``:
+        none), optionally renamed. The CSR arrays are shared, and so is the transposed view if
+        it is built (the structure is the same)."""
+        out = EdgeSet(self.etype if etype is None else etype, self.num_src, self.num_dst, self.indptr, self.indices,
+                      weight, timestamp)
+        out._csc = self._csc
+        return out
+
     def resized(self, num_src: int, num_dst: int) -> EdgeSet:
         """The same edges over larger node sets (new nodes have no edges)."""
         if num_src < self.num_src or num_dst < self.num_dst:

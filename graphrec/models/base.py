@@ -160,9 +160,9 @@ class Recommender(abc.ABC):
 
         return graph_state(self._require_graph() if graph is None else graph, self.used_etypes())
 
-    def _record_graph_state(self) -> None:
+    def _record_graph_state(self, state: dict[str, Any] | None = None) -> None:
         g = self._require_graph()
-        self._fit_state = self.graph_state(g)
+        self._fit_state = self.graph_state(g) if state is None else state
         self._seen_version = (id(g), g.version)
         # the edge sets answered for (the store replaces, never edits them): what an update diffs against
         self._fit_edges = {et: g.edges(et) for et in self.used_etypes() if et in g.edge_types}
@@ -197,13 +197,16 @@ class Recommender(abc.ABC):
         """
         self._require_fitted()
         g = self._require_graph()
-        if self.graph_state(g) == getattr(self, "_fit_state", None):
+        now = self.graph_state(g)
+        if now == getattr(self, "_fit_state", None):
             self._seen_version = (id(g), g.version)
             return self
         if not self.supports_update:
             raise GraphChangedError(f"{type(self).__name__} has no incremental update: fit it again (model.fit(graph))")
+        version = g.version
         self._update(g)
-        self._record_graph_state()
+        # the state hashed above still holds unless _update itself changed the graph
+        self._record_graph_state(now if self._require_graph() is g and g.version == version else None)
         return self
 
     def _update(self, graph: Graph) -> None:

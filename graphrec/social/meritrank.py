@@ -204,7 +204,7 @@ class MeritRankSALSA(SALSARecommender):
         if view.has_edge_type(TRUSTS):
             pos_trust, _ = split_trust(view)
             if pos_trust is not None and pos_trust.weight is not None:  # walked unweighted, as SALSA
-                pos_trust = EdgeSet(TRUSTS, pos_trust.num_src, pos_trust.num_dst, pos_trust.indptr, pos_trust.indices)
+                pos_trust = pos_trust.with_values()
             replace[TRUSTS] = pos_trust
         self._weighted_view = w is not None or ef is not None
         if not self._weighted_view:
@@ -219,11 +219,11 @@ class MeritRankSALSA(SALSARecommender):
         bw = torch.ones(n, device=view.device) if w is None else w[es.row()]
         # forward user -> item steps keep the user's own (epoch-weighted) choice; the backward
         # item -> user steps, a separate view of the same CSR, pick users by reputation
-        replace[self.etype] = EdgeSet(self.etype, es.num_src, es.num_dst, es.indptr, es.indices, fw, es.timestamp)
-        replace[self._back_etype()] = EdgeSet(self._back_etype(), es.num_src, es.num_dst, es.indptr, es.indices, bw)
+        es.csc()  # built once on the store's edge set, shared by both views (the backward steps read it)
+        replace[self.etype] = es.with_values(fw, es.timestamp)
+        replace[self._back_etype()] = es.with_values(bw, etype=self._back_etype())
         if pos_trust is not None and w is not None:
-            tw = w[pos_trust.indices.to(torch.int64)]
-            replace[TRUSTS] = EdgeSet(TRUSTS, pos_trust.num_src, pos_trust.num_dst, pos_trust.indptr, pos_trust.indices, tw)
+            replace[TRUSTS] = pos_trust.with_values(w[pos_trust.indices.to(torch.int64)])
         return with_edges(view, replace)
 
     def _back_etype(self) -> EdgeType:

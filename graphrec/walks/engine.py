@@ -18,8 +18,10 @@ typed Markov chain:
   trust edge taken with a fixed probability ``p``), then a neighbour uniformly or, with
   ``weighted=True``, proportionally to edge weight. The resulting chain ``P`` is cached once
   as one CSR over the global node space (:meth:`WalkEngine.transition_matrix`); a step is
-  ``indptr[v] + floor(rand * deg(v))`` when every row is uniform, else a ``searchsorted``
-  into the cumulative transition probabilities.
+  ``indptr[v] + floor(rand * deg(v))`` when every row is uniform; otherwise that uniform
+  proposal is accepted with probability ``p_e / max_row p`` and the rejected walkers draw by
+  one ``searchsorted`` into per-row cumulative keys (exact either way; nearly uniform rows,
+  such as reputation weights, rarely search).
 - **Dangling nodes** (no out-edge under any move): ``dangling='restart'`` (default) sends the
   walker back to its start node (the usual PPR convention: a dangling node teleports to the
   personalisation vector), ``dangling='stop'`` ends the walk there.
@@ -248,6 +250,7 @@ class WalkEngine:
         self._P: torch.Tensor | None = None
         self._uniform = True
         self._cum: torch.Tensor | None = None
+        self._accept: torch.Tensor | None = None
 
     # ------------------------------------------------------------- set-up
     def _prepare(self, m: Move) -> _MoveData:
@@ -374,7 +377,11 @@ class WalkEngine:
             expect = torch.where(deg > 0, 1.0 / deg.clamp_min(1.0), torch.zeros_like(deg))
             row = torch.repeat_interleave(torch.arange(n, device=self.device), indptr[1:] - indptr[:-1])
             self._uniform = bool(torch.allclose(v, expect[row], rtol=1e-5, atol=0.0)) if v.numel() else True
-            self._cum = None if self._uniform else torch.cumsum(v.to(torch.float64), 0)
+            self._cum = self._accept = None
+            if not self._uniform:
+                self._cum = _row_keys(indptr, v)
+                row_max = torch.zeros(n, device=self.device).scatter_reduce_(0, row, v, "amax")
+                self._accept = v / row_max[row]
         return self._P
 
     def expand(self, rows: torch.Tensor, nodes: torch.Tensor, vals: torch.Tensor, restart_to: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -416,11 +423,18 @@ class WalkEngine:
         if self._uniform:
             e = start + torch.minimum((u * deg).to(torch.int64), (deg - 1).clamp_min(0))
         else:
-            cum = self._cum
+            # a uniform proposal accepted with probability p_e / max p of its row; the rejected
+            # walkers draw again by inverse CDF (the edge whose key interval holds pos + u, see
+            # _row_keys). Either way an edge comes with probability p_e, and nearly uniform rows
+            # (reputation weights, mostly 1) skip the search
             last = (start + deg - 1).clamp_min(0)
-            base = torch.where(start > 0, cum[(start - 1).clamp_min(0)], torch.zeros_like(cum[:1]).expand_as(start))
-            target = base + u.to(torch.float64) * (cum[last] - base)
-            e = torch.minimum(torch.maximum(torch.searchsorted(cum, target, right=True), start), last)
+            e = start + torch.minimum((u * deg).to(torch.int64), last - start)
+            ok = torch.rand(pos.numel(), generator=generator, device=self.device) < self._accept[e.clamp_max(self._accept.numel() - 1)]
+            redo = (~(ok | dang)).nonzero().squeeze(1)
+            if redo.numel():
+                u2 = torch.rand(redo.numel(), generator=generator, device=self.device)
+                e2 = torch.searchsorted(self._cum, pos[redo].to(torch.float64) + u2, right=True)
+                e[redo] = torch.clamp(e2, min=start[redo], max=last[redo])
         nxt = torch.where(dang, pos, indices[e.clamp_max(max(indices.numel() - 1, 0))] if indices.numel() else pos)
         return nxt, dang
 
@@ -559,7 +573,7 @@ class WalkEngine:
             if not want_visits or pos.numel() == 0:
                 return
             if rec_mask is not None:
-                keep = rec_mask[pos]
+                keep = rec_mask[pos].nonzero().squeeze(1)  # one nonzero, then plain gathers
                 a_idx, pos, row = a_idx[keep], pos[keep], row[keep]
             vr.append(row)
             vc.append(pos)
@@ -589,7 +603,7 @@ class WalkEngine:
                 else:
                     nxt = torch.where(dj, a_start, nxt)
                     jumped = dj if jumped is None else jumped | dj
-            go = ~ended
+            go = (~ended).nonzero().squeeze(1)  # one nonzero, then plain gathers
             if hooked:
                 state.step = step
                 state.restarted[act] = False if jumped is None else jumped
@@ -613,7 +627,7 @@ class WalkEngine:
             if paths is not None:
                 paths[act, step] = a_pos
             if hooked:
-                keep = state.alive[act]
+                keep = state.alive[act].nonzero().squeeze(1)
                 act, a_pos, a_start, a_row = act[keep], a_pos[keep], a_start[keep], a_row[keep]
         if length is None and act.numel():
             warnings.warn(
@@ -636,6 +650,25 @@ class WalkEngine:
     def __repr__(self) -> str:
         mv = ", ".join(f"{m.move.etype[1]}{'^-1' if m.move.reverse else ''}(p={m.move.prob:g})" for m in self.moves)
         return f"WalkEngine(nodes={self.num_nodes} {self.node_types}, moves=[{mv}], mix={self.mix!r}, weighted={self.weighted})"
+
+
+def _row_keys(indptr: torch.Tensor, probs: torch.Tensor) -> torch.Tensor:
+    """Sorted sampling keys ``row + (inclusive cumulative share within the row)``, float64 ``(nnz,)``.
+
+    Row ``v``'s keys rise from above ``v`` to exactly ``v + 1``, so the first key above
+    ``v + u`` (``u`` uniform in [0, 1)) is an edge of row ``v`` drawn with probability
+    proportional to ``probs``: one global ``searchsorted`` samples every walker's next edge.
+    """
+    n = indptr.numel() - 1
+    counts = indptr[1:] - indptr[:-1]
+    row = torch.repeat_interleave(torch.arange(n, device=probs.device), counts)
+    cum = torch.cumsum(probs.to(torch.float64), 0)
+    before = torch.cat([cum.new_zeros(1), cum])[indptr[:-1]]  # mass of the rows before each row
+    total = torch.cat([cum.new_zeros(1), cum])[indptr[1:]] - before
+    share = (cum - before[row]) / total[row].clamp_min(1e-300)
+    last = indptr[1:][counts > 0] - 1
+    share[last] = 1.0  # exact row ends: v + 1 is the next row's lower bound
+    return row.to(torch.float64) + share
 
 
 def bipartite_engine(

@@ -74,3 +74,16 @@ def test_popularity_bombing_moves_mostpop_and_report(data):
     assert 0 < rep["promoted_mass"] < 1 and 0 <= rep["recall@20"] <= 1
     with pytest.raises(ValueError, match="honest"):
         attack_report(pop, atk, np.array([250]))
+
+
+def test_report_separates_the_users_on_attack_edges(data):
+    atk = sybil_attack(data, 30, attack_edges=4, targets=3, seed=0)
+    on_edge = atk.attacked.cpu().numpy()
+    users = np.union1d(on_edge, honest_test_users(atk, 30, seed=1))
+    ppr = gr.models.create("ppr", trust=True).fit(atk.data)
+    rep = attack_report(ppr, atk, users, accuracy=False)
+    # the 4 users who trust the hub get all 3 promoted items; walks from the others never get there
+    assert rep["promoted_share"] == pytest.approx(4 * 3 / (users.size * 20))
+    assert rep["promoted_share_unattacked"] == 0.0
+    only = attack_report(ppr, atk, on_edge, accuracy=False)
+    assert only["promoted_share"] == pytest.approx(3 / 20) and only["promoted_share_unattacked"] is None

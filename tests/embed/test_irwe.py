@@ -141,6 +141,81 @@ def test_bad_parameters_raise() -> None:
         IRWE(**SMALL).fit("not a graph")
 
 
+# ------------------------------------------------------- position input: weights, beta, width
+def _reference_position_gram(g: Graph, rand_dim: int, hop_weights: list[float], beta: float, seed: int) -> torch.Tensor:
+    """Cosines of ``sum_k w_k normalize(P^k D^beta R)`` with a dense ``P`` (the untrained position)."""
+    from graphrec.embed.irwe import random_node_features
+    from graphrec.embed.walkstats import engine_degree
+
+    eng = node_engine(g)
+    P = eng.transition_matrix().to_dense()
+    deg = engine_degree(eng).clamp_min(1).to(torch.float32)
+    x = random_node_features(eng, rand_dim, seed) * deg.pow(beta).unsqueeze(1)
+    total = torch.zeros_like(x)
+    w = torch.tensor(hop_weights) / torch.tensor(hop_weights).norm()
+    for wk in w:
+        x = P @ x
+        total += wk * torch.nn.functional.normalize(x, dim=1)
+    total = torch.nn.functional.normalize(total, dim=1)
+    return total @ total.T
+
+
+@pytest.mark.parametrize(("hop_weights", "beta"), [(None, 0.0), ([1.0, 0.0, 4.0], -0.5), ([0.0, 2.0, 1.0], 0.7)])
+def test_untrained_position_is_the_weighted_walk_projection(hop_weights, beta) -> None:
+    g = undirected(8, two_triangles_with_tails() + [(4, 5), (5, 6), (6, 7), (7, 5)])
+    # rand_dim == position_dim: the fixed projection is orthogonal, so cosines are kept exactly
+    params = {**SMALL, "steps": 0, "rand_dim": 16, "position_dim": 16, "hops": 3, "hop_weights": hop_weights, "beta": beta}
+    model = IRWE(**params, seed=5).fit(g)
+    assert model.position_.shape == (8, 16) and model.identity_.shape == (8, 8)
+    ref = _reference_position_gram(g, 16, hop_weights or [1.0, 1.0, 1.0], beta, seed=5)
+    torch.testing.assert_close(model.position_ @ model.position_.T, ref, atol=1e-5, rtol=0)
+
+
+def test_hop_weights_are_a_direction_and_change_the_position() -> None:
+    g = undirected(8, two_triangles_with_tails() + [(4, 5), (5, 6), (6, 7), (7, 5)])
+    base = {**SMALL, "steps": 0, "hops": 3}
+    equal = IRWE(**base).fit(g).position_
+    torch.testing.assert_close(IRWE(**base, hop_weights=[2.0, 2.0, 2.0]).fit(g).position_, equal)
+    assert not torch.allclose(IRWE(**base, hop_weights=[1.0, 0.0, 0.0]).fit(g).position_, equal, atol=1e-3)
+    assert not torch.allclose(IRWE(**base, beta=-1.0).fit(g).position_, equal, atol=1e-3)
+
+
+def test_position_width_trains_reproduces_and_infers_unseen_graphs() -> None:
+    g = undirected(8, two_triangles_with_tails() + [(4, 5), (5, 6), (6, 7), (7, 5)])
+    params = {**SMALL, "position_dim": 24, "hops": 4, "hop_weights": [1, 0, 4, 16], "beta": -0.6}
+    model = IRWE(**params, seed=2).fit(g)
+    assert model.params()["hop_weights"] == [1.0, 0.0, 4.0, 16.0]
+    assert IRWE(**model.params()).params() == model.params()
+    emb = model.infer(undirected(8, two_triangles_with_tails() + [(4, 5), (5, 6), (6, 7), (7, 5)]))
+    assert torch.equal(emb.position, model.position_) and torch.equal(emb.identity, model.identity_)
+    assert emb.select("both").shape == (8, 8 + 24)
+    new = model.infer(star(5))  # unseen graph, isolated-free: no retraining, finite unit rows
+    assert new.position.shape == (6, 24)
+    assert torch.allclose(new.position.norm(dim=1), torch.ones(6), atol=1e-5)
+
+
+def test_position_projections_stay_fixed_and_one_weight_learns(fitted: tuple[IRWE, Graph]) -> None:
+    model, _ = fitted
+    fresh = IRWE(**SMALL, seed=3)
+    assert torch.equal(model.pos_mean.weight, fresh.pos_mean.weight)
+    assert torch.equal(model.pos_attn.weight, fresh.pos_attn.weight)
+    assert float(fresh.pos_scale.detach()) == 0.0 and float(model.pos_scale.detach()) != 0.0
+    assert not torch.equal(model.token_gate.weight, fresh.token_gate.weight)
+
+
+def test_bad_position_parameters_raise() -> None:
+    with pytest.raises(ValueError, match="hop_weights"):
+        IRWE(hops=3, hop_weights=[1.0, 2.0])
+    with pytest.raises(ValueError, match="hop_weights"):
+        IRWE(hops=2, hop_weights=[0.0, 0.0])
+    with pytest.raises(ValueError, match="hop_weights"):
+        IRWE(hops=2, hop_weights=[1.0, -1.0])
+    with pytest.raises(TypeError, match="hop_weights"):
+        IRWE(hops=2, hop_weights="11")
+    with pytest.raises(ValueError, match="position_dim"):
+        IRWE(position_dim=0)
+
+
 # ------------------------------------------------------------- structural identity
 def test_star_leaves_share_an_identity() -> None:
     g = star(8)
@@ -181,7 +256,7 @@ def test_irwe_recommender_fits_recommends_and_updates() -> None:
     from graphrec.models import create
 
     params = {"dim": 8, "heads": 2, "walks": 8, "attn_walks": 2, "length": 4, "aw_length": 3,
-              "rand_dim": 16, "steps": 3, "batch": 8}
+              "rand_dim": 16, "steps": 3, "batch": 8, "position_dim": None}
     model = create("irwe", **params)
     assert create("irwe", **model.params()).params() == model.params()
     g = bipartite()
@@ -207,7 +282,8 @@ def test_irwe_recommender_output_choice() -> None:
 
     with pytest.raises(ValueError, match="output"):
         create("irwe", output="neither")
-    m = create("irwe", output="both", dim=8, heads=2, walks=4, attn_walks=2, length=4, aw_length=3, rand_dim=8, steps=2, batch=4)
+    m = create("irwe", output="both", dim=8, heads=2, walks=4, attn_walks=2, length=4, aw_length=3, rand_dim=8, steps=2, batch=4,
+               position_dim=None)
     m.fit(bipartite())
     u, v = m.embeddings()
     assert u.shape == (6, 16) and v.shape == (5, 16)
@@ -221,3 +297,20 @@ def test_irwe_embedding_method_fit_on_another_graph() -> None:
     assert out.vectors.shape == (6, 8) and out.layout == [("node", 0, 6)] and out.meta["inductive"]
     both = embed("irwe", g, **SMALL)
     assert both.vectors.shape == (8, 16)
+
+
+def test_irwe_recommender_position_settings_round_trip(tmp_path) -> None:
+    from graphrec.models import create, load
+
+    params = {"dim": 8, "heads": 2, "walks": 8, "attn_walks": 2, "length": 4, "aw_length": 3, "rand_dim": 16,
+              "steps": 2, "batch": 8, "hops": 2, "hop_weights": [1.0, 4.0], "beta": -0.5, "position_dim": 12}
+    model = create("irwe", **params)
+    assert create("irwe", **model.params()).params() == model.params()
+    assert create("irwe").params()["position_dim"] == 512  # the validated default
+    model.fit(bipartite())
+    u, v = model.embeddings()
+    assert u.shape == (6, 12) and v.shape == (5, 12)
+    model.save(tmp_path / "m")
+    again = load(tmp_path / "m")
+    a, b = model.recommend([0, 3], k=2), again.recommend([0, 3], k=2)
+    assert np.array_equal(a[0], b[0]) and np.allclose(a[1], b[1])

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from graphrec.embed import fastrp
+from graphrec.embed import fastrp, link_auc
 from graphrec.embed.fastrp import fastrp_powers
-from graphrec.embed.tune import holdout_edges, tune_fastrp
+from graphrec.embed.tune import holdout_edges, link_carve, tune_fastrp
 from graphrec.graph import INTERACTS, Graph
 
 LINKS = ("node", "links", "node")
@@ -44,8 +44,10 @@ def test_node_tuning_reads_only_the_labelled_nodes() -> None:
     res2 = tune_fastrp(g, labels=scrambled, labelled=labelled, dim=16, betas=(-0.5, 0.0), weight_grid=(0.0, 1.0), seed=0)
     assert (res.weights, res.beta, res.score) == (res2.weights, res2.beta, res2.score)
     assert res.score > 0.8  # three planted communities are easy
-    # two betas, then w2 (=1) tries 0, w3 and w4 try 0 and 1: every value that differs
-    assert len(res.history) == 2 + 1 + 2 + 2
+    # two betas x two starts (the authors' weights, equal weights); all score 1, so the first
+    # (authors') start stays: then w2 (=1) tries 0, w3 and w4 try 0 and 1: every value that differs
+    assert len(res.history) == 2 * 2 + 1 + 2 + 2
+    assert [h["weights"] for h in res.history[:2]] == [[1.0, 1.0, 7.81, 45.28], [1.0, 1.0, 1.0, 1.0]]
     assert res.score == max(h["score"] for h in res.history)
 
 
@@ -59,6 +61,23 @@ def test_link_tuning_holds_out_pairs_both_ways() -> None:
         assert a * 90 + b not in keys and b * 90 + a not in keys
     res = tune_fastrp(g, task="links", dim=32, betas=(-0.5,), weight_grid=(1.0,), seed=0)
     assert res.score > 0.8
+
+
+def test_link_carve_is_the_tuning_carve() -> None:
+    g, _ = _communities()
+    target, pos, neg = link_carve(g, share=0.2, seed=3)
+    rest, held = holdout_edges(g, share=0.2, seed=3)
+    assert torch.equal(pos, held) and torch.equal(target.edges(LINKS).coo()[0], rest.edges(LINKS).coo()[0])
+    assert neg.shape == pos.shape
+    s, d = g.edges(LINKS).coo()
+    keys = set((s * 90 + d).tolist())
+    assert not any(a * 90 + b in keys or a == b for a, b in neg.T.tolist())  # non-edges of the whole graph
+    again = link_carve(g, share=0.2, seed=3)
+    assert all(torch.equal(x, y) for x, y in zip((pos, neg), again[1:]))
+    # tune_fastrp's link judge is the AUC on exactly this carve
+    res = tune_fastrp(g, task="links", valid_share=0.2, dim=16, betas=(0.0,), weight_grid=(1.0,), seed=3)
+    emb = fastrp(target, dim=16, weights=res.weights, beta=res.beta, seed=3)
+    assert res.score == pytest.approx(link_auc(emb, pos, neg))
 
 
 def test_bipartite_link_tuning_runs() -> None:

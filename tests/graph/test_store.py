@@ -747,3 +747,17 @@ def test_derived_views_are_float32_whatever_torch_default_dtype(weight: bool) ->
 def test_an_etype_must_be_a_triple_not_any_three_item_sequence() -> None:
     with pytest.raises(TypeError, match=r"etype must be a \(src_type, relation, dst_type\) tuple of str, got 'abc'"):
         Graph().add_edges("abc", [0], [0], by="id")  # a 3-letter string used to become ('a', 'b', 'c')
+
+
+def test_edge_set_with_values_shares_the_structure():
+    from graphrec.graph.edges import EdgeSet
+
+    es = EdgeSet(("u", "r", "i"), 3, 2, torch.tensor([0, 2, 2, 3]), torch.tensor([0, 1, 1]), torch.tensor([1.0, 2.0, 3.0]))
+    plain = es.with_values()
+    assert plain.weight is None and plain.indices is es.indices and plain._csc is None  # nothing built for it
+    es.csc()
+    back = es.with_values(torch.tensor([5.0, 6.0, 7.0]), etype=("u", "r-back", "i"))
+    assert back.etype == ("u", "r-back", "i") and back.weight.tolist() == [5.0, 6.0, 7.0]
+    assert back.csc() is es.csc() and back.indptr is es.indptr
+    with pytest.raises(ValueError, match="weight has 2 entries"):
+        es.with_values(torch.tensor([1.0, 2.0]))

@@ -200,6 +200,33 @@ def test_weighted_sampling_follows_weights():
     assert torch.allclose(P[0, 3:5], torch.tensor([0.25, 0.75]))
 
 
+def test_weighted_steps_match_every_row_of_the_chain():
+    # skewed and near-uniform rows: proposals accepted by p / max p, the rest by inverse CDF
+    g = Graph()
+    g.add_node_type("user", 3)
+    g.add_node_type("item", 5)
+    g.add_edges(INTERACTS, [0, 0, 0, 0, 1, 1, 1, 2, 2], [0, 1, 2, 3, 0, 1, 4, 3, 4],
+                weight=[1.0, 1.0, 1.0, 1e-3, 50.0, 1.0, 0.5, 1.0, 1.05])
+    eng = bipartite_engine(g, weighted=True)
+    P = eng.transition_matrix().to_dense().double()
+    W = 40000
+    for v in range(eng.num_nodes):
+        res = eng.walk(torch.full((W,), v), length=1, record="paths", seed=v)
+        freq = torch.bincount(res.paths[:, 1], minlength=eng.num_nodes).double() / W
+        sd = torch.sqrt(P[v] * (1 - P[v]) / W)
+        assert bool((freq - P[v]).abs().le(5 * sd + 1e-12).all()), (v, freq, P[v])
+
+
+def test_weighted_sampling_keys_rise_to_exact_row_ends():
+    from graphrec.walks.engine import _row_keys
+
+    indptr = torch.tensor([0, 3, 3, 5])
+    keys = _row_keys(indptr, torch.tensor([0.2, 0.3, 0.5, 0.9, 0.1]))
+    assert torch.allclose(keys, torch.tensor([0.2, 0.5, 1.0, 2.9, 3.0], dtype=torch.float64))
+    assert keys[2].item() == 1.0 and keys[4].item() == 3.0
+    assert bool((keys[1:] > keys[:-1]).all())
+
+
 def _trust_graph() -> Graph:
     g = Graph()
     g.add_node_type("user", 3)
