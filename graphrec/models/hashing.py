@@ -45,7 +45,9 @@ the same number of rows for the same budget. The cluster tables search the Leide
 whose clustering has ``rows_user + rows_item`` per-type clusters
 (:func:`graphrec.cluster.resolution_for_budget`, ``count='rows'``); then each type's clusters
 are merged (the smallest ones) or split (the highest-degree members leave for rows of their
-own) until it has exactly its rows (:func:`graphrec.cluster.resize_clusters`).
+own) until it has exactly its rows (:func:`graphrec.cluster.resize_clusters`). The split
+tables (``double_graph_split``, ``graph_frequency``) do the same for the ``rows - ⌊rows/2⌋``
+cluster rows of each type and keep the other ``⌊rows/2⌋`` for their second lookup.
 
 Persistence
 -----------
