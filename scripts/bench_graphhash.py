@@ -7,14 +7,17 @@ Wu et al., "Graph-based hashing for recommendation embeddings", WWW 2025 (issue 
 ``clustering`` (one per budget, modularity kind and method)
     The clustering a ``graph`` table at that budget uses: the Leiden resolution search of
     :func:`graphrec.cluster.resolution_for_budget` (``count='rows'``, the table's rows as the
-    target), then one timed Leiden run at the resolution found (``seconds``, the fastest of
-    ``--repeats``; ``search_seconds``: the whole search). The peer is scikit-network's
-    bipartite Louvain (``Louvain(...).fit(biadjacency, force_bipartite=True)``, the clustering
-    of the GraphHash authors' code), its resolution searched the same way to a comparable
-    number of per-type clusters, then timed the same way. Both run with the bipartite
-    objective (Leiden: Barber's modularity; Louvain: ``modularity='dugue'``) and the standard
-    one (Newman's; ``'newman'``); every result is scored with both modularities
-    (``q_bipartite``, ``q_standard``) by :func:`graphrec.cluster.modularity`.
+    target; once per ``--n-iterations`` value), ``cold_seconds`` (one run at the resolution
+    found, building the igraph graph first), then ``--repeats`` rounds in which the peer and
+    each Leiden run once more in turn, on inputs built once (``seconds``: each one's fastest;
+    ``search_seconds``: the whole search). The peer is scikit-network's bipartite Louvain
+    (``Louvain(...).fit(biadjacency, force_bipartite=True)``, the clustering of the GraphHash
+    authors' code), its resolution searched the same way to a comparable number of per-type
+    clusters; its line has ``leiden_speedup`` (its fastest over Leiden's) and the per-round
+    ratios. Both run with the bipartite objective (Leiden: Barber's modularity; Louvain:
+    ``modularity='dugue'``) and the standard one (Newman's; ``'newman'``); every result is
+    scored with both modularities (``q_bipartite``, ``q_standard``) by
+    :func:`graphrec.cluster.modularity`.
 ``fit`` (one per backbone x table x budget, plus ``full``)
     Recall@20 / NDCG@20 on the test split, ``num_parameters``, ``table_rows``,
     ``table_bytes``, the clustering seconds and modularity of cluster tables, the validation
@@ -25,7 +28,7 @@ Wu et al., "Graph-based hashing for recommendation embeddings", WWW 2025 (issue 
 ``summary`` (one per dataset and backbone)
     Per budget: each table's Recall@20 and the ratios the issue's acceptance asks for
     (``graph / random``, ``graph / best of frequency, double, double_frequency``,
-    ``double_graph / full``).
+    ``double_graph / full`` and the same for ``double_graph_split`` and ``graph_frequency``).
 
 Usage::
 
@@ -46,6 +49,7 @@ import json
 import math
 import platform
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -53,11 +57,17 @@ import torch
 from tqdm.auto import tqdm
 
 import graphrec as gr
-from graphrec.cluster import bisect_resolution, leiden, modularity, resolution_for_budget
+from graphrec.cluster import (
+    bisect_resolution,
+    clear_cache,
+    leiden,
+    modularity,
+    resolution_for_budget,
+)
 from graphrec.models.embedding import table_summary
 from graphrec.models.hashing import budget_rows
 
-TABLES = ("full", "random", "double", "frequency", "double_frequency", "graph", "double_graph")
+TABLES = ("full", "random", "double", "frequency", "double_frequency", "graph", "double_graph", "double_graph_split", "graph_frequency")
 BASELINES = ("frequency", "double", "double_frequency")
 
 
@@ -73,8 +83,9 @@ def per_type_rows(labels_row: np.ndarray, labels_col: np.ndarray) -> int:
     return int(np.unique(labels_row).size + np.unique(labels_col).size)
 
 
-def sknetwork_louvain(graph: gr.Graph, target: int, kind: str, seed: int, repeats: int) -> dict[str, Any]:
-    """scikit-network's bipartite Louvain at the resolution giving about ``target`` per-type clusters."""
+def sknetwork_louvain(graph: gr.Graph, target: int, kind: str, seed: int) -> tuple[dict[str, Any], Callable[[], None]]:
+    """scikit-network's bipartite Louvain at the resolution giving about ``target`` per-type clusters:
+    the search's result line and a callable that runs it once more at that resolution (to time)."""
     import scipy.sparse as sp
     from sknetwork.clustering import Louvain
 
@@ -92,23 +103,58 @@ def sknetwork_louvain(graph: gr.Graph, target: int, kind: str, seed: int, repeat
     t0 = time.perf_counter()
     gamma, rows, (lr, lc), steps = bisect_resolution(run, target, max_steps=12, tol=0.01)
     search = time.perf_counter() - t0
-    secs = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        run(gamma)
-        secs.append(time.perf_counter() - t0)
     # cluster ids are shared between the rows (users) and the columns (items), as in Leiden's membership
     membership = {"user": torch.from_numpy(lr.astype(np.int64)), "item": torch.from_numpy(lc.astype(np.int64))}
-    return {"method": "sknetwork_louvain", "objective": mod, "resolution": round(gamma, 4), "rows": rows, "steps": steps,
-            "seconds": round(min(secs), 3), "search_seconds": round(search, 2), **both_modularities(graph, membership)}
+    line = {"method": "sknetwork_louvain", "objective": mod, "resolution": round(gamma, 4), "rows": rows, "steps": steps,
+            "search_seconds": round(search, 2), **both_modularities(graph, membership)}
+    def again() -> None:
+        run(gamma)
+
+    return line, again
 
 
-def leiden_clustering(graph: gr.Graph, target: int, kind: str, seed: int, repeats: int) -> dict[str, Any]:
-    c = resolution_for_budget(graph, target, count="rows", modularity_kind=kind, seed=seed, max_steps=12, tol=0.01)
-    secs = [leiden(graph, resolution=c.resolution, modularity_kind=kind, seed=seed).seconds for _ in range(repeats)]
-    return {"method": "leiden_igraph", "objective": kind, "resolution": round(c.resolution, 4), "rows": c.num_rows,
-            "clusters": c.num_clusters, "steps": c.steps, "seconds": round(min(secs), 3),
+def leiden_clustering(graph: gr.Graph, target: int, kind: str, seed: int, n_iterations: int = 2) -> tuple[dict[str, Any], Callable[[], None]]:
+    """Leiden's resolution search: its result line, with ``cold_seconds`` (one run at the
+    resolution found that first builds the igraph graph), and a callable that runs it again on
+    the graph built once per store (as Louvain's runs reuse their scipy matrix)."""
+    clear_cache(graph)
+    c = resolution_for_budget(graph, target, count="rows", modularity_kind=kind, seed=seed, max_steps=12, tol=0.01,
+                              n_iterations=n_iterations)
+    clear_cache(graph)
+
+    def run() -> None:
+        leiden(graph, resolution=c.resolution, modularity_kind=kind, seed=seed, n_iterations=n_iterations)
+
+    t0 = time.perf_counter()
+    run()
+    line = {"method": "leiden_igraph", "objective": kind, "n_iterations": n_iterations, "resolution": round(c.resolution, 4),
+            "rows": c.num_rows, "clusters": c.num_clusters, "steps": c.steps, "cold_seconds": round(time.perf_counter() - t0, 3),
             "search_seconds": round(c.seconds, 2), **both_modularities(graph, c.membership)}
+    return line, run
+
+
+def compare_clusterings(graph: gr.Graph, name: str, budget: float, kind: str, args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Leiden (each ``--n-iterations``) and, with ``--peer``, Louvain at the same target: searched
+    first, then timed in alternation, ``--repeats`` rounds; ``seconds`` is each one's fastest run."""
+    target = sum(budget_rows(budget, graph.num_nodes(t)) for t in ("user", "item"))
+    head = {"kind": "clustering", "data": name, "budget": budget, "target_rows": target,
+            "nodes": graph.num_nodes("user") + graph.num_nodes("item")}
+    found = [leiden_clustering(graph, target, kind, args.seed, int(it)) for it in args.n_iterations.split(",")]
+    if args.peer:
+        found.append(sknetwork_louvain(graph, target, kind, args.seed))
+    secs: list[list[float]] = [[] for _ in found]
+    for _ in range(args.repeats):
+        for k in ([len(found) - 1] if args.peer else []) + list(range(len(found) - int(args.peer))):  # the peer first
+            t0 = time.perf_counter()
+            found[k][1]()
+            secs[k].append(time.perf_counter() - t0)
+    lines = [{**head, **line, "seconds": round(min(t), 3)} for (line, _), t in zip(found, secs)]
+    if args.peer:
+        peer = lines[-1]
+        peer["leiden_speedup"] = {str(x["n_iterations"]): round(peer["seconds"] / max(x["seconds"], 1e-9), 2) for x in lines[:-1]}
+        peer["leiden_speedup_per_round"] = {str(x["n_iterations"]): [round(a / b, 2) for a, b in zip(secs[-1], t)]
+                                            for x, t in zip(lines[:-1], secs[:-1])}
+    return lines
 
 
 def fit_one(data: gr.Dataset, backbone: str, table: str, budget: float | None, args: argparse.Namespace) -> dict[str, Any]:
@@ -158,8 +204,9 @@ def summarise(rows: list[dict[str, Any]], data: str, backbone: str, budgets: lis
             line["graph_over_random"] = round(g / rnd, 3)
         if g is not None and base:
             line["graph_over_best_baseline"] = round(g / max(base), 3)
-        if line.get("double_graph") is not None and full:
-            line["double_graph_over_full"] = round(line["double_graph"] / full, 3)
+        for t in ("double_graph", "double_graph_split", "graph_frequency"):
+            if line.get(t) is not None and full:
+                line[f"{t}_over_full"] = round(line[t] / full, 3)
         out["budgets"][str(b)] = line
     return out
 
@@ -186,6 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-minutes", type=float, default=None, help="wall-clock budget of each fit")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--repeats", type=int, default=3, help="timed clustering runs (the fastest is reported)")
+    p.add_argument("--n-iterations", default="2", help="Leiden iterations in the clustering comparison (a list: each is timed)")
     p.add_argument("--peer", action=argparse.BooleanOptionalAction, default=True, help="time scikit-network's Louvain")
     p.add_argument("--clusters", action=argparse.BooleanOptionalAction, default=True, help="the clustering comparison")
     p.add_argument("--fits", action=argparse.BooleanOptionalAction, default=True, help="the model fits")
@@ -209,16 +257,9 @@ def main(argv: list[str] | None = None) -> int:
         g = data.train
         if args.clusters:
             for b in budgets:
-                target = sum(budget_rows(b, g.num_nodes(t)) for t in ("user", "item"))
                 for kind in ("bipartite", "standard"):
-                    line = {"kind": "clustering", "data": name, "budget": b, "target_rows": target,
-                            "nodes": g.num_nodes("user") + g.num_nodes("item"), **leiden_clustering(g, target, kind, args.seed, args.repeats)}
-                    print(json.dumps(line), flush=True)
-                    if args.peer:
-                        peer = {"kind": "clustering", "data": name, "budget": b, "target_rows": target,
-                                **sknetwork_louvain(g, target, kind, args.seed, args.repeats)}
-                        peer["leiden_speedup"] = round(peer["seconds"] / max(line["seconds"], 1e-9), 2)
-                        print(json.dumps(peer), flush=True)
+                    for line in compare_clusterings(g, name, b, kind, args):
+                        print(json.dumps(line), flush=True)
         if not args.fits:
             continue
         jobs = [(bb, t, None if t == "full" else b) for bb in backbones for t in tables for b in ([None] if t == "full" else budgets)]

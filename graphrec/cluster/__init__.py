@@ -7,7 +7,14 @@ the count exact; :func:`modularity` scores any clustering. The GraphHash tables 
 live in :mod:`graphrec.models.hashing` (Wu et al., WWW 2025).
 """
 
-from .leiden import BACKENDS, Clustering, bisect_resolution, leiden, resolution_for_budget
+from .leiden import (
+    BACKENDS,
+    Clustering,
+    bisect_resolution,
+    clear_cache,
+    leiden,
+    resolution_for_budget,
+)
 from .modularity import KINDS, modularity, simple_edges
 from .resize import compact, resize_clusters
 
@@ -16,6 +23,7 @@ __all__ = [
     "KINDS",
     "Clustering",
     "bisect_resolution",
+    "clear_cache",
     "compact",
     "leiden",
     "modularity",

@@ -20,6 +20,17 @@ or two of them (two rows are summed). The tables, registered by name for ``table
     messages share parameters.
 ``double_graph``
     DoubleGraphHash: the cluster row plus a hashed row, so that members of one cluster differ.
+    As in the authors' code, the hash reaches every row, so the hashed row is another
+    cluster's row.
+``double_graph_split``
+    The same sum with the rows split: ``R - ⌊R/2⌋`` rows for the clusters (the clustering is
+    searched for that many) and ``⌊R/2⌋`` rows that only the hash reaches, as the frequency
+    tables keep their own rows apart from the hashed ones. An entity's second row is then
+    noise shared with a few random entities, never another cluster's signal.
+``graph_frequency``
+    The cluster row plus a row from the same ``⌊R/2⌋`` rows kept apart, filled by frequency
+    hashing's rule: the most frequent entities own one each (their own correction to their
+    cluster's row), the others hash into the rest.
 
 These follow Wu et al., "Graph-based hashing for recommendation embeddings" (GraphHash),
 WWW 2025, and the baselines as configured in its code (frequency cut-off one half, double
@@ -34,7 +45,9 @@ the same number of rows for the same budget. The cluster tables search the Leide
 whose clustering has ``rows_user + rows_item`` per-type clusters
 (:func:`graphrec.cluster.resolution_for_budget`, ``count='rows'``); then each type's clusters
 are merged (the smallest ones) or split (the highest-degree members leave for rows of their
-own) until it has exactly its rows (:func:`graphrec.cluster.resize_clusters`).
+own) until it has exactly its rows (:func:`graphrec.cluster.resize_clusters`). The split
+tables (``double_graph_split``, ``graph_frequency``) do the same for the ``rows - ⌊rows/2⌋``
+cluster rows of each type and keep the other ``⌊rows/2⌋`` for their second lookup.
 
 Persistence
 -----------
@@ -276,7 +289,7 @@ _CLUSTER_CACHE: weakref.WeakKeyDictionary[Graph, dict[tuple[Any, ...], tuple[dic
 
 def cluster_rows(
     graph: Graph, etype: EdgeType | str | None, budget: float, *, seed: int = 0, modularity_kind: str = "bipartite",
-    backend: str = "igraph", max_steps: int = 12, tol: float = 0.01,
+    backend: str = "igraph", max_steps: int = 12, tol: float = 0.01, hashed_share: float = 0.0,
 ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """GraphHash's entity-to-row maps for every node type of a relation at ``budget``.
 
@@ -297,7 +310,9 @@ def cluster_rows(
     et = graph.resolve_etype(INTERACTS if etype is None else etype)
     kind = check_choice("modularity_kind", modularity_kind, ("bipartite", "standard"))
     types = [et[0]] if et[0] == et[2] else [et[0], et[2]]
+    share = check_number("hashed_share", hashed_share, 0, 1, high_open=True)
     rows = {t: budget_rows(budget, graph.num_nodes(t), f"{t} embeddings") for t in types}
+    rows = {t: r - math.floor(share * r) for t, r in rows.items()}
     key = (graph.version, et, tuple(rows.items()), seed, kind, backend, max_steps, tol)
     cache = _CLUSTER_CACHE.setdefault(graph, {})
     if key in cache:
@@ -315,13 +330,15 @@ def cluster_rows(
     return maps, info
 
 
-def _graph_factory(kind: str, hashes: int):  # type: ignore[no-untyped-def]
+def _graph_factory(kind: str, hashes: int, hashed_share: float = 0.0, frequency: bool = False):  # type: ignore[no-untyped-def]
     def factory(num_embeddings: int, dim: int, *, generator: torch.Generator | None = None, device: Any = None,
                 graph: Graph | None = None, ntype: str | None = None, budget: float | None = None,
                 etype: EdgeType | str | None = None, modularity_kind: str = "bipartite", init_std: float = 0.1,
                 **_: Any) -> EmbeddingTable:
         b = _budget(budget)
         rows = budget_rows(b, num_embeddings, f"{ntype or 'entity'} embeddings")
+        offset = rows - math.floor(hashed_share * rows)  # the cluster rows; the hash reaches [offset, rows)
+        offset = 0 if offset == rows else offset  # one row: nothing to split
         info: dict[str, Any] = {}
         if graph is None:
             row_map = None
@@ -329,10 +346,18 @@ def _graph_factory(kind: str, hashes: int):  # type: ignore[no-untyped-def]
             _relation(graph, ntype, etype)
             # the clustering seed is the model's (the generator's initial seed), not a draw: both tables share one clustering
             seed = 0 if generator is None else generator.initial_seed()
-            maps, info = cluster_rows(graph, etype, b, seed=seed, modularity_kind=modularity_kind)
-            row_map = maps[ntype]  # type: ignore[index]
-        table = HashedEmbedding(num_embeddings, dim, rows, row_map=row_map, map_columns=1, hashes=hashes, kind=kind,
-                                init_std=init_std, generator=generator, device=device)
+            maps, info = cluster_rows(graph, etype, b, seed=seed, modularity_kind=modularity_kind,
+                                      hashed_share=hashed_share if offset else 0.0)
+            row_map = maps[ntype].reshape(-1, 1)  # type: ignore[index]
+        if frequency and offset:  # the second lookup: frequency hashing into the rows the clusters leave
+            degree = None if graph is None else _degree(graph, ntype, etype)
+            second = offset + _frequency_map(num_embeddings, rows - offset, 1, degree, generator, device)
+            row_map = None if row_map is None else torch.cat([row_map.to(second.device), second], dim=1)
+            table = HashedEmbedding(num_embeddings, dim, rows, row_map=row_map, map_columns=2, kind=kind,
+                                    init_std=init_std, generator=generator, device=device)
+        else:
+            table = HashedEmbedding(num_embeddings, dim, rows, row_map=row_map, map_columns=1, hashes=hashes,
+                                    hash_offset=offset, kind=kind, init_std=init_std, generator=generator, device=device)
         table.info = dict(info)
         return table
 
@@ -346,6 +371,9 @@ register_table("frequency", _frequency_factory("frequency", 1))
 register_table("double_frequency", _frequency_factory("double_frequency", 2))
 register_table("graph", _graph_factory("graph", 0))
 register_table("double_graph", _graph_factory("double_graph", 1))
+register_table("double_graph_split", _graph_factory("double_graph_split", 1, hashed_share=0.5))
+register_table("graph_frequency", _graph_factory("graph_frequency", 1, hashed_share=0.5, frequency=True))
 
 #: the compressed tables this module registers
-COMPRESSED = ("random", "double", "frequency", "double_frequency", "graph", "double_graph")
+COMPRESSED = ("random", "double", "frequency", "double_frequency", "graph", "double_graph", "double_graph_split",
+              "graph_frequency")

@@ -118,8 +118,8 @@ class MF(EmbeddingRecommender, nn.Module):
     table : str or callable
         Embedding table kind (see :func:`~graphrec.models.embedding.make_table`), default
         ``'full'``; the compressed ``'random'``, ``'double'``, ``'frequency'``,
-        ``'double_frequency'``, ``'graph'`` (GraphHash) and ``'double_graph'`` are in
-        :mod:`graphrec.models.hashing`.
+        ``'double_frequency'``, ``'graph'`` (GraphHash), ``'double_graph'``,
+        ``'double_graph_split'`` and ``'graph_frequency'`` are in :mod:`graphrec.models.hashing`.
     budget : float, optional
         Stored rows / (users + items) of a compressed table, in ``(0, 1]``; each node type
         gets ``round(budget · n_type)`` rows (see :mod:`graphrec.models.hashing`). Default

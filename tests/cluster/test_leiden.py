@@ -189,3 +189,34 @@ def test_import_graphrec_without_igraph() -> None:
     out = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert "needs the 'igraph' package" in out.stdout and out.stdout.count("\n") == 1
+
+
+def test_secant_search_needs_few_steps_and_can_stay_below() -> None:
+    # a power law count(γ) = 40 γ^0.9, like Leiden's on Gowalla: a handful of steps from γ = 1
+    run = lambda x: (int(40 * x**0.9), x)
+    gamma, count, _, steps = bisect_resolution(run, 17710, tol=0.01)
+    assert abs(count - 17710) <= 177 and steps <= 4 and gamma > 1
+    old_steps = 12  # the plain log-bisection (x4 widening, then halving) took 12 runs on this curve
+    assert steps < old_steps
+    # accept='below': only counts in [target - tol·target, target] stop the search
+    _, below, _, _ = bisect_resolution(lambda x: (int(10 * x), x), 1000, start=101.5, tol=0.05, accept="below")
+    assert 950 <= below <= 1000
+    with pytest.raises(ValueError, match="accept"):
+        bisect_resolution(run, 10, accept="above")
+
+
+def test_prepared_relation_is_cached_per_store_version() -> None:
+    from graphrec.cluster import clear_cache
+    from graphrec.cluster.leiden import _PREPARED
+
+    g, _, _ = planted(blocks=4, seed=0)
+    clear_cache(g)
+    a = leiden(g, resolution=2.0, seed=1)
+    assert len(_PREPARED[g]) == 1
+    b = leiden(g, resolution=2.0, seed=1)  # the cached igraph graph: the same clusters
+    assert all(torch.equal(a.membership[t], b.membership[t]) for t in ("user", "item"))
+    g.add_edges(INTERACTS, [0], [int(g.num_nodes("item")) - 1])  # a new version: the old preparation is dropped
+    leiden(g, resolution=2.0, seed=1)
+    assert [k[0] for k in _PREPARED[g]] == [g.version]
+    clear_cache(g)
+    assert g not in _PREPARED

@@ -116,6 +116,21 @@ def test_double_graph_sums_the_cluster_row_and_a_hashed_row(data: Dataset) -> No
     assert abs(std - 0.1) < 0.01  # two rows summed start at the full table's scale
 
 
+def test_double_graph_split_keeps_the_hashed_rows_apart(data: Dataset) -> None:
+    g = data.train
+    gen = torch.Generator().manual_seed(0)
+    t = make_table("double_graph_split", 120, 4, graph=g, ntype="user", budget=0.1, generator=gen)  # 12 rows: 6 + 6
+    r = t.rows_of(torch.arange(120))
+    assert t.num_rows == 12 and t.hash_offset == 6 and t.lookups == 2
+    assert sorted(set(r[:, 0].tolist())) == list(range(6))  # every cluster row used, none of the hashed ones
+    assert int(r[:, 1].min()) >= 6 and int(r[:, 1].max()) < 12
+    # the clustering behind it was searched for the cluster rows only (6 user rows)
+    assert t.info["rows"]["user"] == 6
+    # one row cannot be split: both lookups reach it
+    one = make_table("double_graph_split", 120, 4, graph=g, ntype="user", budget=0.01)
+    assert one.num_rows == 1 and one.hash_offset == 0 and int(one.rows_of(torch.arange(120)).max()) == 0
+
+
 @pytest.mark.parametrize("kind", COMPRESSED)
 def test_state_dict_restores_the_row_maps_and_graph_none_builds_the_shapes(kind: str, data: Dataset, monkeypatch: pytest.MonkeyPatch) -> None:
     g = data.train
@@ -208,3 +223,21 @@ def test_saved_model_reloads_its_clusters_without_clustering(name: str, data: Da
     a, b = model.recommend_indices(users, 10), loaded.recommend_indices(users, 10)
     assert torch.equal(a[0], b[0]) and torch.allclose(a[1], b[1])
     assert loaded.params() == model.params()
+
+
+def test_graph_frequency_gives_the_frequent_ids_rows_of_their_own(data: Dataset) -> None:
+    g = data.train
+    t = make_table("graph_frequency", 120, 4, graph=g, ntype="user", budget=0.1, generator=torch.Generator().manual_seed(0))
+    r = t.rows_of(torch.arange(120))
+    assert t.num_rows == 12 and t.lookups == 2 and r.shape == (120, 2)
+    assert sorted(set(r[:, 0].tolist())) == list(range(6))  # the clusters: rows 0..5
+    deg = g.edges(gr.INTERACTS).degree("src")
+    top = torch.argsort(-deg, stable=True)[:3]  # the 3 most frequent users own rows 6, 7, 8
+    assert r[top, 1].tolist() == [6, 7, 8]
+    rest = torch.ones(120, dtype=torch.bool)
+    rest[top] = False
+    assert int(r[rest, 1].min()) >= 9 and int(r[rest, 1].max()) < 12
+    # a state_dict round trip into a table built without the graph
+    blank = make_table("graph_frequency", 120, 4, graph=None, ntype="user", budget=0.1)
+    blank.load_state_dict(t.state_dict())
+    assert torch.equal(blank.rows_of(torch.arange(120)), r)
