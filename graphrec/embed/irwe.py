@@ -521,6 +521,11 @@ class IRWERecommender(EmbeddingRecommender):
         projection, and a wider one loses less to projection noise.
     window, steps, batch, lr, temperature, identity_weight, seed
         As in :class:`IRWE`.
+    refresh : {'touched', 'all'}
+        What :meth:`update` re-encodes after the graph grew: ``'touched'`` (default) the users
+        and items whose interactions changed, new ones included, the others keeping their
+        embeddings (the encoder's cost scales with the change); ``'all'`` every node, as a new
+        fit of the embeddings (same encoder) would.
     """
 
     name = "irwe"
@@ -556,10 +561,12 @@ class IRWERecommender(EmbeddingRecommender):
         temperature: float = 0.2,
         identity_weight: float = 1.0,
         seed: int = 0,
+        refresh: str = "touched",
         etype: tuple[str, str, str] = INTERACTS,
     ) -> None:
         super().__init__(graph, etype=etype)
         self.output = check_choice("output", output, OUTPUTS)
+        self.refresh = check_choice("refresh", refresh, ("touched", "all"))
         kw = {"dim": dim, "walks": walks, "attn_walks": attn_walks, "length": length, "aw_length": aw_length, "layers": layers,
                   "heads": heads, "rand_dim": rand_dim, "hops": hops, "hop_weights": hop_weights, "beta": beta,
                   "position_dim": position_dim, "window": window, "steps": steps, "batch": batch, "lr": lr,
@@ -571,7 +578,7 @@ class IRWERecommender(EmbeddingRecommender):
         self._item_emb: torch.Tensor | None = None
 
     def params(self) -> dict[str, Any]:
-        return {"output": self.output, **self._kw}
+        return {"output": self.output, **self._kw, "refresh": self.refresh}
 
     def _embed(self, graph: Graph, emb: IRWEEmbedding | None = None) -> None:
         emb = self.irwe.infer(graph) if emb is None else emb
@@ -586,9 +593,23 @@ class IRWERecommender(EmbeddingRecommender):
         self._embed(train, IRWEEmbedding(self.irwe.identity_, self.irwe.position_))
 
     def _update(self, graph: Graph) -> None:
-        """Embed the grown graph (new users and items included) with the fitted encoder:
-        no parameter changes, a new user is embedded from its first interactions' walks."""
-        self._embed(graph)
+        """Embed the grown graph (new users and items included) with the fitted encoder: no
+        parameter changes, a new user is embedded from its first interactions' walks. With
+        ``refresh='touched'`` only the users and items whose interactions changed are encoded."""
+        from ..models.persistence import changed_nodes
+
+        before = getattr(self, "_fit_edges", {}).get(self.etype)
+        if self.refresh == "all" or before is None or self._user_emb is None or self._item_emb is None:
+            self._embed(graph)
+            return
+        users, items = changed_nodes(before, graph.edges(self.etype))
+        n_users, n_items = graph.num_nodes(self.etype[0]), graph.num_nodes(self.etype[2])
+        out = self.irwe.infer(graph, torch.cat([users, items + n_users])).select(self.output)
+        u_emb, i_emb = self._user_emb, self._item_emb
+        u_emb = torch.cat([u_emb, u_emb.new_zeros(n_users - u_emb.shape[0], u_emb.shape[1])])
+        i_emb = torch.cat([i_emb, i_emb.new_zeros(n_items - i_emb.shape[0], i_emb.shape[1])])
+        u_emb[users], i_emb[items] = out[: users.numel()], out[users.numel() :]
+        self._user_emb, self._item_emb = u_emb, i_emb
 
     def embeddings(self) -> tuple[torch.Tensor, torch.Tensor]:
         self._require_fitted()

@@ -277,6 +277,30 @@ def test_irwe_recommender_fits_recommends_and_updates() -> None:
     assert not set(items[0]) & {0, 5}
 
 
+@pytest.mark.parametrize("refresh", ["touched", "all"])
+def test_irwe_recommender_update_re_encodes_what_changed(refresh: str) -> None:
+    from graphrec.models import create
+
+    params = {"dim": 8, "heads": 2, "walks": 8, "attn_walks": 2, "length": 4, "aw_length": 3,
+              "rand_dim": 16, "steps": 3, "batch": 8, "position_dim": None, "refresh": refresh}
+    g = bipartite()
+    model = create("irwe", **params).fit(g)
+    u0, v0 = (t.clone() for t in model.embeddings())
+    g.add_nodes("user", [6])
+    g.add_edges(INTERACTS, [6, 6, 2], [0, 4, 4])  # new user 6; user 2 and items 0, 4 touched
+    u, v = model.update().embeddings()
+    fresh = model.irwe.infer(g).select("position")  # every node encoded on the grown graph
+    touched_u, touched_i = [2, 6], [0, 4]
+    assert torch.allclose(u[touched_u], fresh[touched_u], atol=1e-6)
+    assert torch.allclose(v[touched_i], fresh[[7 + i for i in touched_i]], atol=1e-6)
+    if refresh == "touched":  # the others keep their embeddings
+        assert torch.equal(u[[0, 1, 3, 4, 5]], u0[[0, 1, 3, 4, 5]]) and torch.equal(v[[1, 2, 3]], v0[[1, 2, 3]])
+    else:
+        assert torch.allclose(u, fresh[:7], atol=1e-6) and torch.allclose(v, fresh[7:], atol=1e-6)
+    with pytest.raises(ValueError, match="refresh"):
+        create("irwe", refresh="some")
+
+
 def test_irwe_recommender_output_choice() -> None:
     from graphrec.models import create
 
