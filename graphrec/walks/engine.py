@@ -379,7 +379,7 @@ class WalkEngine:
             self._uniform = bool(torch.allclose(v, expect[row], rtol=1e-5, atol=0.0)) if v.numel() else True
             self._cum = self._accept = None
             if not self._uniform:
-                self._cum = _row_keys(indptr, v)
+                self._cum = _row_keys(indptr, row, v)
                 row_max = torch.zeros(n, device=self.device).scatter_reduce_(0, row, v, "amax")
                 self._accept = v / row_max[row]
         return self._P
@@ -420,21 +420,18 @@ class WalkEngine:
         deg = indptr[pos + 1] - start
         dang = deg == 0
         u = torch.rand(pos.numel(), generator=generator, device=self.device)
-        if self._uniform:
-            e = start + torch.minimum((u * deg).to(torch.int64), (deg - 1).clamp_min(0))
-        else:
-            # a uniform proposal accepted with probability p_e / max p of its row; the rejected
+        e = start + torch.minimum((u * deg).to(torch.int64), (deg - 1).clamp_min(0))  # a uniform edge
+        if not self._uniform:
+            # the uniform edge is accepted with probability p_e / max p of its row; the rejected
             # walkers draw again by inverse CDF (the edge whose key interval holds pos + u, see
             # _row_keys). Either way an edge comes with probability p_e, and nearly uniform rows
             # (reputation weights, mostly 1) skip the search
-            last = (start + deg - 1).clamp_min(0)
-            e = start + torch.minimum((u * deg).to(torch.int64), last - start)
             ok = torch.rand(pos.numel(), generator=generator, device=self.device) < self._accept[e.clamp_max(self._accept.numel() - 1)]
             redo = (~(ok | dang)).nonzero().squeeze(1)
             if redo.numel():
                 u2 = torch.rand(redo.numel(), generator=generator, device=self.device)
                 e2 = torch.searchsorted(self._cum, pos[redo].to(torch.float64) + u2, right=True)
-                e[redo] = torch.clamp(e2, min=start[redo], max=last[redo])
+                e[redo] = torch.clamp(e2, min=start[redo], max=start[redo] + deg[redo] - 1)
         nxt = torch.where(dang, pos, indices[e.clamp_max(max(indices.numel() - 1, 0))] if indices.numel() else pos)
         return nxt, dang
 
@@ -652,22 +649,21 @@ class WalkEngine:
         return f"WalkEngine(nodes={self.num_nodes} {self.node_types}, moves=[{mv}], mix={self.mix!r}, weighted={self.weighted})"
 
 
-def _row_keys(indptr: torch.Tensor, probs: torch.Tensor) -> torch.Tensor:
+def _row_keys(indptr: torch.Tensor, row: torch.Tensor, probs: torch.Tensor) -> torch.Tensor:
     """Sorted sampling keys ``row + (inclusive cumulative share within the row)``, float64 ``(nnz,)``.
 
-    Row ``v``'s keys rise from above ``v`` to exactly ``v + 1``, so the first key above
-    ``v + u`` (``u`` uniform in [0, 1)) is an edge of row ``v`` drawn with probability
-    proportional to ``probs``: one global ``searchsorted`` samples every walker's next edge.
+    ``row`` is each entry's row (``(nnz,)``, from ``indptr``). Row ``v``'s keys rise from above
+    ``v`` to exactly ``v + 1``, so the first key above ``v + u`` (``u`` uniform in [0, 1)) is an
+    edge of row ``v`` drawn with probability proportional to ``probs``: one global
+    ``searchsorted`` samples every walker's next edge.
     """
-    n = indptr.numel() - 1
-    counts = indptr[1:] - indptr[:-1]
-    row = torch.repeat_interleave(torch.arange(n, device=probs.device), counts)
     cum = torch.cumsum(probs.to(torch.float64), 0)
-    before = torch.cat([cum.new_zeros(1), cum])[indptr[:-1]]  # mass of the rows before each row
-    total = torch.cat([cum.new_zeros(1), cum])[indptr[1:]] - before
+    padded = torch.cat([cum.new_zeros(1), cum])  # padded[indptr[v]]: the mass of the rows before v
+    before = padded[indptr[:-1]]
+    total = padded[indptr[1:]] - before
     share = (cum - before[row]) / total[row].clamp_min(1e-300)
-    last = indptr[1:][counts > 0] - 1
-    share[last] = 1.0  # exact row ends: v + 1 is the next row's lower bound
+    counts = indptr[1:] - indptr[:-1]
+    share[indptr[1:][counts > 0] - 1] = 1.0  # exact row ends: v + 1 is the next row's lower bound
     return row.to(torch.float64) + share
 
 

@@ -221,7 +221,7 @@ def test_weighted_sampling_keys_rise_to_exact_row_ends():
     from graphrec.walks.engine import _row_keys
 
     indptr = torch.tensor([0, 3, 3, 5])
-    keys = _row_keys(indptr, torch.tensor([0.2, 0.3, 0.5, 0.9, 0.1]))
+    keys = _row_keys(indptr, torch.tensor([0, 0, 0, 2, 2]), torch.tensor([0.2, 0.3, 0.5, 0.9, 0.1]))
     assert torch.allclose(keys, torch.tensor([0.2, 0.5, 1.0, 2.9, 3.0], dtype=torch.float64))
     assert keys[2].item() == 1.0 and keys[4].item() == 3.0
     assert bool((keys[1:] > keys[:-1]).all())
