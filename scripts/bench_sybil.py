@@ -128,11 +128,16 @@ def latency(model: Recommender, users: np.ndarray) -> dict[str, float]:
             "cpu_p50_ms": float(np.percentile(cpu, 50)), "queries": int(ts.size)}
 
 
+def unattacked(data: Any) -> Attack:
+    """``data`` as an :class:`Attack` that added nothing (every user honest)."""
+    none = torch.zeros(0, dtype=torch.int64)
+    return Attack(data, none, none, data.train.num_nodes("user"), none)
+
+
 def gowalla_latency(args: argparse.Namespace) -> None:
     """Single-user query latency of ``salsa`` and ``meritrank-salsa`` on Gowalla (no trust edges)."""
     gw = gr.datasets.load("gowalla")
-    none = torch.zeros(0, dtype=torch.int64)
-    gu = honest_test_users(Attack(gw, none, none, gw.train.num_nodes("user"), none))
+    gu = honest_test_users(unattacked(gw))
     gu = gu[np.random.default_rng(1).choice(gu.size, size=min(args.latency_queries, gu.size), replace=False)]
     for name in ("salsa", "meritrank-salsa"):
         m = gr.models.create(name).fit(gw)
@@ -239,7 +244,7 @@ def main() -> None:
             print(json.dumps({"metric": "skip", "method": "meritrank-python", "why": "pip install meritrank-python (bench extra)"}), flush=True)
             args.mrp = False
     data = gr.datasets.load("lastfm")
-    clean = Attack(data, torch.zeros(0, dtype=torch.int64), torch.zeros(0, dtype=torch.int64), data.train.num_nodes("user"), torch.zeros(0, dtype=torch.int64))
+    clean = unattacked(data)
     users = honest_test_users(clean, args.users, seed=args.seed)
     mrp_users = users[: args.mrp_users]
     all_test = honest_test_users(clean)
